@@ -1,0 +1,66 @@
+// Package queuetest starts a real embedded JetStream server for tests.
+package queuetest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/triagebot/triagebot/queue"
+)
+
+// Server is an embedded JetStream server in a test's temporary directory.
+type Server struct {
+	Embedded *queue.Embedded
+	Conn     *nats.Conn
+	JS       jetstream.JetStream
+	Dir      string
+}
+
+// Start starts a server in dir (t.TempDir() when empty); it is shut down when the test ends.
+func Start(t testing.TB, dir string) *Server {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	e, err := queue.StartEmbedded(queue.EmbeddedConfig{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := e.Connect()
+	if err != nil {
+		e.Shutdown()
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Embedded: e, Conn: nc, JS: js, Dir: dir}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Close closes the connection and stops the server; it may be called more than once.
+func (s *Server) Close() {
+	if s.Conn != nil {
+		s.Conn.Close()
+	}
+	if s.Embedded != nil {
+		s.Embedded.Shutdown()
+		s.Embedded = nil
+	}
+}
+
+// Queue starts a server and sets up the queue on it.
+func Queue(t testing.TB, cfg queue.Config) (*queue.Queue, *Server) {
+	t.Helper()
+	s := Start(t, "")
+	q, err := queue.Setup(context.Background(), s.JS, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q, s
+}

@@ -1,0 +1,339 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+)
+
+// Message is one stored event, as a handler sees it.
+type Message struct {
+	Subject        string
+	Partition      int
+	InstallationID int64
+	RepoID         int64
+	Number         int
+	Event          string
+	DeliveryID     string
+	Body           []byte
+	Attempt        int  // 1 on the first delivery
+	LastAttempt    bool // a transient failure now dead-letters the event
+}
+
+// Handler works on one event. Its error decides what happens to the message:
+//   - nil: acknowledged, done;
+//   - an error with a RetryAfter() time.Duration method (a rate limit): retried after that long;
+//   - an error with Permanent() bool returning true, or any error on the last attempt:
+//     dead-lettered with the error as the reason;
+//   - any other error: retried with exponential backoff.
+type Handler func(ctx context.Context, m Message) error
+
+// permanentError marks an error that retrying cannot fix.
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string   { return e.err.Error() }
+func (e permanentError) Unwrap() error   { return e.err }
+func (e permanentError) Permanent() bool { return true }
+
+// Permanent marks err as one that retrying cannot fix: the event is dead-lettered at once.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err}
+}
+
+// IsPermanent reports whether err, or an error it wraps, says it is permanent.
+func IsPermanent(err error) bool {
+	var p interface{ Permanent() bool }
+	return errors.As(err, &p) && p.Permanent()
+}
+
+// RetryAfter is the wait an error asks for (a rate limit), and whether it asks for one.
+func RetryAfter(err error) (time.Duration, bool) {
+	var r interface{ RetryAfter() time.Duration }
+	if errors.As(err, &r) {
+		return r.RetryAfter(), true
+	}
+	return 0, false
+}
+
+// Outcome is what became of one delivery of an event.
+type Outcome struct {
+	Message  Message
+	Result   string // acked, retry, rate_limited, dead_lettered, interrupted
+	Err      error
+	Duration time.Duration
+}
+
+// ConsumeOptions tune Consume.
+type ConsumeOptions struct {
+	Logger     *zap.Logger
+	Partitions []int         // which partitions this process takes; nil: all
+	Observe    func(Outcome) // called after each delivery, for metrics and tests
+	// Backoff is the delay before retrying a transient failure (default Backoff).
+	Backoff func(attempt int) time.Duration
+}
+
+// Consumer runs the partitions' consumers of this process.
+type Consumer struct {
+	q       *Queue
+	h       Handler
+	log     *zap.Logger
+	observe func(Outcome)
+	backoff func(attempt int) time.Duration
+
+	hardCtx    context.Context // cancelled when Stop's grace runs out: interrupts handlers
+	hardCancel context.CancelFunc
+	iters      []jetstream.MessagesContext
+	wg         sync.WaitGroup
+	stopOnce   sync.Once
+}
+
+// Consume starts taking events from the partitions, one at a time per partition.
+func (q *Queue) Consume(ctx context.Context, h Handler, opts ConsumeOptions) (*Consumer, error) {
+	c := &Consumer{q: q, h: h, log: opts.Logger, observe: opts.Observe, backoff: opts.Backoff}
+	if c.backoff == nil {
+		c.backoff = Backoff
+	}
+	if c.log == nil {
+		c.log = zap.NewNop()
+	}
+	parts := opts.Partitions
+	if parts == nil {
+		for p := 0; p < q.cfg.Partitions; p++ {
+			parts = append(parts, p)
+		}
+	}
+	c.hardCtx, c.hardCancel = context.WithCancel(context.WithoutCancel(ctx))
+	for _, p := range parts {
+		cons, err := q.js.Consumer(ctx, EventStream, ConsumerName(p))
+		if err != nil {
+			c.stopIters()
+			c.hardCancel()
+			return nil, fmt.Errorf("consumer %s: %w", ConsumerName(p), err)
+		}
+		it, err := cons.Messages(jetstream.PullMaxMessages(1))
+		if err != nil {
+			c.stopIters()
+			c.hardCancel()
+			return nil, fmt.Errorf("consume %s: %w", ConsumerName(p), err)
+		}
+		c.iters = append(c.iters, it)
+		c.wg.Add(1)
+		go c.loop(p, it)
+	}
+	return c, nil
+}
+
+func (c *Consumer) stopIters() {
+	for _, it := range c.iters {
+		it.Stop()
+	}
+}
+
+// Stop takes no new events, lets the ones in flight finish until ctx is done (then interrupts
+// them: they are retried, by this process after a restart or by another), and waits.
+func (c *Consumer) Stop(ctx context.Context) error {
+	c.stopOnce.Do(func() {
+		for _, it := range c.iters {
+			it.Drain()
+		}
+	})
+	done := make(chan struct{})
+	go func() { c.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		c.hardCancel()
+		return nil
+	case <-ctx.Done():
+		c.hardCancel()
+		<-done
+		return fmt.Errorf("stop consumers: %w", ctx.Err())
+	}
+}
+
+func (c *Consumer) loop(p int, it jetstream.MessagesContext) {
+	defer c.wg.Done()
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return
+			}
+			c.log.Warn("fetch event", zap.Int("partition", p), zap.Error(err))
+			continue
+		}
+		c.handle(msg)
+	}
+}
+
+func (c *Consumer) handle(msg jetstream.Msg) {
+	start := time.Now()
+	m, err := decodeMessage(msg)
+	if err != nil {
+		// Not ours to understand: keep it for a human rather than lose it.
+		c.deadLetter(msg, m, fmt.Errorf("undecodable message: %w", err))
+		c.done(Outcome{Message: m, Result: "dead_lettered", Err: err, Duration: time.Since(start)})
+		return
+	}
+	m.LastAttempt = m.Attempt >= c.q.cfg.MaxAttempts
+
+	stopProgress := c.keepAlive(msg)
+	err = c.h(c.hardCtx, m)
+	stopProgress()
+
+	out := Outcome{Message: m, Err: err}
+	switch wait, limited := RetryAfter(err); {
+	case err == nil:
+		out.Result = "acked"
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.hardCtx), 5*time.Second)
+		if aerr := msg.DoubleAck(ctx); aerr != nil {
+			// The event will be delivered again; the executor is idempotent.
+			c.log.Warn("ack event", zap.String("delivery_id", m.DeliveryID), zap.Error(aerr))
+		}
+		cancel()
+	case c.hardCtx.Err() != nil:
+		out.Result = "interrupted"
+		_ = msg.Nak()
+	case limited:
+		// GitHub decides how long; a rate limit does not make an event hopeless.
+		out.Result = "rate_limited"
+		_ = msg.NakWithDelay(wait)
+	case IsPermanent(err) || m.LastAttempt:
+		out.Result = "dead_lettered"
+		c.deadLetter(msg, m, err)
+	default:
+		out.Result = "retry"
+		_ = msg.NakWithDelay(c.backoff(m.Attempt))
+	}
+	out.Duration = time.Since(start)
+	c.done(out)
+}
+
+func (c *Consumer) done(o Outcome) {
+	if c.observe != nil {
+		c.observe(o)
+	}
+}
+
+// keepAlive tells JetStream the event is still being worked on, so a slow GitHub does not make
+// it redeliver the event to another worker.
+func (c *Consumer) keepAlive(msg jetstream.Msg) func() {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(c.q.cfg.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				_ = msg.InProgress()
+			}
+		}
+	}()
+	return func() { close(stop); <-done }
+}
+
+// Backoff is the delay before retry attempt+1 after a transient failure: 1s, 2s, 4s, ... 5m.
+func Backoff(attempt int) time.Duration {
+	if attempt < 1 {
+		attempt = 1
+	}
+	if attempt > 10 {
+		return 5 * time.Minute
+	}
+	return min(time.Second<<(attempt-1), 5*time.Minute)
+}
+
+// deadLetter copies the message, its headers, the reason and the attempt count to the
+// dead-letter stream, then terminates it. If the copy fails the message is retried instead:
+// nothing is dropped.
+func (c *Consumer) deadLetter(msg jetstream.Msg, m Message, reason error) {
+	log := c.log.With(zap.String("delivery_id", m.DeliveryID), zap.String("event", m.Event))
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.hardCtx), 5*time.Second)
+	defer cancel()
+	if err := c.q.publishDeadLetter(ctx, msg, m, reason); err != nil {
+		log.Error("dead-letter event: will retry it", zap.Error(err))
+		_ = msg.NakWithDelay(c.backoff(m.Attempt))
+		return
+	}
+	log.Error("event dead-lettered", zap.Int("attempts", m.Attempt), zap.NamedError("reason", reason))
+	_ = msg.TermWithReason("dead-lettered")
+}
+
+func (q *Queue) publishDeadLetter(ctx context.Context, msg jetstream.Msg, m Message, reason error) error {
+	h := nats.Header{}
+	for k, v := range msg.Headers() {
+		h[k] = v
+	}
+	var seq uint64
+	if md, err := msg.Metadata(); err == nil {
+		seq = md.Sequence.Stream
+	}
+	why := "unknown"
+	if reason != nil {
+		why = reason.Error()
+	}
+	h.Set(HeaderDLQReason, why)
+	h.Set(HeaderDLQAttempts, strconv.Itoa(m.Attempt))
+	h.Set(HeaderDLQSubject, msg.Subject())
+	h.Set(HeaderDLQStream, strconv.FormatUint(seq, 10))
+	h.Set(HeaderDLQAt, time.Now().UTC().Format(time.RFC3339))
+	h.Del(nats.MsgIdHdr)
+	dl := &nats.Msg{
+		Subject: DLQSubjects + strings.TrimPrefix(msg.Subject(), EventSubjects),
+		Data:    msg.Data(),
+		Header:  h,
+	}
+	// The stream sequence makes the copy idempotent if the Term after it is lost.
+	_, err := q.js.PublishMsg(ctx, dl, jetstream.WithMsgID(fmt.Sprintf("dlq-%d", seq)), jetstream.WithExpectStream(DLQStream))
+	return err
+}
+
+// decodeMessage reads the routing out of the subject and headers.
+func decodeMessage(msg jetstream.Msg) (Message, error) {
+	m := Message{Subject: msg.Subject(), Body: msg.Data()}
+	if h := msg.Headers(); h != nil {
+		m.Event = h.Get(HeaderEvent)
+		m.DeliveryID = h.Get(HeaderDelivery)
+	}
+	if md, err := msg.Metadata(); err == nil {
+		m.Attempt = int(md.NumDelivered)
+	}
+	if err := parseSubject(&m); err != nil {
+		return m, err
+	}
+	return m, nil
+}
+
+func parseSubject(m *Message) error {
+	rest, ok := strings.CutPrefix(m.Subject, EventSubjects+".")
+	tok := strings.Split(rest, ".")
+	if !ok || len(tok) != 5 {
+		return fmt.Errorf("subject %q is not %s.<partition>.<installation>.<repository>.<issue>.<event>", m.Subject, EventSubjects)
+	}
+	var err error
+	var n [4]int64
+	for i := range 4 {
+		if n[i], err = strconv.ParseInt(tok[i], 10, 64); err != nil {
+			return fmt.Errorf("subject %q: %w", m.Subject, err)
+		}
+	}
+	m.Partition, m.InstallationID, m.RepoID, m.Number = int(n[0]), n[1], n[2], int(n[3])
+	if m.Event == "" {
+		m.Event = tok[4]
+	}
+	return nil
+}

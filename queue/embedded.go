@@ -1,0 +1,93 @@
+package queue
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"go.uber.org/zap"
+)
+
+// MaxBody is GitHub's cap on a webhook payload (25 MiB). The embedded server's max_payload
+// leaves room above it for headers.
+const MaxBody = 25 << 20
+
+const embeddedMaxPayload = 32 << 20
+
+// EmbeddedConfig configures the in-process NATS server.
+type EmbeddedConfig struct {
+	Dir       string // JetStream storage directory
+	MaxStore  int64  // JetStream file storage limit in bytes
+	MaxMemory int64  // JetStream memory storage limit in bytes
+	Logger    *zap.Logger
+}
+
+// Embedded is an in-process nats-server with JetStream on local disk and no listening port.
+type Embedded struct {
+	srv *server.Server
+}
+
+// StartEmbedded starts the server and waits until it accepts connections.
+func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("embedded nats: no data directory")
+	}
+	if cfg.MaxStore <= 0 {
+		cfg.MaxStore = 10 << 30
+	}
+	if cfg.MaxMemory <= 0 {
+		cfg.MaxMemory = 256 << 20
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	opts := &server.Options{
+		ServerName:         "triagebot-embedded",
+		DontListen:         true,
+		JetStream:          true,
+		StoreDir:           cfg.Dir,
+		JetStreamMaxStore:  cfg.MaxStore,
+		JetStreamMaxMemory: cfg.MaxMemory,
+		MaxPayload:         embeddedMaxPayload,
+		NoSigs:             true,
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("embedded nats: %w", err)
+	}
+	srv.SetLoggerV2(&natsLogger{log: cfg.Logger.Named("nats")}, false, false, false)
+	srv.Start()
+	if !srv.ReadyForConnections(30 * time.Second) {
+		srv.Shutdown()
+		return nil, errors.New("embedded nats: not ready within 30s")
+	}
+	return &Embedded{srv: srv}, nil
+}
+
+// Connect opens an in-process connection to the server.
+func (e *Embedded) Connect(opts ...nats.Option) (*nats.Conn, error) {
+	opts = append([]nats.Option{nats.InProcessServer(e.srv), nats.Name("triagebot")}, opts...)
+	nc, err := nats.Connect("", opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to embedded nats: %w", err)
+	}
+	return nc, nil
+}
+
+// Shutdown stops the server and waits for it.
+func (e *Embedded) Shutdown() {
+	e.srv.Shutdown()
+	e.srv.WaitForShutdown()
+}
+
+// natsLogger routes nats-server's log lines into zap.
+type natsLogger struct{ log *zap.Logger }
+
+func (l *natsLogger) Noticef(format string, v ...any) { l.log.Info(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Fatalf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Debugf(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Tracef(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }

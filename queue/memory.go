@@ -1,0 +1,56 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// IssueKey is the memory key of an issue.
+func IssueKey(repoID int64, number int) string { return fmt.Sprintf("issue.%d.%d", repoID, number) }
+
+// RepoKey is the memory key of a repository.
+func RepoKey(repoID int64) string { return fmt.Sprintf("repo.%d", repoID) }
+
+// ErrConflict means the memory changed since it was loaded; load it again and redo the work.
+var ErrConflict = errors.New("memory changed concurrently")
+
+// LoadMemory decodes the value at key into v and returns its revision (0: no value yet, v unchanged).
+func (q *Queue) LoadMemory(ctx context.Context, key string, v any) (uint64, error) {
+	e, err := q.memory.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("load memory %s: %w", key, err)
+	}
+	if err := json.Unmarshal(e.Value(), v); err != nil {
+		return 0, fmt.Errorf("decode memory %s: %w", key, err)
+	}
+	return e.Revision(), nil
+}
+
+// StoreMemory writes v at key if the value is still at revision (0: there was none). A
+// concurrent change gives ErrConflict.
+func (q *Queue) StoreMemory(ctx context.Context, key string, v any, revision uint64) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode memory %s: %w", key, err)
+	}
+	if revision == 0 {
+		_, err = q.memory.Create(ctx, key, data)
+	} else {
+		_, err = q.memory.Update(ctx, key, data, revision)
+	}
+	var apiErr *jetstream.APIError
+	if errors.Is(err, jetstream.ErrKeyExists) || (errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence) {
+		return fmt.Errorf("store memory %s: %w", key, ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("store memory %s: %w", key, err)
+	}
+	return nil
+}

@@ -1,0 +1,208 @@
+// Package queue holds everything triagebot keeps in NATS JetStream: the event stream and its
+// per-partition consumers, the dead letters, the audit trail and the key-value buckets
+// (DESIGN.md §4). Every stream, consumer and bucket is defined here, in one place.
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Names of the streams, subjects and buckets.
+const (
+	EventStream   = "TRIAGEBOT_EVENTS"
+	EventSubjects = "triagebot.events"
+	DLQStream     = "TRIAGEBOT_DLQ"
+	DLQSubjects   = "triagebot.dlq"
+	AuditStream   = "TRIAGEBOT_AUDIT"
+	AuditSubjects = "triagebot.audit"
+	MemoryBucket  = "triagebot-memory"
+	ConfigBucket  = "triagebot-config"
+)
+
+// Headers carried by every stored event, and added to dead letters.
+const (
+	HeaderEvent    = "X-GitHub-Event"
+	HeaderDelivery = "X-GitHub-Delivery"
+	HeaderReceived = "Triagebot-Received-At"
+
+	HeaderDLQReason   = "Triagebot-DLQ-Reason"
+	HeaderDLQAttempts = "Triagebot-DLQ-Attempts"
+	HeaderDLQSubject  = "Triagebot-DLQ-Subject"
+	HeaderDLQStream   = "Triagebot-DLQ-Stream-Seq"
+	HeaderDLQAt       = "Triagebot-DLQ-At"
+)
+
+// Config sizes the queue. The zero value of a field means its default.
+type Config struct {
+	Partitions  int           // parallelism: one durable consumer each (default 16)
+	DedupWindow time.Duration // how long a delivery id is remembered (default 2h, at least 1h)
+	Replicas    int           // stream replicas: 1 embedded, 3 on a cluster (default 1)
+	MaxAttempts int           // deliveries of one event before it is dead-lettered (default 10)
+	AckWait     time.Duration // how long a worker may hold an event without an ack (default 2m)
+	AuditMaxAge time.Duration // how long audit records are kept (default 90 days)
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Partitions == 0 {
+		c.Partitions = 16
+	}
+	if c.DedupWindow == 0 {
+		c.DedupWindow = 2 * time.Hour
+	}
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = 10
+	}
+	if c.AckWait == 0 {
+		c.AckWait = 2 * time.Minute
+	}
+	if c.AuditMaxAge == 0 {
+		c.AuditMaxAge = 90 * 24 * time.Hour
+	}
+	switch {
+	case c.Partitions < 1 || c.Partitions > 1024:
+		return c, fmt.Errorf("partitions: %d is not between 1 and 1024", c.Partitions)
+	case c.DedupWindow < time.Hour:
+		return c, fmt.Errorf("dedup window: %s is shorter than GitHub's redelivery needs (at least 1h)", c.DedupWindow)
+	case c.Replicas < 1 || c.Replicas > 5:
+		return c, fmt.Errorf("replicas: %d is not between 1 and 5", c.Replicas)
+	case c.MaxAttempts < 1:
+		return c, fmt.Errorf("max attempts: %d is less than 1", c.MaxAttempts)
+	}
+	return c, nil
+}
+
+// Partition is the stable partition of an issue: FNV-1a of "repo.number" modulo n.
+func Partition(repoID int64, number, n int) int {
+	h := fnv.New32a()
+	h.Write([]byte(strconv.FormatInt(repoID, 10)))
+	h.Write([]byte{'.'})
+	h.Write([]byte(strconv.Itoa(number)))
+	return int(h.Sum32() % uint32(n))
+}
+
+// Subject is the event's subject. It carries numbers only: names may contain dots.
+func Subject(partition int, installationID, repoID int64, number int, event string) string {
+	return fmt.Sprintf("%s.%d.%d.%d.%d.%s", EventSubjects, partition, installationID, repoID, number, event)
+}
+
+// ConsumerName is the durable consumer of a partition.
+func ConsumerName(partition int) string { return fmt.Sprintf("partition-%03d", partition) }
+
+// Queue is the set-up queue: streams, consumers and buckets exist.
+type Queue struct {
+	js     jetstream.JetStream
+	cfg    Config
+	memory jetstream.KeyValue
+	config jetstream.KeyValue
+}
+
+// Setup creates or updates every stream, consumer and bucket. It is idempotent and safe to run
+// from every process at start.
+func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) (*Queue, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("queue config: %w", err)
+	}
+	streams := []jetstream.StreamConfig{{
+		Name:        EventStream,
+		Description: "GitHub webhook deliveries, partitioned per issue",
+		Subjects:    []string{EventSubjects + ".>"},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    cfg.Replicas,
+		Duplicates:  cfg.DedupWindow,
+		Discard:     jetstream.DiscardOld,
+	}, {
+		Name:        DLQStream,
+		Description: "events the workers gave up on, with the reason and the original headers",
+		Subjects:    []string{DLQSubjects + ".>"},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    cfg.Replicas,
+		MaxAge:      30 * 24 * time.Hour,
+	}, {
+		Name:        AuditStream,
+		Description: "one record per action the bot decided, with rule, reason and outcome",
+		Subjects:    []string{AuditSubjects + ".>"},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    cfg.Replicas,
+		MaxAge:      cfg.AuditMaxAge,
+	}}
+	for _, sc := range streams {
+		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
+			return nil, fmt.Errorf("create stream %s: %w", sc.Name, err)
+		}
+	}
+	for p := 0; p < cfg.Partitions; p++ {
+		if _, err := js.CreateOrUpdateConsumer(ctx, EventStream, consumerConfig(cfg, p)); err != nil {
+			return nil, fmt.Errorf("create consumer %s: %w", ConsumerName(p), err)
+		}
+	}
+	q := &Queue{js: js, cfg: cfg}
+	if q.memory, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      MemoryBucket,
+		Description: "the bot's memory of each issue and repository",
+		Storage:     jetstream.FileStorage,
+		Replicas:    cfg.Replicas,
+		History:     1,
+	}); err != nil {
+		return nil, fmt.Errorf("create bucket %s: %w", MemoryBucket, err)
+	}
+	if q.config, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      ConfigBucket,
+		Description: "repository configuration files with their ETags",
+		Storage:     jetstream.FileStorage,
+		Replicas:    cfg.Replicas,
+		History:     1,
+	}); err != nil {
+		return nil, fmt.Errorf("create bucket %s: %w", ConfigBucket, err)
+	}
+	return q, nil
+}
+
+func consumerConfig(cfg Config, p int) jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       ConsumerName(p),
+		Description:   fmt.Sprintf("events of the issues in partition %d, one at a time", p),
+		FilterSubject: fmt.Sprintf("%s.%d.>", EventSubjects, p),
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       cfg.AckWait,
+		// One event in flight per partition: the events of an issue are handled in order.
+		MaxAckPending: 1,
+		// Attempts are counted by the worker, which dead-letters the last one itself.
+		MaxDeliver:    -1,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		Replicas:      cfg.Replicas,
+	}
+}
+
+// Config is the queue's effective configuration.
+func (q *Queue) Config() Config { return q.cfg }
+
+// JetStream is the underlying JetStream context.
+func (q *Queue) JetStream() jetstream.JetStream { return q.js }
+
+// ConfigBucket is the repository configuration cache.
+func (q *Queue) ConfigBucket() jetstream.KeyValue { return q.config }
+
+// Ready reports whether JetStream answers.
+func (q *Queue) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err := q.js.AccountInfo(ctx)
+	return err
+}
+
+// ErrTooLarge means the NATS server refuses a message that big (its max_payload).
+var ErrTooLarge = errors.New("message exceeds the NATS server's max_payload")
