@@ -21,6 +21,8 @@ type EmbeddedConfig struct {
 	Dir       string // JetStream storage directory
 	MaxStore  int64  // JetStream file storage limit in bytes
 	MaxMemory int64  // JetStream memory storage limit in bytes
+	// MaxPayload is the largest message (default 32 MiB: GitHub's 25 MiB plus headers).
+	MaxPayload int32
 	Logger    *zap.Logger
 }
 
@@ -40,6 +42,9 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 	if cfg.MaxMemory <= 0 {
 		cfg.MaxMemory = 256 << 20
 	}
+	if cfg.MaxPayload <= 0 {
+		cfg.MaxPayload = embeddedMaxPayload
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
@@ -50,7 +55,7 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		StoreDir:           cfg.Dir,
 		JetStreamMaxStore:  cfg.MaxStore,
 		JetStreamMaxMemory: cfg.MaxMemory,
-		MaxPayload:         embeddedMaxPayload,
+		MaxPayload:         cfg.MaxPayload,
 		NoSigs:             true,
 	}
 	srv, err := server.NewServer(opts)

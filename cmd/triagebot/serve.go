@@ -2,18 +2,375 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/triagebot/triagebot/handlers"
+	"github.com/triagebot/triagebot/queue"
+	"github.com/triagebot/triagebot/rules"
 )
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return withExit(2, errors.New("not implemented yet"))
+	return runRole(ctx, "serve", args, stdout, stderr)
 }
 
 func cmdReceive(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return withExit(2, errors.New("not implemented yet"))
+	return runRole(ctx, "receive", args, stdout, stderr)
 }
 
 func cmdWork(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return withExit(2, errors.New("not implemented yet"))
+	return runRole(ctx, "work", args, stdout, stderr)
+}
+
+func runRole(ctx context.Context, role string, args []string, stdout, stderr io.Writer) error {
+	s, err := parseSettings(role, args, os.LookupEnv, stdout)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(s, stderr)
+	if err != nil {
+		return withExit(2, err)
+	}
+	defer func() { _ = log.Sync() }()
+	a, err := start(ctx, role, s, log, startOptions{})
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	log.Info("shutting down: finishing the events in flight")
+	if err := a.shutdown(); err != nil {
+		log.Error("shutdown", zap.Error(err))
+		return withExit(1, errSilent)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newLogger(s settings, w io.Writer) (*zap.Logger, error) {
+	level, err := zapcore.ParseLevel(s.LogLevel)
+	if err != nil {
+		return nil, fmt.Errorf("TRIAGEBOT_LOG_LEVEL: %w", err)
+	}
+	enc := zap.NewProductionEncoderConfig()
+	enc.EncodeTime = zapcore.ISO8601TimeEncoder
+	var encoder zapcore.Encoder
+	if s.LogFormat == "console" {
+		encoder = zapcore.NewConsoleEncoder(enc)
+	} else {
+		encoder = zapcore.NewJSONEncoder(enc)
+	}
+	return zap.New(zapcore.NewCore(encoder, zapcore.Lock(zapcore.AddSync(w)), level)), nil
+}
+
+// startOptions let tests replace the GitHub side.
+type startOptions struct {
+	executor handlers.Executor
+}
+
+// app is a running triagebot process: some of receiver, workers, embedded NATS.
+type app struct {
+	s        settings
+	log      *zap.Logger
+	embedded *queue.Embedded
+	nc       *nats.Conn
+	q        *queue.Queue
+	receiver *handlers.Receiver
+	consumer *queue.Consumer
+	srv      *http.Server
+	addr     string
+	served   chan error
+	draining atomic.Bool
+}
+
+func start(ctx context.Context, role string, s settings, log *zap.Logger, opts startOptions) (a *app, err error) {
+	a = &app{s: s, log: log, served: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			a.closeQueue()
+		}
+	}()
+	receive, work := role != "work", role != "receive"
+	if receive && len(s.Secrets) == 0 {
+		return nil, withExit(2, errors.New("TRIAGEBOT_WEBHOOK_SECRET: required (or TRIAGEBOT_WEBHOOK_SECRET_FILE)"))
+	}
+	serverCfg, err := loadServerConfig(s.ConfigFile)
+	if err != nil {
+		return nil, withExit(2, fmt.Errorf("TRIAGEBOT_CONFIG: %w", err))
+	}
+	var exec handlers.Executor
+	if work {
+		if exec, err = newExecutor(role, s, log, opts); err != nil {
+			return nil, err
+		}
+	}
+	if err := a.connect(ctx); err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := newMetrics(reg)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", a.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if receive {
+		a.receiver, err = handlers.NewReceiver(a.q, s.Secrets, log.Named("receiver"), handlers.WithObserver(m.delivery))
+		if err != nil {
+			return nil, withExit(2, fmt.Errorf("TRIAGEBOT_WEBHOOK_SECRET: %w", err))
+		}
+		mux.Handle("/webhook", a.receiver)
+	}
+	if work {
+		w, err := handlers.NewWorker(handlers.WorkerConfig{
+			Executor: exec,
+			Config:   handlers.StaticConfig(serverCfg),
+			Store:    a.q,
+			Logger:   log.Named("worker"),
+		})
+		if err != nil {
+			return nil, err
+		}
+		a.consumer, err = a.q.Consume(ctx, w.Handle, queue.ConsumeOptions{Logger: log.Named("queue"), Observe: m.event})
+		if err != nil {
+			return nil, err
+		}
+	}
+	ln, err := net.Listen("tcp", s.Listen)
+	if err != nil {
+		if a.consumer != nil {
+			_ = a.consumer.Stop(context.Background())
+		}
+		return nil, withExit(2, fmt.Errorf("TRIAGEBOT_LISTEN: %w", err))
+	}
+	a.addr = ln.Addr().String()
+	a.srv = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute, // a 25 MiB body on a slow link
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          zap.NewStdLog(log.Named("http")),
+	}
+	go func() { a.served <- a.srv.Serve(ln) }()
+	log.Info("listening", zap.String("role", role), zap.String("addr", a.addr), zap.Int("partitions", a.q.Config().Partitions))
+	return a, nil
+}
+
+func newExecutor(role string, s settings, log *zap.Logger, opts startOptions) (handlers.Executor, error) {
+	if opts.executor != nil {
+		return opts.executor, nil
+	}
+	dry := handlers.DryRunExecutor{Logger: log.Named("dry-run")}
+	if s.DryRun {
+		log.Info("dry run (TRIAGEBOT_DRY_RUN): actions are decided and recorded, nothing is written to GitHub")
+		return dry, nil
+	}
+	if s.AppID == 0 || s.PrivateKeyFile == "" {
+		if role == "serve" {
+			log.Info("dry run: no GitHub App credentials (TRIAGEBOT_APP_ID, TRIAGEBOT_PRIVATE_KEY_FILE), so actions are logged, not written to GitHub")
+			return dry, nil
+		}
+		return nil, withExit(2, errors.New("TRIAGEBOT_APP_ID and TRIAGEBOT_PRIVATE_KEY_FILE: required unless TRIAGEBOT_DRY_RUN=true"))
+	}
+	return nil, withExit(2, errors.New("TRIAGEBOT_APP_ID: GitHub App access is not built yet; run with TRIAGEBOT_DRY_RUN=true"))
+}
+
+func loadServerConfig(path string) (rules.Config, error) {
+	if path == "" {
+		return rules.DefaultConfig(), nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return rules.Config{}, err
+	}
+	return rules.ParseConfig(rules.DefaultConfig(), data)
+}
+
+// connect starts the embedded server or connects to the external one, and sets up the queue.
+func (a *app) connect(ctx context.Context) error {
+	s := a.s
+	var err error
+	if s.NATSURL == "" {
+		a.embedded, err = queue.StartEmbedded(queue.EmbeddedConfig{Dir: s.DataDir, MaxStore: s.StoreMaxBytes, Logger: a.log})
+		if err != nil {
+			return withExit(2, fmt.Errorf("TRIAGEBOT_DATA_DIR: %w", err))
+		}
+		a.nc, err = a.embedded.Connect()
+		if err != nil {
+			return err
+		}
+		a.log.Info("embedded NATS JetStream started", zap.String("data_dir", s.DataDir))
+	} else {
+		nopts := []nats.Option{
+			nats.Name("triagebot"),
+			nats.MaxReconnects(-1),
+			nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { a.log.Warn("NATS disconnected", zap.Error(err)) }),
+			nats.ReconnectHandler(func(nc *nats.Conn) { a.log.Info("NATS reconnected", zap.String("url", nc.ConnectedUrlRedacted())) }),
+		}
+		if s.NATSCreds != "" {
+			nopts = append(nopts, nats.UserCredentials(s.NATSCreds))
+		}
+		if s.NATSCA != "" || s.NATSCert != "" {
+			tc, err := natsTLS(s)
+			if err != nil {
+				return withExit(2, err)
+			}
+			nopts = append(nopts, nats.Secure(tc))
+		}
+		if a.nc, err = nats.Connect(s.NATSURL, nopts...); err != nil {
+			return withExit(2, fmt.Errorf("TRIAGEBOT_NATS_URL: %w", err))
+		}
+		if a.nc.MaxPayload() < queue.MaxBody+64<<10 {
+			a.log.Warn("the NATS server's max_payload is below GitHub's 25 MiB: larger deliveries will be answered 413",
+				zap.Int64("max_payload", a.nc.MaxPayload()))
+		}
+	}
+	js, err := jetstream.New(a.nc)
+	if err != nil {
+		return err
+	}
+	setupCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	a.q, err = queue.Setup(setupCtx, js, queue.Config{
+		Partitions:  s.Partitions,
+		DedupWindow: s.DedupWindow,
+		Replicas:    s.Replicas,
+		MaxAttempts: s.MaxAttempts,
+	})
+	return err
+}
+
+func natsTLS(s settings) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if s.NATSCA != "" {
+		pem, err := os.ReadFile(s.NATSCA)
+		if err != nil {
+			return nil, fmt.Errorf("TRIAGEBOT_NATS_CA: %w", err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("TRIAGEBOT_NATS_CA: %s holds no PEM certificate", s.NATSCA)
+		}
+	}
+	if s.NATSCert != "" {
+		cert, err := tls.LoadX509KeyPair(s.NATSCert, s.NATSKey)
+		if err != nil {
+			return nil, fmt.Errorf("TRIAGEBOT_NATS_CERT: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
+	if a.draining.Load() {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	if err := a.q.Ready(r.Context()); err != nil {
+		http.Error(w, "JetStream does not answer", http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "ready")
+}
+
+// shutdown refuses new deliveries, lets the events in flight finish, then drains and stops.
+func (a *app) shutdown() error {
+	a.draining.Store(true)
+	if a.receiver != nil {
+		a.receiver.Drain()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), a.s.ShutdownTimeout-time.Second)
+	defer cancel()
+	var errs []error
+	if a.consumer != nil {
+		if err := a.consumer.Stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	httpCtx, cancelHTTP := context.WithTimeout(context.Background(), time.Second)
+	defer cancelHTTP()
+	if err := a.srv.Shutdown(httpCtx); err != nil {
+		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+	}
+	if err := <-a.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		errs = append(errs, err)
+	}
+	a.closeQueue()
+	return errors.Join(errs...)
+}
+
+func (a *app) closeQueue() {
+	if a.nc != nil {
+		closed := make(chan struct{})
+		a.nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
+		if err := a.nc.Drain(); err == nil {
+			select {
+			case <-closed:
+			case <-time.After(time.Second):
+				a.nc.Close()
+			}
+		} else {
+			a.nc.Close()
+		}
+		a.nc = nil
+	}
+	if a.embedded != nil {
+		a.embedded.Shutdown()
+		a.embedded = nil
+	}
+}
+
+// metrics are the Prometheus series of /metrics.
+type metrics struct {
+	deliveries *prometheus.CounterVec
+	events     *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "triagebot_webhook_deliveries_total",
+			Help: "Webhook deliveries answered, by event and HTTP status.",
+		}, []string{"event", "status"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "triagebot_events_handled_total",
+			Help: "Event deliveries handled by the workers, by event and result (acked, retry, rate_limited, dead_lettered, interrupted).",
+		}, []string{"event", "result"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "triagebot_event_duration_seconds",
+			Help:    "Time to handle one event delivery.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+		}, []string{"event"}),
+	}
+	reg.MustRegister(m.deliveries, m.events, m.duration)
+	return m
+}
+
+func (m *metrics) delivery(event string, status int) {
+	m.deliveries.WithLabelValues(event, strconv.Itoa(status)).Inc()
+}
+
+func (m *metrics) event(o queue.Outcome) {
+	m.events.WithLabelValues(o.Message.Event, o.Result).Inc()
+	m.duration.WithLabelValues(o.Message.Event).Observe(o.Duration.Seconds())
 }

@@ -22,10 +22,17 @@ type Server struct {
 // Start starts a server in dir (t.TempDir() when empty); it is shut down when the test ends.
 func Start(t testing.TB, dir string) *Server {
 	t.Helper()
-	if dir == "" {
-		dir = t.TempDir()
+	return StartWith(t, queue.EmbeddedConfig{Dir: dir})
+}
+
+// StartWith starts a server with cfg (Dir: t.TempDir() when empty).
+func StartWith(t testing.TB, cfg queue.EmbeddedConfig) *Server {
+	t.Helper()
+	if cfg.Dir == "" {
+		cfg.Dir = t.TempDir()
 	}
-	e, err := queue.StartEmbedded(queue.EmbeddedConfig{Dir: dir})
+	dir := cfg.Dir
+	e, err := queue.StartEmbedded(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,197 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+	"go.uber.org/zap"
+
+	"github.com/triagebot/triagebot/queue"
+	"github.com/triagebot/triagebot/rules"
+)
+
+// Executor carries out the rules' actions on GitHub (or only records them, in dry-run).
+type Executor interface {
+	Execute(ctx context.Context, t rules.Target, actions []rules.Action) ([]rules.Result, error)
+}
+
+// ConfigSource gives a repository's effective configuration.
+type ConfigSource interface {
+	Config(ctx context.Context, t rules.Target) (rules.Config, error)
+}
+
+// Store keeps the bot's memory and audit trail (the queue's JetStream buckets and streams).
+type Store interface {
+	LoadMemory(ctx context.Context, key string, v any) (uint64, error)
+	StoreMemory(ctx context.Context, key string, v any, revision uint64) error
+	Audit(ctx context.Context, repoID int64, number int, record any) error
+}
+
+// StaticConfig is a ConfigSource that gives every repository the same configuration: the
+// server defaults, when the bot cannot read repositories (dry-run without App credentials).
+type StaticConfig rules.Config
+
+// Config implements ConfigSource.
+func (c StaticConfig) Config(context.Context, rules.Target) (rules.Config, error) {
+	return rules.Config(c), nil
+}
+
+// WorkerConfig holds what a Worker needs; Executor, Config and Store are required.
+type WorkerConfig struct {
+	Executor Executor
+	Config   ConfigSource
+	Store    Store
+	Logger   *zap.Logger
+	// BotLogin is the App's bot user ("name[bot]"): events it caused are skipped, so the bot
+	// never reacts to itself. Empty when unknown (dry-run).
+	BotLogin string
+	// Lookup gives the rules read access to GitHub for one event; nil: payload only.
+	Lookup func(t rules.Target) rules.Lookup
+	// Now is the clock for audit records (default time.Now).
+	Now func() time.Time
+}
+
+// Worker handles one stored event at a time: decode, skip its own, decide, act, remember.
+type Worker struct {
+	cfg WorkerConfig
+}
+
+// NewWorker checks cfg and returns a Worker.
+func NewWorker(cfg WorkerConfig) (*Worker, error) {
+	switch {
+	case cfg.Executor == nil:
+		return nil, errors.New("worker: no executor")
+	case cfg.Config == nil:
+		return nil, errors.New("worker: no configuration source")
+	case cfg.Store == nil:
+		return nil, errors.New("worker: no store")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Worker{cfg: cfg}, nil
+}
+
+// AuditRecord is one entry of an issue's audit trail: an action, and what became of it.
+type AuditRecord struct {
+	Time       time.Time    `json:"time"`
+	DeliveryID string       `json:"delivery_id"`
+	Event      string       `json:"event"`
+	Repo       string       `json:"repo"`
+	Number     int          `json:"number"`
+	Result     rules.Result `json:"result"`
+}
+
+// Handle is the queue.Handler of the worker.
+func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
+	payload, err := github.ParseWebHook(m.Event, m.Body)
+	if err != nil {
+		return queue.Permanent(fmt.Errorf("decode %s payload: %w", m.Event, err))
+	}
+	t, action, sender := describe(m, payload)
+	log := w.cfg.Logger.With(
+		zap.String(LogKeyDeliveryID, m.DeliveryID),
+		zap.String(LogKeyEvent, m.Event),
+		zap.String(LogKeyAction, action),
+		zap.Int64(LogKeyInstallationID, m.InstallationID),
+		zap.String(LogKeyRepo, t.FullName()),
+		zap.Int(LogKeyNumber, t.Number),
+	)
+	if w.cfg.BotLogin != "" && strings.EqualFold(sender, w.cfg.BotLogin) {
+		log.Info("event skipped: caused by the bot itself", zap.Int("attempt", m.Attempt))
+		return nil
+	}
+	cfg, err := w.cfg.Config.Config(ctx, t)
+	if err != nil {
+		return fmt.Errorf("configuration of %s: %w", t.FullName(), err)
+	}
+	in := rules.Input{
+		Event:    rules.Event{Name: m.Event, DeliveryID: m.DeliveryID, Payload: payload},
+		Config:   cfg,
+		BotLogin: w.cfg.BotLogin,
+	}
+	if w.cfg.Lookup != nil && t.RepoID != 0 {
+		in.Lookup = w.cfg.Lookup(t)
+	}
+	var issueRev, repoRev uint64
+	if t.RepoID != 0 {
+		if repoRev, err = w.cfg.Store.LoadMemory(ctx, queue.RepoKey(t.RepoID), &in.Repo); err != nil {
+			return err
+		}
+		if t.Number != 0 {
+			if issueRev, err = w.cfg.Store.LoadMemory(ctx, queue.IssueKey(t.RepoID, t.Number), &in.Memory); err != nil {
+				return err
+			}
+		}
+	}
+	out, err := rules.Evaluate(ctx, in)
+	if err != nil {
+		return fmt.Errorf("evaluate rules: %w", err)
+	}
+	results, execErr := w.cfg.Executor.Execute(ctx, t, out.Actions)
+	for _, r := range results {
+		log.Info("action", zap.String(LogKeyRule, r.Action.Rule), zap.String("type", string(r.Action.Type)),
+			zap.String("status", string(r.Status)), zap.String("reason", r.Action.Reason), zap.String("detail", r.Detail))
+		rec := AuditRecord{Time: w.cfg.Now().UTC(), DeliveryID: m.DeliveryID, Event: m.Event, Repo: t.FullName(), Number: t.Number, Result: r}
+		if err := w.cfg.Store.Audit(ctx, t.RepoID, t.Number, rec); err != nil {
+			log.Warn("audit record lost", zap.Error(err))
+		}
+	}
+	if execErr != nil {
+		return fmt.Errorf("execute actions: %w", execErr)
+	}
+	if t.RepoID != 0 && t.Number != 0 && !reflect.DeepEqual(in.Memory, out.Memory) {
+		if err := w.cfg.Store.StoreMemory(ctx, queue.IssueKey(t.RepoID, t.Number), out.Memory, issueRev); err != nil {
+			return err
+		}
+	}
+	if t.RepoID != 0 && !reflect.DeepEqual(in.Repo, out.Repo) {
+		// Another partition may have changed the repository's memory meanwhile: the event is
+		// then retried with the new memory (the executor is idempotent).
+		if err := w.cfg.Store.StoreMemory(ctx, queue.RepoKey(t.RepoID), out.Repo, repoRev); err != nil {
+			return err
+		}
+	}
+	log.Info("event handled", zap.Int("actions", len(out.Actions)), zap.Int("attempt", m.Attempt))
+	return nil
+}
+
+// describe finds the target of an event, its action and who caused it.
+func describe(m queue.Message, payload any) (t rules.Target, action, sender string) {
+	t = rules.Target{DeliveryID: m.DeliveryID, Event: m.Event, InstallationID: m.InstallationID, RepoID: m.RepoID, Number: m.Number}
+	var repo *github.Repository
+	switch ev := payload.(type) {
+	case *github.IssuesEvent:
+		repo, action, sender = ev.GetRepo(), ev.GetAction(), ev.GetSender().GetLogin()
+	case *github.IssueCommentEvent:
+		repo, action, sender = ev.GetRepo(), ev.GetAction(), ev.GetSender().GetLogin()
+	case *github.InstallationEvent:
+		action, sender = ev.GetAction(), ev.GetSender().GetLogin()
+	case *github.InstallationRepositoriesEvent:
+		action, sender = ev.GetAction(), ev.GetSender().GetLogin()
+	case *github.PushEvent:
+		r := ev.GetRepo()
+		t.Owner, t.Name, sender = r.GetOwner().GetLogin(), r.GetName(), ev.GetSender().GetLogin()
+		if t.Owner == "" {
+			t.Owner = r.GetOwner().GetName()
+		}
+		if t.RepoID == 0 {
+			t.RepoID = r.GetID()
+		}
+	}
+	if repo != nil {
+		t.Owner, t.Name = repo.GetOwner().GetLogin(), repo.GetName()
+		if t.RepoID == 0 {
+			t.RepoID = repo.GetID()
+		}
+	}
+	return t, action, sender
+}
