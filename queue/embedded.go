@@ -23,7 +23,7 @@ type EmbeddedConfig struct {
 	MaxMemory int64  // JetStream memory storage limit in bytes
 	// MaxPayload is the largest message (default 32 MiB: GitHub's 25 MiB plus headers).
 	MaxPayload int32
-	Logger    *zap.Logger
+	Logger     *zap.Logger
 }
 
 // Embedded is an in-process nats-server with JetStream on local disk and no listening port.
