@@ -99,8 +99,8 @@ type app struct {
 	draining atomic.Bool
 }
 
-func start(ctx context.Context, role string, s settings, log *zap.Logger, opts startOptions) (a *app, err error) {
-	a = &app{s: s, log: log, served: make(chan error, 1)}
+func start(ctx context.Context, role string, s settings, log *zap.Logger, opts startOptions) (_ *app, err error) {
+	a := &app{s: s, log: log, served: make(chan error, 1)}
 	defer func() {
 		if err != nil {
 			a.closeQueue()
@@ -110,6 +110,16 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 	if receive && len(s.Secrets) == 0 {
 		return nil, withExit(2, errors.New("TRIAGEBOT_WEBHOOK_SECRET: required (or TRIAGEBOT_WEBHOOK_SECRET_FILE)"))
 	}
+	// The address first: a port in use should fail before anything else starts.
+	ln, err := net.Listen("tcp", s.Listen)
+	if err != nil {
+		return nil, withExit(2, fmt.Errorf("TRIAGEBOT_LISTEN: %w", err))
+	}
+	defer func() {
+		if err != nil {
+			ln.Close()
+		}
+	}()
 	serverCfg, err := loadServerConfig(s.ConfigFile)
 	if err != nil {
 		return nil, withExit(2, fmt.Errorf("TRIAGEBOT_CONFIG: %w", err))
@@ -152,13 +162,6 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 		if err != nil {
 			return nil, err
 		}
-	}
-	ln, err := net.Listen("tcp", s.Listen)
-	if err != nil {
-		if a.consumer != nil {
-			_ = a.consumer.Stop(context.Background())
-		}
-		return nil, withExit(2, fmt.Errorf("TRIAGEBOT_LISTEN: %w", err))
 	}
 	a.addr = ln.Addr().String()
 	a.srv = &http.Server{

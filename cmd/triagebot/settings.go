@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -95,8 +96,20 @@ func settingTable() []setting {
 	add := func(flag, env, help string, def func(*settings) string, set func(*settings, string) error) {
 		t = append(t, setting{flag: flag, env: env, help: help, def: def, set: set})
 	}
-	d, s := str(func(s *settings) *string { return &s.Listen })
-	add("listen", "TRIAGEBOT_LISTEN", "HTTP address of /webhook, /healthz, /readyz, /metrics", d, s)
+	add("listen", "TRIAGEBOT_LISTEN", "HTTP address of /webhook, /healthz, /readyz, /metrics",
+		func(s *settings) string { return s.Listen },
+		func(s *settings, v string) error {
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				var ae *net.AddrError
+				if errors.As(err, &ae) {
+					return fmt.Errorf("%q is not host:port (%s)", v, ae.Err)
+				}
+				return fmt.Errorf("%q is not host:port", v)
+			}
+			s.Listen = v
+			return nil
+		})
+	d, s := str(func(s *settings) *string { return &s.PrivateKeyFile })
 	t = append(t, setting{flag: "webhook-secret", env: "TRIAGEBOT_WEBHOOK_SECRET", secret: true,
 		help: "webhook secret; several, comma-separated, during a rotation (required for serve and receive)",
 		def:  func(*settings) string { return "" },
@@ -146,7 +159,6 @@ func settingTable() []setting {
 			s.AppID = n
 			return nil
 		})
-	d, s = str(func(s *settings) *string { return &s.PrivateKeyFile })
 	add("private-key-file", "TRIAGEBOT_PRIVATE_KEY_FILE", "the App's PEM private key (required unless dry-run)", d, s)
 	add("github-url", "TRIAGEBOT_GITHUB_URL", "REST base URL (GitHub Enterprise Server: https://HOST/api/v3/)",
 		func(s *settings) string { return s.GitHubURL },
