@@ -140,7 +140,7 @@ func (r *Receiver) receive(req *http.Request) answer {
 	if sig == "" {
 		return answer{http.StatusUnauthorized, "missing X-Hub-Signature-256"}
 	}
-	if !r.verify(sig, body) {
+	if !ValidSignature(sig, body, r.secrets...) {
 		return answer{http.StatusUnauthorized, "X-Hub-Signature-256 does not match the body"}
 	}
 	event, id := req.Header.Get("X-GitHub-Event"), req.Header.Get("X-GitHub-Delivery")
@@ -179,7 +179,9 @@ func (r *Receiver) receive(req *http.Request) answer {
 	return answer{http.StatusAccepted, "stored"}
 }
 
-func (r *Receiver) verify(header string, body []byte) bool {
+// ValidSignature reports whether header, an X-Hub-Signature-256 value ("sha256=" and the hex
+// HMAC-SHA256 of body), was made with one of secrets. The comparison is constant-time.
+func ValidSignature(header string, body []byte, secrets ...[]byte) bool {
 	hexsig, ok := strings.CutPrefix(header, "sha256=")
 	if !ok {
 		return false
@@ -189,7 +191,7 @@ func (r *Receiver) verify(header string, body []byte) bool {
 		return false
 	}
 	valid := false
-	for _, s := range r.secrets {
+	for _, s := range secrets {
 		mac := hmac.New(sha256.New, s)
 		mac.Write(body)
 		// Every secret is tried, so the time taken does not tell which one matched.
