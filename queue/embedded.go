@@ -28,8 +28,12 @@ type EmbeddedConfig struct {
 
 // Embedded is an in-process nats-server with JetStream on local disk and no listening port.
 type Embedded struct {
-	srv *server.Server
+	srv    *server.Server
+	unlock func()
 }
+
+// ErrDataDirInUse means another process runs an embedded server on the same directory.
+var ErrDataDirInUse = errors.New("data directory in use")
 
 // StartEmbedded starts the server and waits until it accepts connections.
 func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
@@ -58,17 +62,23 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		MaxPayload:         cfg.MaxPayload,
 		NoSigs:             true,
 	}
+	unlock, err := lockDir(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("embedded nats: %w", err)
+	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
+		unlock()
 		return nil, fmt.Errorf("embedded nats: %w", err)
 	}
 	srv.SetLoggerV2(&natsLogger{log: cfg.Logger.Named("nats")}, false, false, false)
 	srv.Start()
 	if !srv.ReadyForConnections(30 * time.Second) {
 		srv.Shutdown()
+		unlock()
 		return nil, errors.New("embedded nats: not ready within 30s")
 	}
-	return &Embedded{srv: srv}, nil
+	return &Embedded{srv: srv, unlock: unlock}, nil
 }
 
 // Connect opens an in-process connection to the server.
@@ -85,6 +95,7 @@ func (e *Embedded) Connect(opts ...nats.Option) (*nats.Conn, error) {
 func (e *Embedded) Shutdown() {
 	e.srv.Shutdown()
 	e.srv.WaitForShutdown()
+	e.unlock()
 }
 
 // natsLogger routes nats-server's log lines into zap.

@@ -415,3 +415,17 @@ func TestAuditTrail(t *testing.T) {
 		t.Fatalf("empty trail: %v %v", none, err)
 	}
 }
+
+func TestDataDirectoryIsLockedAgainstASecondServer(t *testing.T) {
+	s := queuetest.Start(t, "")
+	_, err := queue.StartEmbedded(queue.EmbeddedConfig{Dir: s.Dir})
+	if !errors.Is(err, queue.ErrDataDirInUse) {
+		t.Fatalf("second server on %s: %v, want ErrDataDirInUse", s.Dir, err)
+	}
+	s.Close()
+	again, err := queue.StartEmbedded(queue.EmbeddedConfig{Dir: s.Dir})
+	if err != nil {
+		t.Fatalf("after the first stopped: %v", err)
+	}
+	again.Shutdown()
+}

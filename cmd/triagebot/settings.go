@@ -252,6 +252,15 @@ func settingTable() []setting {
 // parseSettings reads the variables, then the flags (which win). An error names the variable or
 // flag and is meant to be the one line printed before exit status 2.
 func parseSettings(name string, args []string, getenv func(string) (string, bool), stdout io.Writer) (settings, error) {
+	s, rest, err := parseSettingsArgs(name, args, getenv, stdout)
+	if err == nil && len(rest) > 0 {
+		return s, withExit(2, fmt.Errorf("%s takes no arguments, got %q", name, rest[0]))
+	}
+	return s, err
+}
+
+// parseSettingsArgs is parseSettings for commands that take arguments after the flags.
+func parseSettingsArgs(name string, args []string, getenv func(string) (string, bool), stdout io.Writer) (settings, []string, error) {
 	s := defaultSettings()
 	table := settingTable()
 	for _, st := range table {
@@ -260,7 +269,7 @@ func parseSettings(name string, args []string, getenv func(string) (string, bool
 			continue
 		}
 		if err := st.set(&s, v); err != nil {
-			return s, withExit(2, fmt.Errorf("%s: %w", st.env, err))
+			return s, nil, withExit(2, fmt.Errorf("%s: %w", st.env, err))
 		}
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -276,26 +285,24 @@ func parseSettings(name string, args []string, getenv func(string) (string, bool
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printSettingsHelp(stdout, name, table)
-			return s, errHelp
+			return s, nil, errHelp
 		}
-		return s, withExit(2, err)
-	}
-	if fs.NArg() > 0 {
-		return s, withExit(2, fmt.Errorf("%s takes no arguments, got %q", name, fs.Arg(0)))
+		return s, nil, withExit(2, err)
 	}
 	if (s.NATSCert == "") != (s.NATSKey == "") {
-		return s, withExit(2, errors.New("TRIAGEBOT_NATS_CERT and TRIAGEBOT_NATS_KEY go together"))
+		return s, nil, withExit(2, errors.New("TRIAGEBOT_NATS_CERT and TRIAGEBOT_NATS_KEY go together"))
 	}
 	if s.DedupWindow < time.Hour {
-		return s, withExit(2, fmt.Errorf("TRIAGEBOT_DEDUP_WINDOW: %s is shorter than 1h, GitHub's redeliveries would be stored twice", s.DedupWindow))
+		return s, nil, withExit(2, fmt.Errorf("TRIAGEBOT_DEDUP_WINDOW: %s is shorter than 1h, GitHub's redeliveries would be stored twice", s.DedupWindow))
 	}
-	return s, nil
+	return s, fs.Args(), nil
 }
 
 var roleHelp = map[string]string{
 	"serve":   "Runs the webhook receiver and the workers in one process. With no TRIAGEBOT_NATS_URL it\nstarts an embedded NATS JetStream server on TRIAGEBOT_DATA_DIR.",
 	"receive": "Runs the webhook receiver alone: verifies deliveries and stores them in JetStream.",
 	"work":    "Runs the workers alone: takes stored events, applies the rules, acts on GitHub.",
+	"dlq":     dlqUsage,
 }
 
 func printSettingsHelp(w io.Writer, name string, table []setting) {
