@@ -2,6 +2,10 @@ package rules
 
 import (
 	"context"
+	"regexp"
+	"strings"
+
+	"github.com/google/go-github/v60/github"
 )
 
 // Event is one GitHub webhook event: its X-GitHub-Event name and the payload decoded by
@@ -38,35 +42,246 @@ type Outcome struct {
 	Repo    RepoMemory
 }
 
-// Memory is the bot's memory of one issue (DESIGN.md §4), stored by the worker as JSON.
-type Memory struct {
-	BotLabels []string `json:"bot_labels,omitempty"` // labels the bot put on the issue
-}
+// The rule names actions carry.
+const (
+	RuleNeedsTriage   = "needs-triage"
+	RulePriority      = "priority"
+	RuleCodeOfConduct = "code-of-conduct"
+	RuleNotify        = "notify"
+)
 
-// RepoMemory is the bot's memory of one repository.
-type RepoMemory struct {
-	Authors []string `json:"authors,omitempty"` // users who opened an issue here before
-}
-
-// Config is a repository's effective configuration (DESIGN.md §5).
-type Config struct {
-	NeedsTriage NeedsTriageConfig `yaml:"needs_triage" json:"needs_triage"`
-}
-
-// NeedsTriageConfig configures the needs-triage rule.
-type NeedsTriageConfig struct {
-	Enabled bool   `yaml:"enabled" json:"enabled"`
-	Label   string `yaml:"label" json:"label"`
-}
-
-// DefaultConfig is the configuration of a repository that has no file.
-func DefaultConfig() Config {
-	return Config{NeedsTriage: NeedsTriageConfig{Enabled: true, Label: "needs-triage"}}
-}
-
-// Evaluate decides what the bot does about one event. An error comes only from Lookup.
+// Evaluate decides what the bot does about one event. Events the bot itself caused (and events
+// of no issue) produce no actions; the bot's own events still update its memory (its comments
+// and labels), which is why the worker should store Outcome.Memory for every event. An error
+// comes only from Lookup; the memory in the Outcome is then the input's.
 func Evaluate(ctx context.Context, in Input) (Outcome, error) {
-	out := Outcome{Memory: in.Memory, Repo: in.Repo}
-	out.Actions = append(out.Actions, needsTriage(in)...)
-	return out, nil
+	e := newEval(in)
+	if e.issue == nil {
+		return Outcome{Memory: in.Memory, Repo: in.Repo}, nil
+	}
+	e.remember()
+	if e.fromBot {
+		return Outcome{Memory: e.mem, Repo: e.repoMem}, nil
+	}
+	e.needsTriage()
+	e.priority()
+	if err := e.conduct(ctx); err != nil {
+		return Outcome{Memory: in.Memory, Repo: in.Repo}, err
+	}
+	e.announce()
+	return Outcome{Actions: e.actions, Memory: e.mem, Repo: e.repoMem}, nil
+}
+
+// eval is the working state of one Evaluate call: the event seen through the fields the rules
+// use, the memory being updated, and the actions decided so far. Rules (and, later, commands)
+// are its methods.
+type eval struct {
+	ctx      context.Context
+	cfg      Config
+	botLogin string
+	lookup   Lookup
+	mem      Memory
+	repoMem  RepoMemory
+	actions  []Action
+
+	event    string // X-GitHub-Event
+	action   string // the payload's action
+	issue    *github.Issue
+	comment  *github.IssueComment // issue_comment events
+	label    string               // issues.labeled / unlabeled
+	assignee string               // issues.assigned / unassigned
+	changes  *github.EditChange
+	repo     string // owner/name
+	number   int
+	sender   string
+	author   string   // the issue's author
+	labels   []string // the issue's labels once this event is applied
+	fromBot  bool
+
+	firstIssue bool // the issue's author had not opened an issue here before (RepoMemory)
+
+	cocURL     string // resolved once per event
+	cocURLDone bool
+}
+
+func newEval(in Input) *eval {
+	e := &eval{cfg: in.Config, botLogin: in.BotLogin, lookup: in.Lookup, event: in.Event.Name}
+	switch ev := in.Event.Payload.(type) {
+	case *github.IssuesEvent:
+		if ev == nil {
+			return e
+		}
+		e.event = "issues"
+		e.action = ev.GetAction()
+		e.issue = ev.Issue
+		e.label = ev.GetLabel().GetName()
+		e.assignee = ev.GetAssignee().GetLogin()
+		e.changes = ev.Changes
+		e.repo = ev.GetRepo().GetFullName()
+		e.sender = ev.GetSender().GetLogin()
+	case *github.IssueCommentEvent:
+		if ev == nil {
+			return e
+		}
+		e.event = "issue_comment"
+		e.action = ev.GetAction()
+		e.issue = ev.Issue
+		e.comment = ev.Comment
+		e.changes = ev.Changes
+		e.repo = ev.GetRepo().GetFullName()
+		e.sender = ev.GetSender().GetLogin()
+	}
+	if e.issue == nil {
+		return e
+	}
+	e.mem = in.Memory.clone()
+	e.repoMem = in.Repo.clone()
+	e.number = e.issue.GetNumber()
+	e.author = e.issue.GetUser().GetLogin()
+	e.fromBot = e.botLogin != "" && strings.EqualFold(e.sender, e.botLogin)
+	for _, l := range e.issue.Labels {
+		e.labels = addFold(e.labels, l.GetName())
+	}
+	switch {
+	case e.action == "labeled" && e.label != "":
+		e.labels = addFold(e.labels, e.label)
+	case e.action == "unlabeled" && e.label != "":
+		e.labels = removeFold(e.labels, e.label)
+	}
+	return e
+}
+
+// remember updates the memory with the facts of the event, before any rule reads it.
+func (e *eval) remember() {
+	switch {
+	case e.event == "issues" && e.action == "opened":
+		e.firstIssue = !containsFold(e.repoMem.Authors, e.author)
+		e.repoMem.Authors = addFold(e.repoMem.Authors, strings.ToLower(e.author))
+		e.mem.OpenedLabels = append([]string(nil), e.labels...)
+		e.mem.OpenedAssignees = nil
+		for _, a := range e.issue.Assignees {
+			e.mem.OpenedAssignees = addFold(e.mem.OpenedAssignees, a.GetLogin())
+		}
+		e.mem.Triaged = false
+	case e.event == "issues" && e.action == "reopened":
+		e.mem.Triaged = false
+	case e.event == "issues" && e.action == "labeled" && e.label != "":
+		if e.fromBot {
+			e.mem.BotLabels = addFold(e.mem.BotLabels, e.label)
+			break
+		}
+		e.mem.HumanAdded = addFold(e.mem.HumanAdded, e.label)
+		e.mem.HumanRemoved = removeFold(e.mem.HumanRemoved, e.label)
+		e.mem.BotLabels = removeFold(e.mem.BotLabels, e.label)
+		if e.levelIndex(e.label) >= 0 {
+			e.mem.PriorityManual = true
+		}
+	case e.event == "issues" && e.action == "unlabeled" && e.label != "":
+		e.mem.BotLabels = removeFold(e.mem.BotLabels, e.label)
+		if e.fromBot {
+			break
+		}
+		e.mem.HumanRemoved = addFold(e.mem.HumanRemoved, e.label)
+		e.mem.HumanAdded = removeFold(e.mem.HumanAdded, e.label)
+		if e.levelIndex(e.label) >= 0 {
+			e.mem.PriorityManual = true
+		}
+	case e.event == "issue_comment" && e.comment != nil:
+		e.rememberComment()
+	}
+}
+
+func (e *eval) rememberComment() {
+	id := e.comment.GetID()
+	login := strings.ToLower(e.comment.GetUser().GetLogin())
+	byBot := e.botLogin != "" && strings.EqualFold(login, e.botLogin)
+	human := !byBot && login != "" && e.comment.GetUser().GetType() != "Bot"
+	switch e.action {
+	case "created":
+		if byBot {
+			if id != 0 && !containsID(e.mem.BotComments, id) {
+				e.mem.BotComments = append(e.mem.BotComments, id)
+			}
+			return
+		}
+		if human {
+			if e.mem.Commenters == nil {
+				e.mem.Commenters = map[string]int{}
+			}
+			e.mem.Commenters[login]++
+		}
+	case "deleted":
+		if byBot {
+			e.mem.BotComments = removeID(e.mem.BotComments, id)
+			return
+		}
+		if human && e.mem.Commenters[login] > 0 {
+			e.mem.Commenters[login]--
+			if e.mem.Commenters[login] == 0 {
+				delete(e.mem.Commenters, login)
+			}
+		}
+	}
+}
+
+func containsID(ids []int64, id int64) bool {
+	for _, v := range ids {
+		if v == id {
+			return true
+		}
+	}
+	return false
+}
+
+func removeID(ids []int64, id int64) []int64 {
+	out := ids[:0]
+	for _, v := range ids {
+		if v != id {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// emit records an action on this issue.
+func (e *eval) emit(a Action) {
+	a.Repo = e.repo
+	a.Number = e.number
+	e.actions = append(e.actions, a)
+}
+
+func (e *eval) isPR() bool { return e.issue.IsPullRequest() }
+
+func (e *eval) hasLabel(name string) bool { return containsFold(e.labels, name) }
+
+// maintainerAssociations are the author associations of people who can label and assign.
+func isMaintainer(association string) bool {
+	switch strings.ToUpper(association) {
+	case "OWNER", "MEMBER", "COLLABORATOR":
+		return true
+	}
+	return false
+}
+
+// matchAny reports whether s matches one of the patterns (whole, any case). A pattern that does
+// not compile (a Config built in code, not parsed) matches nothing.
+func matchAny(patterns []string, s string) bool {
+	for _, p := range patterns {
+		re, err := compilePattern(p, true)
+		if err == nil && re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// compileAll compiles patterns for matching anywhere in a text, skipping invalid ones.
+func compileAll(patterns []string) []*regexp.Regexp {
+	var out []*regexp.Regexp
+	for _, p := range patterns {
+		if re, err := compilePattern(p, false); err == nil {
+			out = append(out, re)
+		}
+	}
+	return out
 }

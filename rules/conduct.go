@@ -1,0 +1,128 @@
+package rules
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// conduct welcomes first-time authors with a link to the code of conduct and answers hostile
+// text: publicly with one reminder per user per issue, or privately with only a notification to
+// the maintainers (code_of_conduct.reply).
+func (e *eval) conduct(ctx context.Context) error {
+	cfg := e.cfg.CodeOfConduct
+	if !cfg.Enabled {
+		return nil
+	}
+	if e.event == "issues" && e.action == "opened" && !e.isPR() && cfg.WelcomeFirstTime && e.firstIssue &&
+		isNewcomer(e.issue.GetAuthorAssociation()) && e.issue.GetUser().GetType() != "Bot" {
+		url, err := e.codeOfConductURL(ctx)
+		if err != nil {
+			return err
+		}
+		e.emit(Action{Rule: RuleCodeOfConduct, Type: Comment, Key: "welcome", Body: welcomeBody(e.author, url),
+			Reason: fmt.Sprintf("@%s opened their first issue in this repository", e.author)})
+	}
+
+	who, what, link, text, before, ok := e.conductText()
+	if !ok || who == "" {
+		return nil
+	}
+	match := e.hostile(text)
+	if match == "" || e.hostile(before) != "" {
+		return nil // nothing hostile, or an edit of a text that was already answered
+	}
+	reason := fmt.Sprintf("@%s's %s matches %s", who, what, match)
+	if cfg.Reply != ReplyPrivate && !containsFold(e.mem.Reminded, who) {
+		url, err := e.codeOfConductURL(ctx)
+		if err != nil {
+			return err
+		}
+		e.emit(Action{Rule: RuleCodeOfConduct, Type: Comment, Key: "reminder-" + strings.ToLower(who),
+			Body: reminderBody(who, url), Reason: reason + ": first reminder for them on this issue"})
+		e.mem.Reminded = addFold(e.mem.Reminded, strings.ToLower(who))
+	}
+	e.emit(Action{Rule: RuleCodeOfConduct, Type: Notify, Channel: RouteConduct,
+		Text:   fmt.Sprintf("Possible code of conduct problem on %s#%d: @%s's %s matches %s. %s", e.repo, e.number, who, what, match, link),
+		Reason: reason + ": maintainers should look"})
+	return nil
+}
+
+// conductText is the text this event brings to read: who wrote it, what it is, its address,
+// and (for an edit) the text before the edit.
+func (e *eval) conductText() (who, what, link, text, before string, ok bool) {
+	switch {
+	case e.event == "issues" && (e.action == "opened" || e.action == "edited"):
+		if e.action == "edited" && e.changes == nil {
+			return "", "", "", "", "", false
+		}
+		text = e.issue.GetTitle() + "\n\n" + e.issue.GetBody()
+		if e.action == "edited" {
+			oldTitle, oldBody := e.issue.GetTitle(), e.issue.GetBody()
+			if t := e.changes.GetTitle(); t != nil && t.From != nil {
+				oldTitle = *t.From
+			}
+			if b := e.changes.GetBody(); b != nil && b.From != nil {
+				oldBody = *b.From
+			}
+			before = oldTitle + "\n\n" + oldBody
+		}
+		return e.author, "issue", e.issue.GetHTMLURL(), text, before, true
+	case e.event == "issue_comment" && (e.action == "created" || e.action == "edited") && e.comment != nil:
+		if e.action == "edited" {
+			if b := e.changes.GetBody(); b != nil && b.From != nil {
+				before = *b.From
+			} else {
+				return "", "", "", "", "", false // an edit that did not touch the text
+			}
+		}
+		return e.comment.GetUser().GetLogin(), "comment", e.comment.GetHTMLURL(), e.comment.GetBody(), before, true
+	}
+	return "", "", "", "", "", false
+}
+
+// hostile says which phrase the text matches (built-in or configured), or "".
+func (e *eval) hostile(text string) string {
+	if strings.TrimSpace(text) == "" {
+		return ""
+	}
+	clean := cleanText(text)
+	if e.cfg.CodeOfConduct.BuiltinPatterns {
+		if name := builtinHostile(clean); name != "" {
+			return "the built-in phrase list (" + name + ")"
+		}
+	}
+	for _, re := range compileAll(e.cfg.CodeOfConduct.Patterns) {
+		if re.MatchString(clean) {
+			return fmt.Sprintf("the configured pattern %q", strings.TrimPrefix(re.String(), "(?i)"))
+		}
+	}
+	return ""
+}
+
+// isNewcomer reports whether an author association allows a first issue here: owners, members,
+// collaborators and past contributors are not welcomed.
+func isNewcomer(association string) bool {
+	switch strings.ToUpper(association) {
+	case "OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR":
+		return false
+	}
+	return true
+}
+
+// codeOfConductURL is the link comments give: the configured URL, else the repository's or
+// organisation's CODE_OF_CONDUCT.md (asked of Lookup once per event), else "".
+func (e *eval) codeOfConductURL(ctx context.Context) (string, error) {
+	if e.cfg.CodeOfConduct.URL != "" {
+		return e.cfg.CodeOfConduct.URL, nil
+	}
+	if e.cocURLDone || e.lookup == nil {
+		return e.cocURL, nil
+	}
+	url, err := e.lookup.CodeOfConductURL(ctx)
+	if err != nil {
+		return "", fmt.Errorf("look up the code of conduct: %w", err)
+	}
+	e.cocURL, e.cocURLDone = url, true
+	return url, nil
+}

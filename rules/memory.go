@@ -1,0 +1,80 @@
+package rules
+
+import (
+	"slices"
+	"strings"
+)
+
+// Memory is the bot's memory of one issue (DESIGN.md §4), stored by the worker as JSON and
+// handed back with the next event of the same issue. The zero value is an issue the bot has
+// not seen before. Label names and logins are compared in any case.
+type Memory struct {
+	BotLabels    []string `json:"bot_labels,omitempty"`    // labels the bot put on the issue (and has not seen removed)
+	HumanAdded   []string `json:"human_added,omitempty"`   // labels a human added (the latest human decision per label)
+	HumanRemoved []string `json:"human_removed,omitempty"` // labels a human removed: the bot never puts these back
+
+	// What the issue carried when it was opened: its author's template may set labels and
+	// assignees, and those are not a maintainer's triage.
+	OpenedLabels    []string `json:"opened_labels,omitempty"`
+	OpenedAssignees []string `json:"opened_assignees,omitempty"`
+
+	Triaged bool `json:"triaged,omitempty"` // a maintainer triaged the issue since it was (re)opened
+
+	// PriorityManual: a human set or removed a priority label, so the comment-count rule leaves
+	// the issue's priority alone (priority.respect_manual). `/priority none` clears it.
+	PriorityManual bool `json:"priority_manual,omitempty"`
+
+	BotComments []int64        `json:"bot_comments,omitempty"` // ids of the bot's own comments: they never count towards a score
+	Commenters  map[string]int `json:"commenters,omitempty"`   // human commenter (lower case) → number of their comments seen
+	Reminded    []string       `json:"reminded,omitempty"`     // users (lower case) already reminded of the code of conduct here
+}
+
+// RepoMemory is the bot's memory of one repository.
+type RepoMemory struct {
+	Authors []string `json:"authors,omitempty"` // users (lower case) who opened an issue here before
+}
+
+func (m Memory) clone() Memory {
+	out := m
+	out.BotLabels = slices.Clone(m.BotLabels)
+	out.HumanAdded = slices.Clone(m.HumanAdded)
+	out.HumanRemoved = slices.Clone(m.HumanRemoved)
+	out.OpenedLabels = slices.Clone(m.OpenedLabels)
+	out.OpenedAssignees = slices.Clone(m.OpenedAssignees)
+	out.BotComments = slices.Clone(m.BotComments)
+	out.Reminded = slices.Clone(m.Reminded)
+	if m.Commenters != nil {
+		out.Commenters = make(map[string]int, len(m.Commenters))
+		for k, v := range m.Commenters {
+			out.Commenters[k] = v
+		}
+	}
+	return out
+}
+
+func (r RepoMemory) clone() RepoMemory {
+	return RepoMemory{Authors: slices.Clone(r.Authors)}
+}
+
+// containsFold reports whether list holds s, in any case.
+func containsFold(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// addFold adds s to list unless it is there in some case.
+func addFold(list []string, s string) []string {
+	if s == "" || containsFold(list, s) {
+		return list
+	}
+	return append(list, s)
+}
+
+// removeFold removes s, in any case, from list.
+func removeFold(list []string, s string) []string {
+	return slices.DeleteFunc(list, func(v string) bool { return strings.EqualFold(v, s) })
+}

@@ -1,0 +1,180 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+)
+
+// priority keeps exactly one priority label on an open issue, chosen by how much the community
+// talks about it. It acts only when the level changes, and never touches a priority a human set
+// (priority.respect_manual).
+func (e *eval) priority() {
+	cfg := e.cfg.Priority
+	if !cfg.Enabled || len(cfg.Levels) == 0 || e.isPR() || e.issue.GetState() != "open" {
+		return
+	}
+	switch {
+	case e.event == "issue_comment" && (e.action == "created" || e.action == "deleted"):
+	case e.event == "issues" && (e.action == "labeled" || e.action == "unlabeled") &&
+		len(cfg.AppliesTo) > 0 && e.levelIndex(e.label) < 0:
+		// A label can make the issue qualify, or stop qualifying.
+	default:
+		return
+	}
+	present := e.presentLevels()
+	if cfg.RespectManual && e.manualPriority(present) {
+		return
+	}
+	n := len(cfg.Levels)
+	cur := n
+	if len(present) > 0 {
+		cur = present[0]
+	}
+	score, scoreText := e.score()
+	target := n
+	why := ""
+	if e.qualifies() {
+		target = pickLevel(cfg.Levels, cfg.Hysteresis, score, cur)
+		why = scoreText
+	} else if len(present) == 0 {
+		return
+	} else {
+		why = "the issue no longer matches priority.applies_to"
+	}
+	e.applyLevel(RulePriority, present, target, why)
+}
+
+// applyLevel makes level target (len(levels): none) the issue's only priority label.
+func (e *eval) applyLevel(rule string, present []int, target int, why string) {
+	levels := e.cfg.Priority.Levels
+	changed := false
+	for _, i := range present {
+		if i == target {
+			continue
+		}
+		reason := fmt.Sprintf("%s: below every priority level", why)
+		switch {
+		case !e.qualifies():
+			reason = why
+		case target < i:
+			reason = fmt.Sprintf("%s: raised to %q", why, levels[target].Label)
+		case target < len(levels):
+			reason = fmt.Sprintf("%s: lowered to %q", why, levels[target].Label)
+		}
+		e.emit(Action{Rule: rule, Type: RemoveLabel, Label: levels[i].Label, Reason: reason})
+		e.mem.BotLabels = removeFold(e.mem.BotLabels, levels[i].Label)
+		e.labels = removeFold(e.labels, levels[i].Label)
+		changed = true
+	}
+	if target < len(levels) && !e.hasLabel(levels[target].Label) {
+		l := levels[target]
+		e.emit(Action{Rule: rule, Type: AddLabels, Labels: []string{l.Label},
+			Reason: fmt.Sprintf("%s: reaches %q (at %d)", why, l.Label, l.At)})
+		e.mem.BotLabels = addFold(e.mem.BotLabels, l.Label)
+		e.labels = addFold(e.labels, l.Label)
+		changed = true
+	}
+	if changed {
+		from := "none"
+		if len(present) > 0 {
+			from = levels[present[0]].Label
+		}
+		to, name := "none", ""
+		if target < len(levels) {
+			to, name = levels[target].Label, levels[target].Name()
+		}
+		e.notify(RulePriority, RoutePriorityChanged, to, name,
+			fmt.Sprintf("%s#%d %q: priority %s → %s (%s)", e.repo, e.number, e.issue.GetTitle(), from, to, why))
+	}
+}
+
+// pickLevel chooses the level for score given the current level cur (len(levels): none). Going
+// up is immediate; going down happens only once the score is hysteresis below the current
+// level's threshold, and lands on the highest level the score still holds with that margin.
+func pickLevel(levels []Level, hysteresis, score, cur int) int {
+	n := len(levels)
+	raw := n
+	for i, l := range levels {
+		if score >= l.At {
+			raw = i
+			break
+		}
+	}
+	if raw <= cur {
+		return raw
+	}
+	for j := cur; j < n; j++ {
+		if score >= levels[j].At-hysteresis {
+			return j
+		}
+	}
+	return n
+}
+
+// score is the issue's priority score and how it was reached, for the reason.
+func (e *eval) score() (int, string) {
+	comments := e.issue.GetComments() - len(e.mem.BotComments)
+	if comments < 0 {
+		comments = 0
+	}
+	switch e.cfg.Priority.Score {
+	case ScoreParticipants:
+		n := len(e.mem.Commenters)
+		return n, fmt.Sprintf("%d people have commented", n)
+	case ScoreCommentsAndReactions:
+		up := e.issue.GetReactions().GetPlusOne()
+		return comments + up, fmt.Sprintf("%d comments and %d 👍 (score %d)", comments, up, comments+up)
+	}
+	return comments, fmt.Sprintf("%d comments", comments)
+}
+
+// levelIndex is the position of a priority label in the configured levels, or -1.
+func (e *eval) levelIndex(label string) int {
+	if label == "" {
+		return -1
+	}
+	for i, l := range e.cfg.Priority.Levels {
+		if strings.EqualFold(l.Label, label) {
+			return i
+		}
+	}
+	return -1
+}
+
+// presentLevels are the levels whose label the issue carries, highest first.
+func (e *eval) presentLevels() []int {
+	var out []int
+	for i, l := range e.cfg.Priority.Levels {
+		if e.hasLabel(l.Label) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// manualPriority reports whether a human decided this issue's priority: they set or removed a
+// priority label, or the issue carries one the bot did not put there.
+func (e *eval) manualPriority(present []int) bool {
+	if e.mem.PriorityManual {
+		return true
+	}
+	for _, i := range present {
+		if !containsFold(e.mem.BotLabels, e.cfg.Priority.Levels[i].Label) {
+			return true
+		}
+	}
+	return false
+}
+
+// qualifies reports whether priority.applies_to lets the rule act on this issue.
+func (e *eval) qualifies() bool {
+	if len(e.cfg.Priority.AppliesTo) == 0 {
+		return true
+	}
+	for _, l := range e.labels {
+		if matchAny(e.cfg.Priority.AppliesTo, l) {
+			return true
+		}
+	}
+	return false
+}
