@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -163,21 +164,20 @@ func DefaultConfig() Config {
 // clone deep-copies c, so that overlaying a file never writes into the base's slices or maps.
 func (c Config) clone() Config {
 	out := c
-	out.NeedsTriage.NotTriageLabels = append([]string(nil), c.NeedsTriage.NotTriageLabels...)
-	out.Priority.AppliesTo = append([]string(nil), c.Priority.AppliesTo...)
-	out.Priority.Levels = append([]Level(nil), c.Priority.Levels...)
-	out.CodeOfConduct.Patterns = append([]string(nil), c.CodeOfConduct.Patterns...)
-	out.Commands.AnyoneMayLabel = append([]string(nil), c.Commands.AnyoneMayLabel...)
+	out.NeedsTriage.NotTriageLabels = slices.Clone(c.NeedsTriage.NotTriageLabels)
+	out.Priority.AppliesTo = slices.Clone(c.Priority.AppliesTo)
+	out.Priority.Levels = slices.Clone(c.Priority.Levels)
+	out.CodeOfConduct.Patterns = slices.Clone(c.CodeOfConduct.Patterns)
+	out.Commands.AnyoneMayLabel = slices.Clone(c.Commands.AnyoneMayLabel)
 	if c.Commands.Permissions != nil {
 		out.Commands.Permissions = make(map[string]string, len(c.Commands.Permissions))
 		for k, v := range c.Commands.Permissions {
 			out.Commands.Permissions[k] = v
 		}
 	}
-	out.Notifications.Routes = make([]Route, len(c.Notifications.Routes))
-	for i, r := range c.Notifications.Routes {
-		r.To = append([]string(nil), r.To...)
-		out.Notifications.Routes[i] = r
+	out.Notifications.Routes = slices.Clone(c.Notifications.Routes)
+	for i := range out.Notifications.Routes {
+		out.Notifications.Routes[i].To = slices.Clone(out.Notifications.Routes[i].To)
 	}
 	return out
 }
