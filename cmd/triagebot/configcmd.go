@@ -3,9 +3,126 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"os"
+	"strings"
+
+	"github.com/triagebot/triagebot/rules"
 )
 
+const configUsage = `Usage: triagebot config validate [--server] FILE
+
+Checks a .github/triagebot.yml (or, with --server, the server-side TRIAGEBOT_CONFIG file).
+Exit status 0 and a one-line summary for a good file; 1 and every problem with its line for a
+bad one.
+`
+
 func cmdConfig(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return withExit(2, errors.New("not implemented yet"))
+	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+		fmt.Fprint(stdout, configUsage)
+		return errHelp
+	}
+	if len(args) == 0 || args[0] != "validate" {
+		fmt.Fprint(stderr, configUsage)
+		return withExit(2, errors.New("config: say validate"))
+	}
+	fs := flag.NewFlagSet("config validate", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	server := fs.Bool("server", false, "")
+	var pos []string
+	rest := args[1:]
+	for {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, configUsage)
+				return errHelp
+			}
+			fmt.Fprint(stderr, configUsage)
+			return withExit(2, fmt.Errorf("config validate: %w", err))
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	if len(pos) != 1 {
+		fmt.Fprint(stderr, configUsage)
+		return withExit(2, fmt.Errorf("config validate: want one FILE, got %d arguments", len(pos)))
+	}
+	file := pos[0]
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return withExit(1, fmt.Errorf("config validate: %w", err))
+	}
+	var cfg rules.Config
+	channels := -1
+	if *server {
+		var sc rules.ServerConfig
+		sc, err = rules.ParseServerConfig(data)
+		cfg, channels = sc.Defaults, len(sc.Channels)
+	} else {
+		cfg, err = rules.ParseConfig(rules.DefaultConfig(), data)
+	}
+	if err != nil {
+		n := printConfigErrors(stderr, file, err)
+		return withExit(1, fmt.Errorf("config validate: %s: %d problems: %w", file, n, errSilent))
+	}
+	fmt.Fprintf(stdout, "%s: ok: %s\n", file, summarise(cfg, channels))
+	return nil
+}
+
+// printConfigErrors prints every problem of a configuration file as FILE:LINE: PATH: MESSAGE and
+// says how many there were.
+func printConfigErrors(w io.Writer, file string, err error) int {
+	var ce *rules.ConfigError
+	if !errors.As(err, &ce) {
+		fmt.Fprintf(w, "%s: %v\n", file, err)
+		return 1
+	}
+	for _, fe := range ce.Errors {
+		loc := file
+		if fe.Line > 0 {
+			loc = fmt.Sprintf("%s:%d", file, fe.Line)
+		}
+		if fe.Path != "" {
+			fmt.Fprintf(w, "%s: %s: %s\n", loc, fe.Path, fe.Msg)
+		} else {
+			fmt.Fprintf(w, "%s: %s\n", loc, fe.Msg)
+		}
+	}
+	return len(ce.Errors)
+}
+
+// summarise describes the effective configuration in one line.
+func summarise(cfg rules.Config, channels int) string {
+	onOff := func(b bool) string {
+		if b {
+			return "on"
+		}
+		return "off"
+	}
+	var parts []string
+	nt := "needs-triage " + onOff(cfg.NeedsTriage.Enabled)
+	if cfg.NeedsTriage.Enabled {
+		nt += fmt.Sprintf(" (%q)", cfg.NeedsTriage.Label)
+	}
+	parts = append(parts, nt)
+	p := "priority " + onOff(cfg.Priority.Enabled)
+	if cfg.Priority.Enabled {
+		p += fmt.Sprintf(" (%d levels by %s)", len(cfg.Priority.Levels), cfg.Priority.Score)
+	}
+	parts = append(parts, p)
+	c := "code of conduct " + onOff(cfg.CodeOfConduct.Enabled)
+	if cfg.CodeOfConduct.Enabled {
+		c += fmt.Sprintf(" (reply %s)", cfg.CodeOfConduct.Reply)
+	}
+	parts = append(parts, c, "commands "+onOff(cfg.Commands.Enabled),
+		fmt.Sprintf("%d notification routes", len(cfg.Notifications.Routes)))
+	if channels >= 0 {
+		parts = append(parts, fmt.Sprintf("%d channels", channels))
+	}
+	return strings.Join(parts, ", ")
 }

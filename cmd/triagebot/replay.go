@@ -2,10 +2,142 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/triagebot/triagebot/rules"
 )
 
+const replayUsage = `Usage: triagebot replay EVENT PAYLOAD.json [--config FILE] [--bot LOGIN]
+
+Runs the triage rules on one webhook payload, with an empty memory and no network, and prints
+each action the bot would take as one JSON object per line. Prints nothing when no rule acts.
+
+  EVENT          the X-GitHub-Event name: issues, issue_comment, ...
+  PAYLOAD.json   the delivery's body
+  --config FILE  a .github/triagebot.yml to use instead of the defaults
+  --bot LOGIN    the App's bot user, whose own events trigger nothing (default triagebot[bot])
+`
+
 func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return withExit(2, errors.New("not implemented yet"))
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	configFile := fs.String("config", "", "")
+	bot := fs.String("bot", "triagebot[bot]", "")
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, replayUsage)
+				return errHelp
+			}
+			fmt.Fprint(stderr, replayUsage)
+			return withExit(2, fmt.Errorf("replay: %w", err))
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(pos) != 2 {
+		fmt.Fprint(stderr, replayUsage)
+		return withExit(2, fmt.Errorf("replay: want EVENT and PAYLOAD.json, got %d arguments", len(pos)))
+	}
+	event, file := pos[0], pos[1]
+
+	cfg := rules.DefaultConfig()
+	if *configFile != "" {
+		data, err := os.ReadFile(*configFile)
+		if err != nil {
+			return withExit(1, fmt.Errorf("replay: %w", err))
+		}
+		if cfg, err = rules.ParseConfig(cfg, data); err != nil {
+			printConfigErrors(stderr, *configFile, err)
+			return withExit(1, fmt.Errorf("replay: %s is not a valid configuration: %w", *configFile, errSilent))
+		}
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return withExit(1, fmt.Errorf("replay: %w", err))
+	}
+	payload, err := decodeEvent(event, data)
+	if err != nil {
+		return withExit(1, fmt.Errorf("replay %s: %w", file, err))
+	}
+	out, err := rules.Evaluate(ctx, rules.Input{
+		Event:    rules.Event{Name: event, DeliveryID: "replay", Payload: payload},
+		Config:   cfg,
+		BotLogin: *bot,
+	})
+	if err != nil {
+		return withExit(1, fmt.Errorf("replay: %w", err))
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	for _, a := range out.Actions {
+		if err := enc.Encode(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eventShapes are, per event this bot handles, the top-level keys a payload of that event
+// always has and the actions it may carry. go-github's ParseWebHook decodes any JSON object
+// into any event type, so a payload of another event would otherwise pass unnoticed.
+var eventShapes = map[string]struct {
+	keys    []string
+	actions []string
+}{
+	"issues": {[]string{"action", "issue"}, []string{"opened", "edited", "deleted", "pinned", "unpinned", "closed",
+		"reopened", "assigned", "unassigned", "labeled", "unlabeled", "locked", "unlocked", "transferred",
+		"milestoned", "demilestoned", "typed", "untyped"}},
+	"issue_comment":             {[]string{"action", "issue", "comment"}, []string{"created", "edited", "deleted"}},
+	"pull_request":              {[]string{"action", "pull_request"}, nil},
+	"installation":              {[]string{"action", "installation"}, nil},
+	"installation_repositories": {[]string{"action", "installation"}, []string{"added", "removed"}},
+	"push":                      {[]string{"ref", "before", "after"}, nil},
+	"ping":                      {[]string{"zen"}, nil},
+}
+
+// decodeEvent decodes a payload as the named event and checks it really is one.
+func decodeEvent(event string, data []byte) (any, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		return nil, fmt.Errorf("not a JSON object: %w", err)
+	}
+	payload, err := github.ParseWebHook(event, data)
+	if err != nil {
+		return nil, err
+	}
+	shape, ok := eventShapes[event]
+	if !ok {
+		return payload, nil
+	}
+	for _, k := range shape.keys {
+		if v, ok := top[k]; !ok || string(v) == "null" {
+			return nil, fmt.Errorf("payload is not a %q event: it has no %q field", event, k)
+		}
+	}
+	if event == "issues" {
+		if _, ok := top["comment"]; ok {
+			return nil, errors.New(`payload is not an "issues" event: it has a "comment" field (an "issue_comment" payload?)`)
+		}
+	}
+	if shape.actions != nil {
+		var action string
+		if err := json.Unmarshal(top["action"], &action); err != nil || !slices.Contains(shape.actions, action) {
+			return nil, fmt.Errorf("payload is not a %q event: its action %s is not one of %s", event, top["action"], strings.Join(shape.actions, ", "))
+		}
+	}
+	return payload, nil
 }

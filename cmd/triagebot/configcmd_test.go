@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestConfigValidate(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	good := write("good.yml", "priority:\n  score: participants\ncode_of_conduct:\n  reply: private\n")
+	empty := write("empty.yml", "")
+	bad := write("bad.yml", "needs_triage:\n  lable: x\npriority:\n  levels:\n    - {label: low, at: 3}\n    - {label: high, at: 20}\n  hysteresis: lots\n")
+	syntax := write("syntax.yml", "priority: [\n")
+	server := write("server.yml", "defaults:\n  priority: {enabled: false}\nchannels:\n  chat: {type: webhook, url_file: /run/secrets/chat}\n")
+	tests := []struct {
+		name       string
+		give       []string
+		wantStdout string
+		wantStderr string
+		wantCode   int
+	}{
+		{
+			name: "good", give: []string{"validate", good},
+			wantStdout: good + `: ok: needs-triage on ("needs-triage"), priority on (3 levels by participants), code of conduct on (reply private), commands on, 0 notification routes` + "\n",
+		},
+		{
+			name: "empty file: the defaults", give: []string{"validate", empty},
+			wantStdout: empty + `: ok: needs-triage on ("needs-triage"), priority on (3 levels by comments), code of conduct on (reply public), commands on, 0 notification routes` + "\n",
+		},
+		{
+			name: "every error with its line", give: []string{"validate", bad}, wantCode: 1,
+			wantStderr: bad + ":2: needs_triage.lable: unknown key (known: enabled, label, not_triage_labels, remove_on_assign)\n" +
+				bad + ":6: priority.levels[1].at: levels must go from the highest threshold down: 20 is not below 3 (\"low\")\n" +
+				bad + ":7: priority.hysteresis: expected a whole number, got \"lots\"\n",
+		},
+		{name: "syntax error", give: []string{"validate", syntax}, wantCode: 1, wantStderr: syntax + ":1: did not find expected node content\n"},
+		{
+			name: "server file", give: []string{"validate", "--server", server},
+			wantStdout: server + `: ok: needs-triage on ("needs-triage"), priority off, code of conduct on (reply public), commands on, 0 notification routes, 1 channels` + "\n",
+		},
+		{name: "missing file", give: []string{"validate", filepath.Join(dir, "none.yml")}, wantCode: 1, wantStderr: "no such file"},
+		{name: "no file", give: []string{"validate"}, wantCode: 2, wantStderr: "want one FILE"},
+		{name: "no verb", give: nil, wantCode: 2, wantStderr: "say validate"},
+		{name: "help", give: []string{"--help"}, wantStdout: configUsage},
+		{name: "validate help", give: []string{"validate", "-h"}, wantStdout: configUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := exitCode(cmdConfig(context.Background(), tt.give, &stdout, &stderr), &stderr)
+			if code != tt.wantCode {
+				t.Errorf("exit status %d, want %d; stderr %q", code, tt.wantCode, stderr.String())
+			}
+			if diff := cmp.Diff(tt.wantStdout, stdout.String()); diff != "" {
+				t.Errorf("stdout (-want +got):\n%s", diff)
+			}
+			if tt.wantCode == 1 && strings.HasSuffix(tt.wantStderr, "\n") {
+				if diff := cmp.Diff(tt.wantStderr, stderr.String()); diff != "" {
+					t.Errorf("stderr (-want +got):\n%s", diff)
+				}
+			} else if !strings.Contains(stderr.String(), tt.wantStderr) {
+				t.Errorf("stderr = %q, want it to contain %q", stderr.String(), tt.wantStderr)
+			}
+		})
+	}
+}
