@@ -180,9 +180,9 @@ func (h *harness) logText() string {
 func note(id, repo string, number int) Notification {
 	return Notification{
 		ID: id, Channel: "ops", Route: "issue_opened", Repo: repo, Number: number,
-		Title:  fmt.Sprintf("Crash %d when @everyone <!channel> clicks", number),
-		URL:    fmt.Sprintf("https://github.com/%s/issues/%d", repo, number),
-		Event:  "opened", Reason: "a notification route asks for issue_opened",
+		Title: fmt.Sprintf("Crash %d when @everyone <!channel> clicks", number),
+		URL:   fmt.Sprintf("https://github.com/%s/issues/%d", repo, number),
+		Event: "opened", Reason: "a notification route asks for issue_opened",
 		At: time.Date(2026, 11, 22, 7, 0, 0, 0, time.UTC),
 	}
 }
