@@ -1,0 +1,304 @@
+package notify
+
+import (
+	"bufio"
+	"encoding/base64"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	"net"
+	"net/mail"
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// smtpServer speaks just enough SMTP for net/smtp: EHLO, AUTH PLAIN, MAIL, RCPT, DATA, QUIT.
+type smtpServer struct {
+	ln    net.Listener
+	reply func(verb string, n int) string // overrides the reply to the n-th (from 0) use of verb; "" keeps it
+	mu    sync.Mutex
+	mails []smtpMail
+	auths []string
+	count map[string]int
+	conns map[net.Conn]bool
+	wg    sync.WaitGroup
+}
+
+type smtpMail struct {
+	From string
+	To   []string
+	Data []byte
+}
+
+func newSMTPServer(t *testing.T, reply func(verb string, n int) string) *smtpServer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &smtpServer{ln: ln, reply: reply, count: map[string]int{}, conns: map[net.Conn]bool{}}
+	s.wg.Add(1)
+	go s.serve()
+	t.Cleanup(func() {
+		ln.Close()
+		s.mu.Lock()
+		for c := range s.conns {
+			c.Close()
+		}
+		s.mu.Unlock()
+		s.wg.Wait()
+	})
+	return s
+}
+
+func (s *smtpServer) port() int { return s.ln.Addr().(*net.TCPAddr).Port }
+
+func (s *smtpServer) serve() {
+	defer s.wg.Done()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		s.conns[c] = true
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer c.Close()
+			s.session(textproto.NewConn(c))
+		}()
+	}
+}
+
+func (s *smtpServer) answer(verb, normal string) string {
+	s.mu.Lock()
+	n := s.count[verb]
+	s.count[verb]++
+	s.mu.Unlock()
+	if s.reply != nil {
+		if r := s.reply(verb, n); r != "" {
+			return r
+		}
+	}
+	return normal
+}
+
+func (s *smtpServer) session(tp *textproto.Conn) {
+	_ = tp.PrintfLine("220 test ESMTP")
+	var cur smtpMail
+	for {
+		line, err := tp.ReadLine()
+		if err != nil {
+			return
+		}
+		verb, arg, _ := strings.Cut(line, " ")
+		verb = strings.ToUpper(verb)
+		switch verb {
+		case "EHLO":
+			_ = tp.PrintfLine("250-test\r\n250-AUTH PLAIN\r\n250 8BITMIME")
+		case "AUTH":
+			mech, resp, _ := strings.Cut(arg, " ")
+			dec, _ := base64.StdEncoding.DecodeString(resp)
+			s.mu.Lock()
+			s.auths = append(s.auths, mech+" "+string(dec))
+			s.mu.Unlock()
+			_ = tp.PrintfLine("%s", s.answer(verb, "235 2.7.0 accepted"))
+		case "MAIL":
+			cur = smtpMail{From: between(arg, "<", ">")}
+			_ = tp.PrintfLine("%s", s.answer(verb, "250 2.1.0 ok"))
+		case "RCPT":
+			r := s.answer(verb, "250 2.1.5 ok")
+			if strings.HasPrefix(r, "250") {
+				cur.To = append(cur.To, between(arg, "<", ">"))
+			}
+			_ = tp.PrintfLine("%s", r)
+		case "DATA":
+			_ = tp.PrintfLine("354 go ahead")
+			data, err := tp.ReadDotBytes()
+			if err != nil {
+				return
+			}
+			cur.Data = data
+			r := s.answer("DATA-END", "250 2.0.0 queued")
+			if strings.HasPrefix(r, "250") {
+				s.mu.Lock()
+				s.mails = append(s.mails, cur)
+				s.mu.Unlock()
+			}
+			_ = tp.PrintfLine("%s", r)
+		case "RSET", "NOOP":
+			cur = smtpMail{}
+			_ = tp.PrintfLine("250 ok")
+		case "QUIT":
+			_ = tp.PrintfLine("221 bye")
+			return
+		default:
+			_ = tp.PrintfLine("502 not implemented")
+		}
+	}
+}
+
+func between(s, a, b string) string {
+	_, rest, _ := strings.Cut(s, a)
+	v, _, _ := strings.Cut(rest, b)
+	return v
+}
+
+func (s *smtpServer) received() ([]smtpMail, []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]smtpMail(nil), s.mails...), append([]string(nil), s.auths...)
+}
+
+func emailChannel(t *testing.T, s *smtpServer) map[string]ChannelConfig {
+	pw := filepath.Join(t.TempDir(), "smtp-password")
+	if err := os.WriteFile(pw, []byte("hunter2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := `
+channels:
+  ops:
+    type: email
+    digest: 1h
+    smtp_host: 127.0.0.1
+    smtp_port: ` + strconv.Itoa(s.port()) + `
+    tls: none
+    username: bot
+    password_file: ` + pw + `
+    from: "triagebot <bot@example.org>"
+    to: [maintainers@example.org, "Lead <lead@example.org>"]
+`
+	chans, err := ParseServerConfig([]byte(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return chans
+}
+
+func TestEmailOneMessagePerDigest(t *testing.T) {
+	s := newSMTPServer(t, nil)
+	h := start(t, emailChannel(t, s))
+	h.enqueue(t, note("a", "octo/repo", 1), note("b", "octo/repo", 2), note("c", "octo/other", 3))
+	h.waitPending(t, "ops", 3)
+	h.d.FlushNow()
+	h.streamEmpty(t)
+
+	mails, auths := s.received()
+	if diff := cmp.Diff([]string{"PLAIN \x00bot\x00hunter2"}, auths); diff != "" {
+		t.Errorf("auth (-want +got):\n%s", diff)
+	}
+	if len(mails) != 1 {
+		t.Fatalf("%d mails, want 1", len(mails))
+	}
+	m := mails[0]
+	if diff := cmp.Diff(smtpMail{From: "bot@example.org", To: []string{"maintainers@example.org", "lead@example.org"}},
+		smtpMail{From: m.From, To: m.To}); diff != "" {
+		t.Errorf("envelope (-want +got):\n%s", diff)
+	}
+	msg, err := mail.ReadMessage(strings.NewReader(string(m.Data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	headers := map[string]string{
+		"From":    msg.Header.Get("From"),
+		"To":      msg.Header.Get("To"),
+		"Subject": subject,
+		"Type":    msg.Header.Get("Content-Type"),
+	}
+	want := map[string]string{
+		"From":    "triagebot <bot@example.org>",
+		"To":      "maintainers@example.org, Lead <lead@example.org>",
+		"Subject": "[triagebot] 3 notifications",
+		"Type":    "text/plain; charset=utf-8",
+	}
+	if diff := cmp.Diff(want, headers); diff != "" {
+		t.Errorf("headers (-want +got):\n%s", diff)
+	}
+	body, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{
+		"3 notifications from triagebot:",
+		`* octo/repo#1 "Crash 1 when @everyone <!channel> clicks"`,
+		"https://github.com/octo/repo/issues/2",
+		"* octo/other#3",
+		"event: opened",
+		"why: a notification route asks for issue_opened",
+	} {
+		if !strings.Contains(string(body), w) {
+			t.Errorf("body lacks %q:\n%s", w, body)
+		}
+	}
+}
+
+func TestEmailRetriesTransientRefusalOnce(t *testing.T) {
+	s := newSMTPServer(t, func(verb string, n int) string {
+		if verb == "RCPT" && n == 0 {
+			return "451 4.3.0 try again later"
+		}
+		return ""
+	})
+	h := start(t, emailChannel(t, s))
+	h.enqueue(t, note("a", "octo/repo", 1))
+	h.waitPending(t, "ops", 1)
+	h.d.FlushNow()
+	h.waitPending(t, "ops", 1)
+	h.d.FlushNow()
+	h.streamEmpty(t)
+	if diff := cmp.Diff([]string{ResultRetry, ResultSent}, h.outs.results()); diff != "" {
+		t.Errorf("outcomes (-want +got):\n%s", diff)
+	}
+	mails, _ := s.received()
+	if len(mails) != 1 {
+		t.Errorf("%d mails, want 1", len(mails))
+	}
+}
+
+func TestEmailPermanentRefusalDeadLetters(t *testing.T) {
+	s := newSMTPServer(t, func(verb string, _ int) string {
+		if verb == "RCPT" {
+			return "550 5.1.1 no such user"
+		}
+		return ""
+	})
+	h := start(t, emailChannel(t, s), WithAttempts(10, 1))
+	h.enqueue(t, note("a", "octo/repo", 1))
+	h.waitPending(t, "ops", 1)
+	h.d.FlushNow()
+	dead, _ := h.outs.until(t, ResultDeadLettered)
+	if !isPermanent(dead.Err) || !strings.Contains(dead.Err.Error(), "SMTP 550") {
+		t.Errorf("error = %v, want a permanent SMTP 550", dead.Err)
+	}
+}
+
+// TestEmailMessageHeadersCannotBeInjected: a title with line breaks stays in the subject.
+func TestEmailMessageHeadersCannotBeInjected(t *testing.T) {
+	n := note("a", "octo/repo", 1)
+	n.Title = "hi\r\nBcc: victim@example.org"
+	ch := ChannelConfig{From: "bot@example.org", To: []string{"m@example.org"}}
+	msg, err := mail.ReadMessage(bufio.NewReader(strings.NewReader(string(emailMessage(ch, []Notification{n}, time.Now())))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := msg.Header.Get("Bcc"); got != "" {
+		t.Errorf("a title injected Bcc: %q", got)
+	}
+	subject, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	if want := `[triagebot] octo/repo#1: opened "hi Bcc: victim@example.org"`; subject != want {
+		t.Errorf("subject = %q, want %q", subject, want)
+	}
+}
