@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 
@@ -63,6 +64,8 @@ func Evaluate(ctx context.Context, in Input) (Outcome, error) {
 	if e.fromBot {
 		return Outcome{Memory: e.mem, Repo: e.repoMem}, nil
 	}
+	// Order matters: priority scores the comments as they stand before any comment this event
+	// makes the bot post (conduct), which is remembered as the bot's own when emitted.
 	e.needsTriage()
 	e.priority()
 	if err := e.conduct(ctx); err != nil {
@@ -84,19 +87,20 @@ type eval struct {
 	repoMem  RepoMemory
 	actions  []Action
 
-	event    string // X-GitHub-Event
-	action   string // the payload's action
-	issue    *github.Issue
-	comment  *github.IssueComment // issue_comment events
-	label    string               // issues.labeled / unlabeled
-	assignee string               // issues.assigned / unassigned
-	changes  *github.EditChange
-	repo     string // owner/name
-	number   int
-	sender   string
-	author   string   // the issue's author
-	labels   []string // the issue's labels once this event is applied
-	fromBot  bool
+	event      string // X-GitHub-Event
+	deliveryID string
+	action     string // the payload's action
+	issue      *github.Issue
+	comment    *github.IssueComment // issue_comment events
+	label      string               // issues.labeled / unlabeled
+	assignee   string               // issues.assigned / unassigned
+	changes    *github.EditChange
+	repo       string // owner/name
+	number     int
+	sender     string
+	author     string   // the issue's author
+	labels     []string // the issue's labels once this event is applied
+	fromBot    bool
 
 	firstIssue bool // the issue's author had not opened an issue here before (RepoMemory)
 
@@ -105,7 +109,7 @@ type eval struct {
 }
 
 func newEval(in Input) *eval {
-	e := &eval{cfg: in.Config, botLogin: in.BotLogin, lookup: in.Lookup, event: in.Event.Name}
+	e := &eval{cfg: in.Config, botLogin: in.BotLogin, lookup: in.Lookup, event: in.Event.Name, deliveryID: in.Event.DeliveryID}
 	switch ev := in.Event.Payload.(type) {
 	case *github.IssuesEvent:
 		if ev == nil {
@@ -192,16 +196,13 @@ func (e *eval) remember() {
 }
 
 func (e *eval) rememberComment() {
-	id := e.comment.GetID()
 	login := strings.ToLower(e.comment.GetUser().GetLogin())
 	byBot := e.botLogin != "" && strings.EqualFold(login, e.botLogin)
 	human := !byBot && login != "" && e.comment.GetUser().GetType() != "Bot"
 	switch e.action {
 	case "created":
 		if byBot {
-			if id != 0 && !containsID(e.mem.BotComments, id) {
-				e.mem.BotComments = append(e.mem.BotComments, id)
-			}
+			e.mem.BotComments = addFold(e.mem.BotComments, botCommentKey(e.comment))
 			return
 		}
 		if human {
@@ -212,7 +213,8 @@ func (e *eval) rememberComment() {
 		}
 	case "deleted":
 		if byBot {
-			e.mem.BotComments = removeID(e.mem.BotComments, id)
+			e.mem.BotComments = removeFold(e.mem.BotComments, botCommentKey(e.comment))
+			e.mem.BotComments = removeFold(e.mem.BotComments, fmt.Sprintf("id:%d", e.comment.GetID()))
 			return
 		}
 		if human && e.mem.Commenters[login] > 0 {
@@ -224,30 +226,29 @@ func (e *eval) rememberComment() {
 	}
 }
 
-func containsID(ids []int64, id int64) bool {
-	for _, v := range ids {
-		if v == id {
-			return true
-		}
+// commentMarker is the hidden marker the executor puts in every bot comment (DESIGN.md §6).
+var commentMarker = regexp.MustCompile(`<!-- triagebot:([^:\s]+):(\S*) -->`)
+
+// botCommentKey identifies one of the bot's comments: by its marker, else by its id.
+func botCommentKey(c *github.IssueComment) string {
+	if m := commentMarker.FindStringSubmatch(c.GetBody()); m != nil {
+		return m[1] + ":" + m[2]
 	}
-	return false
+	return fmt.Sprintf("id:%d", c.GetID())
 }
 
-func removeID(ids []int64, id int64) []int64 {
-	out := ids[:0]
-	for _, v := range ids {
-		if v != id {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-// emit records an action on this issue.
+// emit records an action on this issue. A comment is remembered as the bot's own at once.
 func (e *eval) emit(a Action) {
 	a.Repo = e.repo
 	a.Number = e.number
 	e.actions = append(e.actions, a)
+	if a.Type == Comment {
+		key := a.Rule + ":" + a.Key
+		if a.Key == "" {
+			key = fmt.Sprintf("%s:%s-%d", a.Rule, e.deliveryID, len(e.actions))
+		}
+		e.mem.BotComments = addFold(e.mem.BotComments, key)
+	}
 }
 
 func (e *eval) isPR() bool { return e.issue.IsPullRequest() }

@@ -86,24 +86,49 @@ func TestEvaluateAllPayloads(t *testing.T) {
 	}
 }
 
-// TestBotEventsOnlyUpdateMemory: the bot's own comment is remembered, so it never counts.
+// TestBotEventsOnlyUpdateMemory: the bot's own comment is remembered, so it never counts, and
+// forgotten when someone deletes it.
 func TestBotEventsOnlyUpdateMemory(t *testing.T) {
-	ev := comment(t, "created.json", func(e *github.IssueCommentEvent) {
-		e.Comment.User = user(testBot)
-		e.Sender = user("TriageBot[bot]")
-	})
-	out := evaluate(t, ev, DefaultConfig(), Memory{}, RepoMemory{})
-	if len(out.Actions) != 0 {
-		t.Errorf("actions %+v, want none", out.Actions)
+	remembered := Memory{BotComments: []string{"code-of-conduct:welcome"}} // as the rule decided to post it
+	tests := []struct {
+		name        string
+		body        string
+		wantCreated []string
+		wantDeleted []string
+	}{
+		{
+			name: "with the executor's marker: not counted twice", body: "Welcome!\n<!-- triagebot:code-of-conduct:welcome -->",
+			wantCreated: []string{"code-of-conduct:welcome"}, wantDeleted: []string{},
+		},
+		{
+			name: "without a marker", body: "Hello",
+			wantCreated: []string{"code-of-conduct:welcome", "id:492700400"}, wantDeleted: []string{"code-of-conduct:welcome"},
+		},
 	}
-	if diff := cmp.Diff([]int64{492700400}, out.Memory.BotComments); diff != "" {
-		t.Errorf("bot comments (-want +got):\n%s", diff)
-	}
-	// A human deleting the bot's comment: it is forgotten.
-	del := comment(t, "deleted.json", func(e *github.IssueCommentEvent) { e.Comment.User = user(testBot) })
-	out = evaluate(t, del, DefaultConfig(), out.Memory, RepoMemory{})
-	if len(out.Memory.BotComments) != 0 {
-		t.Errorf("bot comments %v after deletion, want none", out.Memory.BotComments)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			created := comment(t, "created.json", func(e *github.IssueCommentEvent) {
+				e.Comment.User = user(testBot)
+				e.Comment.Body = github.String(tt.body)
+				e.Sender = user("TriageBot[bot]")
+			})
+			out := evaluate(t, created, DefaultConfig(), remembered, RepoMemory{})
+			if len(out.Actions) != 0 {
+				t.Errorf("actions %+v, want none", out.Actions)
+			}
+			if diff := cmp.Diff(tt.wantCreated, out.Memory.BotComments); diff != "" {
+				t.Errorf("bot comments (-want +got):\n%s", diff)
+			}
+			deleted := comment(t, "deleted.json", func(e *github.IssueCommentEvent) {
+				e.Comment.ID = github.Int64(492700400)
+				e.Comment.User = user(testBot)
+				e.Comment.Body = github.String(tt.body)
+			})
+			out = evaluate(t, deleted, DefaultConfig(), out.Memory, RepoMemory{})
+			if diff := cmp.Diff(tt.wantDeleted, out.Memory.BotComments); diff != "" {
+				t.Errorf("bot comments after deletion (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
@@ -130,7 +155,7 @@ func TestEvaluateDoesNotChangeItsInput(t *testing.T) {
 
 func TestMemoryJSON(t *testing.T) {
 	give := Memory{BotLabels: []string{"needs-triage"}, HumanRemoved: []string{"priority: low"}, Triaged: true,
-		BotComments: []int64{1, 2}, Commenters: map[string]int{"ana": 2}, Reminded: []string{"troll"}, PriorityManual: true}
+		BotComments: []string{"code-of-conduct:welcome", "id:2"}, Commenters: map[string]int{"ana": 2}, Reminded: []string{"troll"}, PriorityManual: true}
 	data, err := json.Marshal(give)
 	if err != nil {
 		t.Fatal(err)

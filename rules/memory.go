@@ -24,9 +24,12 @@ type Memory struct {
 	// the issue's priority alone (priority.respect_manual). `/priority none` clears it.
 	PriorityManual bool `json:"priority_manual,omitempty"`
 
-	BotComments []int64        `json:"bot_comments,omitempty"` // ids of the bot's own comments: they never count towards a score
-	Commenters  map[string]int `json:"commenters,omitempty"`   // human commenter (lower case) → number of their comments seen
-	Reminded    []string       `json:"reminded,omitempty"`     // users (lower case) already reminded of the code of conduct here
+	// BotComments are the bot's own comments on the issue, which never count towards a score:
+	// "RULE:KEY" of a keyed comment (recorded when the rule decides to post it, so the count holds
+	// even when the worker never passes the bot's own events), or "id:N" for one seen only as an event.
+	BotComments []string       `json:"bot_comments,omitempty"`
+	Commenters  map[string]int `json:"commenters,omitempty"` // human commenter (lower case) → number of their comments seen
+	Reminded    []string       `json:"reminded,omitempty"`   // users (lower case) already reminded of the code of conduct here
 }
 
 // RepoMemory is the bot's memory of one repository.

@@ -62,3 +62,17 @@ func (e *eval) triaged(rule, reason string) {
 	e.mem.BotLabels = removeFold(e.mem.BotLabels, label)
 	e.labels = removeFold(e.labels, label)
 }
+
+// needsTriageAgain puts the needs-triage label back because a human asked (the /needs-triage
+// command of issue 5): that overrides an earlier human removal.
+func (e *eval) needsTriageAgain(rule, reason string) {
+	label := e.cfg.NeedsTriage.Label
+	e.mem.Triaged = false
+	e.mem.HumanRemoved = removeFold(e.mem.HumanRemoved, label)
+	if !e.cfg.NeedsTriage.Enabled || label == "" || e.hasLabel(label) {
+		return
+	}
+	e.emit(Action{Rule: rule, Type: AddLabels, Labels: []string{label}, Reason: reason})
+	e.mem.BotLabels = addFold(e.mem.BotLabels, label)
+	e.labels = addFold(e.labels, label)
+}

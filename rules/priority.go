@@ -41,11 +41,12 @@ func (e *eval) priority() {
 	} else {
 		why = "the issue no longer matches priority.applies_to"
 	}
-	e.applyLevel(RulePriority, present, target, why)
+	e.applyLevel(RulePriority, present, target, why, true)
 }
 
-// applyLevel makes level target (len(levels): none) the issue's only priority label.
-func (e *eval) applyLevel(rule string, present []int, target int, why string) {
+// applyLevel makes level target (len(levels): none) the issue's only priority label. why is the
+// score (scored) or a person's decision.
+func (e *eval) applyLevel(rule string, present []int, target int, why string, scored bool) {
 	levels := e.cfg.Priority.Levels
 	changed := false
 	for _, i := range present {
@@ -54,7 +55,7 @@ func (e *eval) applyLevel(rule string, present []int, target int, why string) {
 		}
 		reason := fmt.Sprintf("%s: below every priority level", why)
 		switch {
-		case !e.qualifies():
+		case !scored || !e.qualifies():
 			reason = why
 		case target < i:
 			reason = fmt.Sprintf("%s: raised to %q", why, levels[target].Label)
@@ -68,8 +69,11 @@ func (e *eval) applyLevel(rule string, present []int, target int, why string) {
 	}
 	if target < len(levels) && !e.hasLabel(levels[target].Label) {
 		l := levels[target]
-		e.emit(Action{Rule: rule, Type: AddLabels, Labels: []string{l.Label},
-			Reason: fmt.Sprintf("%s: reaches %q (at %d)", why, l.Label, l.At)})
+		reason := why
+		if scored {
+			reason = fmt.Sprintf("%s: reaches %q (at %d)", why, l.Label, l.At)
+		}
+		e.emit(Action{Rule: rule, Type: AddLabels, Labels: []string{l.Label}, Reason: reason})
 		e.mem.BotLabels = addFold(e.mem.BotLabels, l.Label)
 		e.labels = addFold(e.labels, l.Label)
 		changed = true
@@ -177,4 +181,32 @@ func (e *eval) qualifies() bool {
 		}
 	}
 	return false
+}
+
+// setPriority is a maintainer choosing the priority (the /priority command of issue 5): level
+// indexes the configured levels. From then on the comment count leaves the issue alone.
+func (e *eval) setPriority(rule string, level int, reason string) {
+	if level < 0 || level >= len(e.cfg.Priority.Levels) {
+		return
+	}
+	e.applyLevel(rule, e.presentLevels(), level, reason, false)
+	e.mem.PriorityManual = true
+}
+
+// releasePriority hands the priority back to the comment count (/priority none): whatever
+// priority labels a human set go, and the level the score calls for is applied at once.
+func (e *eval) releasePriority(rule, reason string) {
+	e.mem.PriorityManual = false
+	present := e.presentLevels()
+	target := len(e.cfg.Priority.Levels)
+	scored := e.cfg.Priority.Enabled && e.qualifies()
+	if scored {
+		score, scoreText := e.score()
+		target = pickLevel(e.cfg.Priority.Levels, e.cfg.Priority.Hysteresis, score, target)
+		reason += "; " + scoreText
+	}
+	e.applyLevel(rule, present, target, reason, scored)
+	if target < len(e.cfg.Priority.Levels) {
+		e.mem.BotLabels = addFold(e.mem.BotLabels, e.cfg.Priority.Levels[target].Label)
+	}
 }

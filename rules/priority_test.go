@@ -101,7 +101,7 @@ func TestPriority(t *testing.T) {
 			want: []Action{act(RemoveLabel, "priority: low", "0 comments: below every priority level")},
 		},
 		{
-			name: "the bot's own comments do not count", give: commented(4, "bug"), memory: Memory{BotComments: []int64{11, 12}},
+			name: "the bot's own comments do not count", give: commented(4, "bug"), memory: Memory{BotComments: []string{"code-of-conduct:welcome", "id:12"}},
 		},
 		{name: "a priority a human set is left alone", give: commented(25, "priority: low")},
 		{name: "a human took the priority over", give: commented(25), memory: Memory{PriorityManual: true}},

@@ -23,10 +23,13 @@ type issueLife struct {
 	keyed    map[string]int64 // keyed comments already posted → their id
 	nextID   int64
 	state    string
+	// botEvents: GitHub's events for the bot's own changes are passed to the rules too. The
+	// worker skips them, so the life must work both ways.
+	botEvents bool
 }
 
-func newIssueLife(t *testing.T, cfg Config) *issueLife {
-	return &issueLife{t: t, cfg: cfg, keyed: map[string]int64{}, nextID: 1000, state: "open"}
+func newIssueLife(t *testing.T, cfg Config, botEvents bool) *issueLife {
+	return &issueLife{t: t, cfg: cfg, keyed: map[string]int64{}, nextID: 1000, state: "open", botEvents: botEvents}
 }
 
 // issue edits a payload's issue to the current state.
@@ -66,7 +69,7 @@ func (l *issueLife) run(ev Event) []Action {
 			l.nextID++
 			l.keyed[key] = l.nextID
 			l.comments++
-			l.feed(l.commentEvent("created", l.nextID, testBot, a.Body))
+			l.feed(l.commentEvent("created", l.nextID, testBot, a.Body+"\n<!-- triagebot:"+key+" -->"))
 		}
 	}
 	return out.Actions
@@ -75,6 +78,9 @@ func (l *issueLife) run(ev Event) []Action {
 // feed sends one of the bot's own events: it must trigger nothing.
 func (l *issueLife) feed(ev Event) {
 	l.t.Helper()
+	if !l.botEvents {
+		return
+	}
 	out := evaluate(l.t, ev, l.cfg, l.mem, l.repo)
 	if len(out.Actions) > 0 {
 		l.t.Fatalf("the bot's own %s event triggered %+v", ev.Name, out.Actions)
@@ -150,7 +156,14 @@ func (l *issueLife) wantLabels(step string, want ...string) {
 // TestIssueLife: opened, labelled by the template, commented 1…25 with one comment deleted at
 // a boundary, labelled by a maintainer, reopened, and a human removing needs-triage.
 func TestIssueLife(t *testing.T) {
-	l := newIssueLife(t, DefaultConfig())
+	for _, botEvents := range []bool{false, true} {
+		t.Run(fmt.Sprintf("bot events %v", botEvents), func(t *testing.T) {
+			testIssueLife(t, newIssueLife(t, DefaultConfig(), botEvents))
+		})
+	}
+}
+
+func testIssueLife(t *testing.T, l *issueLife) {
 
 	// Opened by a newcomer, with the template's "bug" label already on.
 	l.labels = []string{"bug"}
