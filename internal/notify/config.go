@@ -2,6 +2,7 @@ package notify
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +42,7 @@ var (
 	tlsModes     = []string{TLSStartTLS, TLSImplicit, TLSNone}
 	channelName  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 	mentionRe    = regexp.MustCompile(`^@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)?$`)
+	yamlLine     = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 	headerName   = regexp.MustCompile(`^[!#$%&'*+.^_|~0-9A-Za-z-]+$`)
 )
 
@@ -67,6 +69,36 @@ type ChannelConfig struct {
 	PasswordFile string
 	From         string
 	To           []string
+}
+
+// String describes the channel without its secrets (webhook URL path, header values,
+// password file contents), so that %v of a ChannelConfig is safe to log.
+func (c ChannelConfig) String() string {
+	switch c.Type {
+	case TypeWebhook:
+		return fmt.Sprintf("webhook channel %s to %s", c.Name, c.URL)
+	case TypeEmail:
+		return fmt.Sprintf("email channel %s to %s via %s:%d", c.Name, strings.Join(c.To, ", "), c.SMTPHost, c.SMTPPort)
+	case TypeGitHub:
+		return fmt.Sprintf("github channel %s mentioning %s", c.Name, strings.Join(c.Mention, " "))
+	}
+	return fmt.Sprintf("%s channel %s", c.Type, c.Name)
+}
+
+// GoString is String: %#v must not print secrets either.
+func (c ChannelConfig) GoString() string { return c.String() }
+
+// MarshalJSON writes the channel with its webhook URL and header values redacted.
+func (c ChannelConfig) MarshalJSON() ([]byte, error) {
+	type plain ChannelConfig
+	p := plain(c)
+	if len(c.Headers) > 0 {
+		p.Headers = make(map[string]string, len(c.Headers))
+		for k := range c.Headers {
+			p.Headers[k] = "(redacted)"
+		}
+	}
+	return json.Marshal(p)
 }
 
 // WebhookURL is a chat webhook URL. Whoever knows it may post to the channel, so it prints
@@ -136,7 +168,12 @@ func ParseServerConfig(data []byte) (map[string]ChannelConfig, error) {
 			return map[string]ChannelConfig{}, nil
 		}
 		// yaml.v3's syntax errors quote no values, only lines and tokens' kinds.
-		return nil, &ConfigError{Errors: []FieldError{{Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}}
+		fe := FieldError{Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+			fe.Line, _ = strconv.Atoi(m[1])
+			fe.Msg = m[2]
+		}
+		return nil, &ConfigError{Errors: []FieldError{fe}}
 	}
 	if len(doc.Content) == 0 {
 		return map[string]ChannelConfig{}, nil
