@@ -1,0 +1,330 @@
+package ghapp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/time/rate"
+)
+
+const (
+	// secondaryFloor is GitHub's "wait at least one minute" for a secondary limit without
+	// Retry-After; each further one in a row doubles it, up to secondaryCap.
+	secondaryFloor = time.Minute
+	secondaryCap   = 30 * time.Minute
+	// maxLimitRetries bounds the in-process retries of one request after short rate-limit waits.
+	maxLimitRetries = 3
+	// resetMargin is added to x-ratelimit-reset: it has a one-second resolution and clocks drift.
+	resetMargin = time.Second
+)
+
+// limitSettings are the rate-limit settings shared by every installation of an App.
+type limitSettings struct {
+	threshold       time.Duration   // waits up to this long happen in-process
+	maxInFlight     int             // concurrent requests per installation
+	writesPerMinute float64         // pacing of mutations per installation
+	writeBurst      int             // mutations allowed back to back
+	notFoundBackoff []time.Duration // the retries of a 404 right after an event
+	clock           Clock
+	log             *zap.Logger
+}
+
+// limiter is the rate-limit state of one installation (or of the App's own client).
+type limiter struct {
+	set            *limitSettings
+	installationID int64
+	inFlight       chan struct{}
+	write          chan struct{} // held for the whole of a mutation: mutations are serial
+	pace           *rate.Limiter
+
+	mu      sync.Mutex
+	until   time.Time // no request is sent before this
+	kind    string    // what until is for
+	strikes int       // secondary limits without Retry-After in a row
+}
+
+func newLimiter(set *limitSettings, installationID int64) *limiter {
+	return &limiter{
+		set:            set,
+		installationID: installationID,
+		inFlight:       make(chan struct{}, set.maxInFlight),
+		write:          make(chan struct{}, 1),
+		pace:           rate.NewLimiter(rate.Limit(set.writesPerMinute/60), set.writeBurst),
+	}
+}
+
+// rateLimitTransport sends an installation's requests within GitHub's limits (DESIGN.md §6).
+type rateLimitTransport struct {
+	next http.RoundTripper
+	lim  *limiter
+}
+
+type ctxKey int
+
+const retryNotFoundKey ctxKey = iota
+
+// withNotFoundRetry marks the requests made with ctx as ones whose 404 may be GitHub's eventual
+// consistency right after an event (an issue or comment just created): they are retried.
+func withNotFoundRetry(ctx context.Context) context.Context {
+	return context.WithValue(ctx, retryNotFoundKey, true)
+}
+
+func isMutation(method string) bool {
+	switch method {
+	case http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *rateLimitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	l := t.lim
+	if isMutation(req.Method) {
+		select {
+		case l.write <- struct{}{}:
+		case <-ctx.Done():
+			closeBody(req)
+			return nil, ctx.Err()
+		}
+		defer func() { <-l.write }()
+	}
+	retryNotFound, _ := ctx.Value(retryNotFoundKey).(bool)
+	notFound, limited := 0, 0
+	for attempt := 0; ; attempt++ {
+		send := req
+		if attempt > 0 {
+			var err error
+			if send, err = rewind(req); err != nil {
+				return nil, err
+			}
+		}
+		if err := l.awaitClear(ctx); err != nil {
+			closeBody(send)
+			return nil, err
+		}
+		if isMutation(req.Method) {
+			if err := l.awaitPace(ctx); err != nil {
+				closeBody(send)
+				return nil, err
+			}
+		}
+		select {
+		case l.inFlight <- struct{}{}:
+		case <-ctx.Done():
+			closeBody(send)
+			return nil, ctx.Err()
+		}
+		resp, err := t.next.RoundTrip(send)
+		<-l.inFlight
+		if err != nil {
+			return nil, err
+		}
+		now := l.set.clock.Now()
+		kind, wait := classifyLimit(resp, now, l.strikesNow())
+		if kind == "" {
+			l.observe(resp, now)
+			if resp.StatusCode == http.StatusNotFound && retryNotFound && notFound < len(l.set.notFoundBackoff) && canRewind(req) {
+				backoff := l.set.notFoundBackoff[notFound]
+				notFound++
+				discard(resp)
+				if err := l.set.clock.Sleep(ctx, backoff); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			return resp, nil
+		}
+		discard(resp)
+		l.block(kind, now.Add(wait))
+		l.set.log.Warn("GitHub rate limit", zap.Int64("installation_id", l.installationID),
+			zap.String("kind", kind), zap.Int("status", resp.StatusCode), zap.Duration("wait", wait),
+			zap.String("method", req.Method), zap.String("path", req.URL.Path))
+		limited++
+		if wait > l.set.threshold || limited > maxLimitRetries || !canRewind(req) {
+			return nil, &RetryAfterError{Wait: wait, Kind: kind, InstallationID: l.installationID, Status: resp.StatusCode}
+		}
+	}
+}
+
+// awaitClear waits out a short wait GitHub asked for, and fails fast with a RetryAfterError
+// when the rest of the wait is longer than the threshold: nothing is sent meanwhile.
+func (l *limiter) awaitClear(ctx context.Context) error {
+	for {
+		l.mu.Lock()
+		until, kind := l.until, l.kind
+		l.mu.Unlock()
+		wait := until.Sub(l.set.clock.Now())
+		if wait <= 0 {
+			return nil
+		}
+		if wait > l.set.threshold {
+			return &RetryAfterError{Wait: wait, Kind: kind, InstallationID: l.installationID}
+		}
+		if err := l.set.clock.Sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+// awaitPace keeps mutations under GitHub's content-creation limit.
+func (l *limiter) awaitPace(ctx context.Context) error {
+	now := l.set.clock.Now()
+	r := l.pace.ReserveN(now, 1)
+	if !r.OK() {
+		return nil
+	}
+	d := r.DelayFrom(now)
+	if d <= 0 {
+		return nil
+	}
+	if err := l.set.clock.Sleep(ctx, d); err != nil {
+		r.CancelAt(l.set.clock.Now())
+		return err
+	}
+	return nil
+}
+
+func (l *limiter) strikesNow() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.strikes
+}
+
+// block stops every request of the installation until the given time.
+func (l *limiter) block(kind string, until time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if kind == KindSecondary {
+		l.strikes++
+	}
+	if until.After(l.until) {
+		l.until, l.kind = until, kind
+	}
+}
+
+// observe learns from an answer that is not a rate limit: a secondary-limit streak ends, and a
+// primary budget that is spent (x-ratelimit-remaining: 0 on a success) blocks further requests
+// until it resets, instead of letting the next one be refused.
+func (l *limiter) observe(resp *http.Response, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.strikes = 0
+	if resp.Header.Get("X-Ratelimit-Remaining") != "0" {
+		return
+	}
+	if reset, ok := parseReset(resp.Header.Get("X-Ratelimit-Reset")); ok {
+		if until := reset.Add(resetMargin); until.After(l.until) && until.After(now) {
+			l.until, l.kind = until, KindPrimary
+		}
+	}
+}
+
+// classifyLimit says whether resp is a rate limit, which kind, and how long GitHub wants the
+// client to wait. GitHub's rules (REST "Rate limits"): Retry-After first; then
+// x-ratelimit-remaining 0 means wait until x-ratelimit-reset; otherwise a secondary limit
+// without a header: at least a minute, growing exponentially while they keep coming.
+func classifyLimit(resp *http.Response, now time.Time, strikes int) (kind string, wait time.Duration) {
+	if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusTooManyRequests {
+		return "", 0
+	}
+	if ra := resp.Header.Get("Retry-After"); ra != "" {
+		if d, ok := parseRetryAfter(ra, now); ok {
+			return KindSecondary, d
+		}
+	}
+	if resp.Header.Get("X-Ratelimit-Remaining") == "0" {
+		if reset, ok := parseReset(resp.Header.Get("X-Ratelimit-Reset")); ok {
+			wait = reset.Add(resetMargin).Sub(now)
+			if wait < resetMargin {
+				wait = resetMargin
+			}
+			return KindPrimary, wait
+		}
+		return KindPrimary, secondaryFloor
+	}
+	if resp.StatusCode == http.StatusForbidden && !mentionsRateLimit(resp) {
+		return "", 0 // a real permission problem
+	}
+	wait = secondaryFloor
+	for i := 0; i < strikes && wait < secondaryCap; i++ {
+		wait *= 2
+	}
+	return KindSecondary, min(wait, secondaryCap)
+}
+
+// mentionsRateLimit reads a 403's body (and puts it back) to tell a secondary limit from a
+// permission error.
+func mentionsRateLimit(resp *http.Response) bool {
+	if resp.Body == nil {
+		return false
+	}
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(data))
+	var body struct {
+		Message          string `json:"message"`
+		DocumentationURL string `json:"documentation_url"`
+	}
+	_ = json.Unmarshal(data, &body)
+	msg := strings.ToLower(body.Message)
+	return strings.Contains(msg, "rate limit") || strings.Contains(msg, "abuse") ||
+		strings.HasSuffix(body.DocumentationURL, "secondary-rate-limits") ||
+		strings.HasSuffix(body.DocumentationURL, "#abuse-rate-limits")
+}
+
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+func parseReset(v string) (time.Time, bool) {
+	secs, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || secs <= 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(secs, 0), true
+}
+
+func canRewind(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+// rewind is a copy of req with a fresh body, for sending it again.
+func rewind(req *http.Request) (*http.Request, error) {
+	r := req.Clone(req.Context())
+	if req.GetBody != nil {
+		body, err := req.GetBody()
+		if err != nil {
+			return nil, err
+		}
+		r.Body = body
+	}
+	return r, nil
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+// discard drains and closes a response that will not be handed on, so the connection is reused.
+func discard(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+}
