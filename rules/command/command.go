@@ -222,10 +222,10 @@ func splitArgs(s string) ([]string, error) {
 // unassign, their values; it normalises them in place.
 func checkArgs(name string, sp spec, args []string) error {
 	switch {
-	case len(args) < sp.min && sp.min == 1 && sp.max == 1:
+	case len(args) < sp.min && sp.max == 1:
 		return fmt.Errorf("%w: needs one argument", ErrArgs)
 	case len(args) < sp.min:
-		return fmt.Errorf("%w: needs at least %d argument(s)", ErrArgs, sp.min)
+		return fmt.Errorf("%w: needs at least one argument", ErrArgs)
 	case sp.max == 0 && len(args) > 0:
 		return fmt.Errorf("%w: takes no arguments", ErrArgs)
 	case sp.max >= 0 && len(args) > sp.max:
