@@ -284,7 +284,9 @@ func TestPeerTriagebotParser(t *testing.T) {
 func TestPeerTriagebotInput(t *testing.T) {
 	var f triagebotFile
 	readJSON(t, "../../testdata/commands-triagebot-label.json", &f)
-	labelBug := func(line int) []got { return []got{{Name: Label, Args: []string{"bug"}, Line: line, Raw: "/label bug"}} }
+	labelBug := func(line int) []got {
+		return []got{{Name: Label, Args: []string{"bug"}, Line: line, Raw: "/label bug"}}
+	}
 	ours := map[string]struct {
 		give    string
 		want    []got
@@ -311,7 +313,7 @@ func TestPeerTriagebotInput(t *testing.T) {
 			differs: "one command per line: '/label' is read as an assignee, which is not a login"},
 		"cbs_13 (ignore_block)": {give: "<!-- q -->\n/label F-trait_upcasting",
 			want: []got{{Name: Label, Args: []string{"F-trait_upcasting"}, Line: 2, Raw: "/label F-trait_upcasting"}}},
-		"mention inside blockquote": {give: "> /label bug"},
+		"mention inside blockquote":                                   {give: "> /label bug"},
 		"command on the line right after a quote (lazy continuation)": {give: "> quoted text\n/label bug"},
 		"command after quote and blank line":                          {give: "> quoted text\n\n/label bug", want: labelBug(3)},
 		"mention inside indented code block":                          {give: "    /label bug"},
