@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
+	"github.com/triagebot/triagebot/internal/notify"
 	"github.com/triagebot/triagebot/rules"
 )
 
@@ -57,20 +59,46 @@ func cmdConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return withExit(1, fmt.Errorf("config validate: %w", err))
 	}
-	var cfg rules.Config
-	channels := -1
 	if *server {
-		var sc rules.ServerConfig
-		sc, err = rules.ParseServerConfig(data)
-		cfg, channels = sc.Defaults, len(sc.Channels)
-	} else {
-		cfg, err = rules.ParseConfig(rules.DefaultConfig(), data)
+		return validateServerConfig(file, data, stdout, stderr)
 	}
+	cfg, err := rules.ParseConfig(rules.DefaultConfig(), data)
 	if err != nil {
 		n := printConfigErrors(stderr, file, err)
 		return withExit(1, fmt.Errorf("config validate: %s: %d problems: %w", file, n, errSilent))
 	}
-	fmt.Fprintf(stdout, "%s: ok: %s\n", file, summarise(cfg, channels))
+	fmt.Fprintf(stdout, "%s: ok: %s\n", file, summarise(cfg, -1))
+	return nil
+}
+
+// validateServerConfig checks a TRIAGEBOT_CONFIG file: `defaults` as rules reads them, and
+// `channels` as internal/notify does (it alone knows each channel type's settings).
+func validateServerConfig(file string, data []byte, stdout, stderr io.Writer) error {
+	sc, err := rules.ParseServerConfig(data)
+	var problems []rules.FieldError
+	var ce *rules.ConfigError
+	if errors.As(err, &ce) {
+		problems = ce.Errors
+	} else if err != nil {
+		problems = []rules.FieldError{{Msg: err.Error()}}
+	}
+	channels, nerr := notify.ParseServerConfig(data)
+	var ne *notify.ConfigError
+	if errors.As(nerr, &ne) {
+		// notify is the authority on channels; rules only checked their types.
+		problems = slices.DeleteFunc(problems, func(fe rules.FieldError) bool { return strings.HasPrefix(fe.Path, "channels") })
+		for _, fe := range ne.Errors {
+			problems = append(problems, rules.FieldError{Line: fe.Line, Path: fe.Path, Msg: fe.Msg})
+		}
+	} else if nerr != nil {
+		problems = append(problems, rules.FieldError{Path: "channels", Msg: nerr.Error()})
+	}
+	if len(problems) > 0 {
+		slices.SortStableFunc(problems, func(a, b rules.FieldError) int { return a.Line - b.Line })
+		n := printConfigErrors(stderr, file, &rules.ConfigError{Errors: slices.CompactFunc(problems, func(a, b rules.FieldError) bool { return a == b })})
+		return withExit(1, fmt.Errorf("config validate: %s: %d problems: %w", file, n, errSilent))
+	}
+	fmt.Fprintf(stdout, "%s: ok: %s\n", file, summarise(sc.Defaults, len(channels)))
 	return nil
 }
 

@@ -24,12 +24,14 @@ func TestConfigValidate(t *testing.T) {
 	empty := write("empty.yml", "")
 	bad := write("bad.yml", "needs_triage:\n  lable: x\npriority:\n  levels:\n    - {label: low, at: 3}\n    - {label: high, at: 20}\n  hysteresis: lots\n")
 	syntax := write("syntax.yml", "priority: [\n")
-	server := write("server.yml", "defaults:\n  priority: {enabled: false}\nchannels:\n  chat: {type: webhook, url_file: /run/secrets/chat}\n")
+	server := write("server.yml", "defaults:\n  priority: {enabled: false}\nchannels:\n  chat: {type: webhook, url: 'https://chat.example.org/hooks/abc'}\n")
+	badServer := write("bad-server.yml", "defaults:\n  priority: {enabled: 0}\nchannels:\n  chat: {type: webhook, url_file: /run/secrets/chat}\n  pigeon: {type: bird}\n")
 	tests := []struct {
 		name       string
 		give       []string
 		wantStdout string
 		wantStderr string
+		wantAlso   []string // more parts of stderr
 		wantCode   int
 	}{
 		{
@@ -50,6 +52,12 @@ func TestConfigValidate(t *testing.T) {
 		{
 			name: "server file", give: []string{"validate", "--server", server},
 			wantStdout: server + `: ok: needs-triage on ("needs-triage"), priority off, code of conduct on (reply public), commands on, 0 notification routes, 1 channels` + "\n",
+		},
+		{
+			name: "bad server file: defaults and channels", give: []string{"validate", "--server", badServer}, wantCode: 1,
+			// The channels' messages are internal/notify's: only their lines are checked here.
+			wantStderr: badServer + ":2: defaults.priority.enabled: expected true or false, got a number\n" + badServer + ":4: channels.chat",
+			wantAlso:   []string{"\n" + badServer + ":5: channels.pigeon"},
 		},
 		{name: "missing file", give: []string{"validate", filepath.Join(dir, "none.yml")}, wantCode: 1, wantStderr: "no such file"},
 		{name: "no file", give: []string{"validate"}, wantCode: 2, wantStderr: "want one FILE"},
@@ -73,6 +81,11 @@ func TestConfigValidate(t *testing.T) {
 				}
 			} else if !strings.Contains(stderr.String(), tt.wantStderr) {
 				t.Errorf("stderr = %q, want it to contain %q", stderr.String(), tt.wantStderr)
+			}
+			for _, want := range tt.wantAlso {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr = %q, want it to contain %q", stderr.String(), want)
+				}
 			}
 		})
 	}
