@@ -51,10 +51,11 @@ const (
 	RuleNotify        = "notify"
 )
 
-// Evaluate decides what the bot does about one event. Events the bot itself caused (and events
-// of no issue) produce no actions; the bot's own events still update its memory (its comments
-// and labels), which is why the worker should store Outcome.Memory for every event. An error
-// comes only from Lookup; the memory in the Outcome is then the input's.
+// Evaluate decides what the bot does about one event. Events the bot itself caused (sender
+// equal to BotLogin, any case) and events of no issue produce no actions. The memory records
+// what the bot does when it decides it, so a worker may skip the bot's own events altogether;
+// when it passes them, they only refine the memory (a bot comment's id, a label gone). An error
+// comes only from Lookup; the Outcome then carries the input's memory and no actions.
 func Evaluate(ctx context.Context, in Input) (Outcome, error) {
 	e := newEval(in)
 	if e.issue == nil {
