@@ -205,26 +205,3 @@ func FuzzParseServerConfig(f *testing.F) {
 		}
 	})
 }
-
-func TestDue(t *testing.T) {
-	opened := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		name   string
-		opened time.Time
-		after  time.Duration
-		now    time.Time
-		want   bool
-	}{
-		{"before", opened, 72 * time.Hour, opened.Add(71 * time.Hour), false},
-		{"exactly", opened, 72 * time.Hour, opened.Add(72 * time.Hour), true},
-		{"after", opened, 72 * time.Hour, opened.Add(100 * time.Hour), true},
-		{"unknown opening is left to the sweep", time.Time{}, time.Hour, opened, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := Due(tt.opened, tt.after, tt.now); got != tt.want {
-				t.Errorf("Due = %v, want %v", got, tt.want)
-			}
-		})
-	}
-}

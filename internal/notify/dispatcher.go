@@ -17,6 +17,16 @@ import (
 	"go.uber.org/zap"
 )
 
+// Log field names.
+const (
+	logKeyChannel      = "channel"
+	logKeyType         = "channel_type"
+	logKeyNotification = "notification_id"
+	logKeyItems        = "items"
+	logKeyRetryIn      = "retry_in"
+	logKeyAttempts     = "attempts"
+)
+
 // Clock is the time the dispatcher reads; tests replace it to close digest windows at will.
 type Clock interface {
 	Now() time.Time
@@ -322,7 +332,7 @@ func (d *Dispatcher) read(l *channelLoop) {
 			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				return
 			}
-			d.log.Warn("fetch notification", zap.String("channel", l.cfg.Name), zap.Error(err))
+			d.log.Warn("fetch notification", zap.String(logKeyChannel, l.cfg.Name), zap.Error(err))
 			continue
 		}
 		l.in <- msg
@@ -378,7 +388,8 @@ type held struct {
 
 func (d *Dispatcher) flush(l *channelLoop, batch []jetstream.Msg) {
 	ctx := d.hardCtx
-	log := d.log.With(zap.String("channel", l.cfg.Name), zap.String("type", l.cfg.Type))
+	defer keepAlive(batch, sendGrace/3)()
+	log := d.log.With(zap.String(logKeyChannel, l.cfg.Name), zap.String(logKeyType, l.cfg.Type))
 	var items []held
 	seen := map[string]bool{}
 	for _, m := range batch {
@@ -458,16 +469,16 @@ func (d *Dispatcher) settleSent(l *channelLoop, log *zap.Logger, g []held) {
 		if err := d.q.markSent(ctx, h.n.ID, d.clock.Now()); err != nil {
 			// Acknowledging anyway: the stream will not redeliver, and a re-enqueue of this ID
 			// within the dedup window is dropped; only a later one could repeat it.
-			log.Warn("record sent notification", zap.String("notification_id", h.n.ID), zap.Error(err))
+			log.Warn("record sent notification", zap.String(logKeyNotification, h.n.ID), zap.Error(err))
 		}
 	}
 	for _, h := range g {
 		if err := h.msg.DoubleAck(ctx); err != nil {
 			log.Warn("ack notification: it is recorded as sent and will be skipped",
-				zap.String("notification_id", h.n.ID), zap.Error(err))
+				zap.String(logKeyNotification, h.n.ID), zap.Error(err))
 		}
 	}
-	log.Info("notification sent", zap.Int("items", len(g)))
+	log.Info("notification sent", zap.Int(logKeyItems, len(g)))
 	d.done(Outcome{Channel: l.cfg.Name, IDs: ids(g), Result: ResultSent})
 }
 
@@ -492,7 +503,7 @@ func (d *Dispatcher) retry(l *channelLoop, log *zap.Logger, g []held, err error)
 		for _, h := range g {
 			_ = h.msg.NakWithDelay(wait)
 		}
-		log.Warn("notification rate limited", zap.Int("items", len(g)), zap.Duration("retry_in", wait), zap.Error(err))
+		log.Warn("notification rate limited", zap.Int(logKeyItems, len(g)), zap.Duration(logKeyRetryIn, wait), zap.Error(err))
 		d.done(Outcome{Channel: l.cfg.Name, IDs: ids(g), Result: ResultRateLimited, Delay: wait, Err: err})
 		return
 	}
@@ -513,7 +524,7 @@ func (d *Dispatcher) retry(l *channelLoop, log *zap.Logger, g []held, err error)
 		_ = h.msg.NakWithDelay(wait)
 	}
 	if len(again) > 0 {
-		log.Warn("send notification: will retry", zap.Int("items", len(again)), zap.Duration("retry_in", delay), zap.Error(err))
+		log.Warn("send notification: will retry", zap.Int(logKeyItems, len(again)), zap.Duration(logKeyRetryIn, delay), zap.Error(err))
 		d.done(Outcome{Channel: l.cfg.Name, IDs: ids(again), Result: ResultRetry, Delay: delay, Err: err})
 	}
 	for _, h := range gone {
@@ -540,7 +551,7 @@ func (d *Dispatcher) deadLetter(l *channelLoop, log *zap.Logger, h held, reason 
 			HeaderDLQAt:       []string{d.clock.Now().UTC().Format(time.RFC3339)},
 		},
 	}
-	log = log.With(zap.String("notification_id", h.n.ID), zap.Int("attempts", h.attempt))
+	log = log.With(zap.String(logKeyNotification, h.n.ID), zap.Int(logKeyAttempts, h.attempt))
 	// The stream sequence makes the copy idempotent if the Term after it is lost.
 	if _, err := d.q.js.PublishMsg(ctx, msg, jetstream.WithMsgID(fmt.Sprintf("notify-dlq-%d", seq)), jetstream.WithExpectStream(DLQStream)); err != nil {
 		log.Error("dead-letter notification: will retry it", zap.Error(err))
@@ -550,6 +561,29 @@ func (d *Dispatcher) deadLetter(l *channelLoop, log *zap.Logger, h held, reason 
 	log.Error("notification dead-lettered", zap.NamedError("reason", reason))
 	_ = h.msg.TermWithReason("dead-lettered")
 	d.done(Outcome{Channel: l.cfg.Name, IDs: []string{h.n.ID}, Result: ResultDeadLettered, Err: reason})
+}
+
+// keepAlive tells JetStream the batch is still being worked on while it is sent (a slow SMTP
+// server, many issues' comments), so that it is not redelivered meanwhile.
+func keepAlive(batch []jetstream.Msg, every time.Duration) func() {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				for _, m := range batch {
+					_ = m.InProgress()
+				}
+			}
+		}
+	}()
+	return func() { close(stop); <-done }
 }
 
 func (d *Dispatcher) done(o Outcome) {

@@ -96,18 +96,3 @@ func neutralizeMentions(s string) string {
 func isMentionStart(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }
-
-// Due reports whether an issue opened at openedAt and still untriaged should be reported by a
-// route with `after`, at now. A zero openedAt (unknown) is never due: the sweep finds it.
-func Due(openedAt time.Time, after time.Duration, now time.Time) bool {
-	return !openedAt.IsZero() && !now.Before(DueAt(openedAt, after))
-}
-
-// DueAt is when an issue opened at openedAt becomes due for an untriaged report.
-func DueAt(openedAt time.Time, after time.Duration) time.Time { return openedAt.Add(after) }
-
-// UntriagedID is the Notification ID of an issue's untriaged report on a channel: one per
-// issue and channel, whoever (the memory-based timer or the sweep) notices first.
-func UntriagedID(repo string, number int, channel string) string {
-	return fmt.Sprintf("untriaged:%s#%d:%s", repo, number, channel)
-}

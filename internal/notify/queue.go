@@ -131,9 +131,13 @@ func sortedNames(m map[string]ChannelConfig) []string {
 	return names
 }
 
+// sendGrace is how long a notification may stay unacknowledged past its digest window before
+// JetStream redelivers it; the dispatcher renews it while sending.
+const sendGrace = 2 * time.Minute
+
 // ackWait covers a whole digest window plus sending: a held notification is not redelivered
 // to another process while it waits for its digest.
-func ackWait(ch ChannelConfig) time.Duration { return ch.Digest + 2*time.Minute }
+func ackWait(ch ChannelConfig) time.Duration { return ch.Digest + sendGrace }
 
 func consumerConfig(cfg Config, ch ChannelConfig) jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
