@@ -109,6 +109,20 @@ func TestCodeOfConduct(t *testing.T) {
 			}),
 		},
 		{
+			name: "an issue edited into hostility", give: issues(t, "edited.json", func(e *github.IssuesEvent) {
+				e.Issue.Body = github.String("stfu")
+				e.Changes.Body = &github.EditBody{From: github.String("It looks like you accidently spelled 'commit' with two 't's.")}
+			}),
+			want: []Action{
+				{Rule: RuleCodeOfConduct, Type: Comment, Repo: repo, Number: 1, Key: "reminder-codertocat", Body: reminderBody("Codertocat", url),
+					Reason: "@Codertocat's issue matches the built-in phrase list (profanity aimed at someone): first reminder for them on this issue"},
+				{Rule: RuleCodeOfConduct, Type: Notify, Repo: repo, Number: 1, Channel: RouteConduct,
+					Text:   "Possible code of conduct problem on " + repo + "#1: @Codertocat's issue matches the built-in phrase list (profanity aimed at someone). https://github.com/Codertocat/Hello-World/issues/1",
+					Reason: "@Codertocat's issue matches the built-in phrase list (profanity aimed at someone): maintainers should look"},
+			},
+		},
+		{name: "an issue edit that changed nothing hostile", give: issues(t, "edited.json", nil)},
+		{
 			name: "a hostile issue", give: issues(t, "opened.json", func(e *github.IssuesEvent) {
 				e.Issue.Body = github.String("The devs are clueless idiots and this project is dead")
 			}),

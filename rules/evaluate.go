@@ -168,8 +168,10 @@ func (e *eval) remember() {
 			e.mem.OpenedAssignees = addFold(e.mem.OpenedAssignees, a.GetLogin())
 		}
 		e.mem.Triaged = false
+		e.mem.OpenedAt = e.issue.GetCreatedAt().Time
 	case e.event == "issues" && e.action == "reopened":
 		e.mem.Triaged = false
+		e.mem.OpenedAt = e.issue.GetUpdatedAt().Time
 	case e.event == "issues" && e.action == "labeled" && e.label != "":
 		if e.fromBot {
 			e.mem.BotLabels = addFold(e.mem.BotLabels, e.label)

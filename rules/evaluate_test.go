@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-github/v60/github"
@@ -169,5 +170,29 @@ func TestMemoryJSON(t *testing.T) {
 	}
 	if data, _ := json.Marshal(Memory{}); string(data) != "{}" {
 		t.Errorf("empty memory = %s, want {}", data)
+	}
+}
+
+func TestMemoryOpenedAt(t *testing.T) {
+	out := evaluate(t, issues(t, "opened.json", nil), DefaultConfig(), Memory{}, RepoMemory{})
+	if got, want := out.Memory.OpenedAt.Format(time.RFC3339), "2019-05-15T15:20:18Z"; got != want {
+		t.Errorf("opened at %s, want %s (the payload's created_at)", got, want)
+	}
+}
+
+func TestLevelName(t *testing.T) {
+	tests := []struct {
+		give string
+		want string
+	}{
+		{give: "priority: high", want: "high"},
+		{give: "priority/Medium", want: "medium"},
+		{give: "P1", want: "p1"},
+		{give: "kind: priority: low ", want: "low"},
+	}
+	for _, tt := range tests {
+		if got := (Level{Label: tt.give}).Name(); got != tt.want {
+			t.Errorf("Level{%q}.Name() = %q, want %q", tt.give, got, tt.want)
+		}
 	}
 }

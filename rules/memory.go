@@ -3,6 +3,7 @@ package rules
 import (
 	"slices"
 	"strings"
+	"time"
 )
 
 // Memory is the bot's memory of one issue (DESIGN.md §4), stored by the worker as JSON and
@@ -19,6 +20,10 @@ type Memory struct {
 	OpenedAssignees []string `json:"opened_assignees,omitempty"`
 
 	Triaged bool `json:"triaged,omitempty"` // a maintainer triaged the issue since it was (re)opened
+
+	// OpenedAt is when the issue was (re)opened, from the payload (the rules read no clock): the
+	// untriaged notifications of issue 5 need no call to GitHub for issues the bot saw open.
+	OpenedAt time.Time `json:"opened_at,omitzero"`
 
 	// PriorityManual: a human set or removed a priority label, so the comment-count rule leaves
 	// the issue's priority alone (priority.respect_manual). `/priority none` clears it.
