@@ -67,8 +67,10 @@ func runParseCases(t *testing.T, tests []parseCase) {
 	}
 }
 
-func TestParseCommands(t *testing.T) {
-	runParseCases(t, []parseCase{
+func TestParseCommands(t *testing.T) { runParseCases(t, commandCases()) }
+
+func commandCases() []parseCase {
+	return []parseCase{
 		{name: "empty", give: "", want: nil},
 		{name: "prose", give: "thanks, looks good", want: nil},
 		{name: "label", give: "/label bug", want: []got{ok("/label bug", Label, "bug")}},
@@ -138,15 +140,17 @@ func TestParseCommands(t *testing.T) {
 		{name: "only at the start of a line", give: "please /close this", want: nil},
 		{name: "comment at end of a command line is dropped", give: "/label bug <!-- because -->", want: []got{ok("/label bug <!-- because -->", Label, "bug")}},
 		{name: "comment opening at end of a command line", give: "/label bug <!-- because\n/close\n-->", want: []got{ok("/label bug <!-- because", Label, "bug")}},
-	})
+	}
 }
 
 // TestParseNotCommandAttempts: a '/' line is a command attempt only when the
 // '/' is followed by a word of letters and hyphens and then white space or the
 // end of the line. Everything else is prose and returns nothing (not even an
 // "unknown command").
-func TestParseNotCommandAttempts(t *testing.T) {
-	runParseCases(t, []parseCase{
+func TestParseNotCommandAttempts(t *testing.T) { runParseCases(t, notCommandCases()) }
+
+func notCommandCases() []parseCase {
+	return []parseCase{
 		{name: "path", give: "/usr/bin/env bash"},
 		{name: "url path", give: "/repos/o/r/issues"},
 		{name: "slash space", give: "/ 2"},
@@ -165,12 +169,14 @@ func TestParseNotCommandAttempts(t *testing.T) {
 		{name: "inline code", give: "`/close`"},
 		{name: "non-breaking space indent", give: "\u00a0/close"},
 		{name: "unknown word is an attempt", give: "/etc", want: []got{bad("/etc", "etc", ErrUnknown)}},
-	})
+	}
 }
 
-func TestParseIgnoredBlocks(t *testing.T) {
+func TestParseIgnoredBlocks(t *testing.T) { runParseCases(t, ignoredBlockCases()) }
+
+func ignoredBlockCases() []parseCase {
 	closeAt := func(line int) []got { return []got{at(line, ok("/close", Close))} }
-	runParseCases(t, []parseCase{
+	return []parseCase{
 		{name: "backtick fence", give: "```\n/close\n```"},
 		{name: "tilde fence", give: "~~~\n/close\n~~~"},
 		{name: "fence with info string", give: "```bash\n/close\n```\n/label bug", want: []got{at(4, ok("/label bug", Label, "bug"))}},
@@ -215,5 +221,5 @@ func TestParseIgnoredBlocks(t *testing.T) {
 		{name: "comment marker inside a fence", give: "```\n<!--\n```\n/close", want: closeAt(4)},
 		{name: "comment in a list item spans blank lines", give: "- <!--\n\n  /close\n  -->"},
 		{name: "self-closing looking comment hides more", give: "<!-->\n/close\n-->"},
-	})
+	}
 }
