@@ -2,8 +2,15 @@ package notify
 
 import (
 	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"io"
+	"math/big"
 	"mime"
 	"mime/quotedprintable"
 	"net"
@@ -22,14 +29,17 @@ import (
 
 // smtpServer speaks just enough SMTP for net/smtp: EHLO, AUTH PLAIN, MAIL, RCPT, DATA, QUIT.
 type smtpServer struct {
-	ln    net.Listener
-	reply func(verb string, n int) string // overrides the reply to the n-th (from 0) use of verb; "" keeps it
-	mu    sync.Mutex
-	mails []smtpMail
-	auths []string
-	count map[string]int
-	conns map[net.Conn]bool
-	wg    sync.WaitGroup
+	ln     net.Listener
+	tls    *tls.Config                     // offers STARTTLS when set (and the listener is plain)
+	onTLS  bool                            // the listener itself is TLS (implicit)
+	reply  func(verb string, n int) string // overrides the reply to the n-th (from 0) use of verb; "" keeps it
+	mu     sync.Mutex
+	mails  []smtpMail
+	auths  []string
+	count  map[string]int
+	secure int // STARTTLS handshakes completed
+	conns  map[net.Conn]bool
+	wg     sync.WaitGroup
 }
 
 type smtpMail struct {
@@ -39,11 +49,18 @@ type smtpMail struct {
 }
 
 func newSMTPServer(t *testing.T, reply func(verb string, n int) string) *smtpServer {
+	return newSMTPServerTLS(t, reply, nil, false)
+}
+
+func newSMTPServerTLS(t *testing.T, reply func(verb string, n int) string, cfg *tls.Config, implicit bool) *smtpServer {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &smtpServer{ln: ln, reply: reply, count: map[string]int{}, conns: map[net.Conn]bool{}}
+	if implicit {
+		ln = tls.NewListener(ln, cfg)
+	}
+	s := &smtpServer{ln: ln, reply: reply, count: map[string]int{}, conns: map[net.Conn]bool{}, tls: cfg, onTLS: implicit}
 	s.wg.Add(1)
 	go s.serve()
 	t.Cleanup(func() {
@@ -74,7 +91,7 @@ func (s *smtpServer) serve() {
 		go func() {
 			defer s.wg.Done()
 			defer c.Close()
-			s.session(textproto.NewConn(c))
+			s.session(c)
 		}()
 	}
 }
@@ -92,7 +109,9 @@ func (s *smtpServer) answer(verb, normal string) string {
 	return normal
 }
 
-func (s *smtpServer) session(tp *textproto.Conn) {
+func (s *smtpServer) session(c net.Conn) {
+	tp := textproto.NewConn(c)
+	secure := s.onTLS
 	_ = tp.PrintfLine("220 test ESMTP")
 	var cur smtpMail
 	for {
@@ -104,37 +123,27 @@ func (s *smtpServer) session(tp *textproto.Conn) {
 		verb = strings.ToUpper(verb)
 		switch verb {
 		case "EHLO":
-			_ = tp.PrintfLine("250-test\r\n250-AUTH PLAIN\r\n250 8BITMIME")
-		case "AUTH":
-			mech, resp, _ := strings.Cut(arg, " ")
-			dec, _ := base64.StdEncoding.DecodeString(resp)
-			s.mu.Lock()
-			s.auths = append(s.auths, mech+" "+string(dec))
-			s.mu.Unlock()
-			_ = tp.PrintfLine("%s", s.answer(verb, "235 2.7.0 accepted"))
-		case "MAIL":
-			cur = smtpMail{From: between(arg, "<", ">")}
-			_ = tp.PrintfLine("%s", s.answer(verb, "250 2.1.0 ok"))
-		case "RCPT":
-			r := s.answer(verb, "250 2.1.5 ok")
-			if strings.HasPrefix(r, "250") {
-				cur.To = append(cur.To, between(arg, "<", ">"))
+			if s.tls != nil && !secure {
+				_ = tp.PrintfLine("250-test\r\n250-STARTTLS\r\n250 8BITMIME")
+				continue
 			}
-			_ = tp.PrintfLine("%s", r)
-		case "DATA":
-			_ = tp.PrintfLine("354 go ahead")
-			data, err := tp.ReadDotBytes()
-			if err != nil {
+			_ = tp.PrintfLine("250-test\r\n250-AUTH PLAIN\r\n250 8BITMIME")
+		case "STARTTLS":
+			_ = tp.PrintfLine("220 ready")
+			tc := tls.Server(c, s.tls)
+			if err := tc.Handshake(); err != nil {
 				return
 			}
-			cur.Data = data
-			r := s.answer("DATA-END", "250 2.0.0 queued")
-			if strings.HasPrefix(r, "250") {
-				s.mu.Lock()
-				s.mails = append(s.mails, cur)
-				s.mu.Unlock()
+			c, tp, secure = tc, textproto.NewConn(tc), true
+			s.mu.Lock()
+			s.secure++
+			s.mu.Unlock()
+		case "MAIL", "RCPT", "DATA", "AUTH":
+			if s.tls != nil && !secure {
+				_ = tp.PrintfLine("530 5.7.0 must issue STARTTLS first")
+				continue
 			}
-			_ = tp.PrintfLine("%s", r)
+			s.command(tp, verb, arg, &cur)
 		case "RSET", "NOOP":
 			cur = smtpMail{}
 			_ = tp.PrintfLine("250 ok")
@@ -144,6 +153,42 @@ func (s *smtpServer) session(tp *textproto.Conn) {
 		default:
 			_ = tp.PrintfLine("502 not implemented")
 		}
+	}
+}
+
+func (s *smtpServer) command(tp *textproto.Conn, verb, arg string, cur *smtpMail) {
+	switch verb {
+	case "AUTH":
+		mech, resp, _ := strings.Cut(arg, " ")
+		dec, _ := base64.StdEncoding.DecodeString(resp)
+		s.mu.Lock()
+		s.auths = append(s.auths, mech+" "+string(dec))
+		s.mu.Unlock()
+		_ = tp.PrintfLine("%s", s.answer(verb, "235 2.7.0 accepted"))
+	case "MAIL":
+		*cur = smtpMail{From: between(arg, "<", ">")}
+		_ = tp.PrintfLine("%s", s.answer(verb, "250 2.1.0 ok"))
+	case "RCPT":
+		r := s.answer(verb, "250 2.1.5 ok")
+		if strings.HasPrefix(r, "250") {
+			cur.To = append(cur.To, between(arg, "<", ">"))
+		}
+		_ = tp.PrintfLine("%s", r)
+	case "DATA":
+		_ = tp.PrintfLine("354 go ahead")
+		data, err := tp.ReadDotBytes()
+		if err != nil {
+			_ = tp.Close()
+			return
+		}
+		cur.Data = data
+		r := s.answer("DATA-END", "250 2.0.0 queued")
+		if strings.HasPrefix(r, "250") {
+			s.mu.Lock()
+			s.mails = append(s.mails, *cur)
+			s.mu.Unlock()
+		}
+		_ = tp.PrintfLine("%s", r)
 	}
 }
 
@@ -160,6 +205,10 @@ func (s *smtpServer) received() ([]smtpMail, []string) {
 }
 
 func emailChannel(t *testing.T, s *smtpServer) map[string]ChannelConfig {
+	return emailChannelTLS(t, s, TLSNone)
+}
+
+func emailChannelTLS(t *testing.T, s *smtpServer, mode string) map[string]ChannelConfig {
 	pw := filepath.Join(t.TempDir(), "smtp-password")
 	if err := os.WriteFile(pw, []byte("hunter2\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -171,7 +220,7 @@ channels:
     digest: 1h
     smtp_host: 127.0.0.1
     smtp_port: ` + strconv.Itoa(s.port()) + `
-    tls: none
+    tls: ` + mode + `
     username: bot
     password_file: ` + pw + `
     from: "triagebot <bot@example.org>"
@@ -300,5 +349,77 @@ func TestEmailMessageHeadersCannotBeInjected(t *testing.T) {
 	subject, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
 	if want := `[triagebot] octo/repo#1: opened "hi Bcc: victim@example.org"`; subject != want {
 		t.Errorf("subject = %q, want %q", subject, want)
+	}
+}
+
+// selfSigned is a certificate for 127.0.0.1 and a client configuration that trusts it.
+func selfSigned(t *testing.T) (server, client *tls.Config) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "smtp test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}},
+		&tls.Config{RootCAs: pool}
+}
+
+func TestEmailOverTLS(t *testing.T) {
+	for _, mode := range []string{TLSStartTLS, TLSImplicit} {
+		t.Run(mode, func(t *testing.T) {
+			serverTLS, clientTLS := selfSigned(t)
+			s := newSMTPServerTLS(t, nil, serverTLS, mode == TLSImplicit)
+			h := start(t, emailChannelTLS(t, s, mode), WithSMTPTLSConfig(clientTLS))
+			h.enqueue(t, note("a", "octo/repo", 1))
+			h.waitPending(t, "ops", 1)
+			h.d.FlushNow()
+			h.streamEmpty(t)
+			mails, auths := s.received()
+			if len(mails) != 1 || len(auths) != 1 {
+				t.Errorf("%d mails and %d logins, want 1 and 1", len(mails), len(auths))
+			}
+			s.mu.Lock()
+			upgraded := s.secure
+			s.mu.Unlock()
+			if want := map[string]int{TLSStartTLS: 1, TLSImplicit: 0}[mode]; upgraded != want {
+				t.Errorf("%d STARTTLS upgrades, want %d", upgraded, want)
+			}
+		})
+	}
+}
+
+func TestEmailStartTLSRefusesAnUntrustedServer(t *testing.T) {
+	serverTLS, _ := selfSigned(t)
+	s := newSMTPServerTLS(t, nil, serverTLS, false)
+	h := start(t, emailChannelTLS(t, s, TLSStartTLS), WithAttempts(1, 1)) // system roots: not trusted
+	h.enqueue(t, note("a", "octo/repo", 1))
+	h.waitPending(t, "ops", 1)
+	h.d.FlushNow()
+	dead, _ := h.outs.until(t, ResultDeadLettered)
+	if !strings.Contains(dead.Err.Error(), "certificate") {
+		t.Errorf("error = %v, want a certificate problem", dead.Err)
+	}
+	if mails, auths := s.received(); len(mails) != 0 || len(auths) != 0 {
+		t.Errorf("sent %d mails and %d passwords to an untrusted server", len(mails), len(auths))
 	}
 }
