@@ -67,6 +67,9 @@ func (e *eval) conductText() (who, what, link, text, before string, ok bool) {
 			}
 			before = oldTitle + "\n\n" + oldBody
 		}
+		if e.issue.GetUser().GetType() == "Bot" {
+			return "", "", "", "", "", false // other apps echo text they did not write
+		}
 		return e.author, "issue", e.issue.GetHTMLURL(), text, before, true
 	case e.event == "issue_comment" && (e.action == "created" || e.action == "edited") && e.comment != nil:
 		if e.action == "edited" {
@@ -75,6 +78,9 @@ func (e *eval) conductText() (who, what, link, text, before string, ok bool) {
 			} else {
 				return "", "", "", "", "", false // an edit that did not touch the text
 			}
+		}
+		if e.comment.GetUser().GetType() == "Bot" {
+			return "", "", "", "", "", false
 		}
 		return e.comment.GetUser().GetLogin(), "comment", e.comment.GetHTMLURL(), e.comment.GetBody(), before, true
 	}

@@ -93,6 +93,10 @@ func TestCodeOfConduct(t *testing.T) {
 			config: func(c *Config) { c.CodeOfConduct.Patterns = []string{`cheap\s+watches`} },
 			want:   []Action{reminder("spammer", `the configured pattern "cheap\\s+watches"`), notify("spammer", `the configured pattern "cheap\\s+watches"`)},
 		},
+		{name: "another app's comment", give: comment(t, "created.json", func(e *github.IssueCommentEvent) {
+			e.Comment.User = &github.User{Login: github.String("spam-filter[bot]"), Type: github.String("Bot")}
+			e.Comment.Body = github.String("Hidden a comment saying: you are an idiot")
+		})},
 		{name: "technical language", give: said("dev", "Kill the process, then execute the script again; it aborts on a dumb terminal.")},
 		{
 			name: "edited into hostility", want: []Action{reminder("troll", builtin), notify("troll", builtin)},
