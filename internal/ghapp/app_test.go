@@ -1,0 +1,186 @@
+package ghapp
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v4"
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestNewRejectsBadSettings(t *testing.T) {
+	key := testKey(t)
+	tests := []struct {
+		name string
+		give Config
+		opts []Option
+		want string
+	}{
+		{name: "no app id", give: Config{PrivateKeyPEM: key}, want: "App ID"},
+		{name: "no key", give: Config{AppID: 1}, want: "private key is required"},
+		{name: "bad key", give: Config{AppID: 1, PrivateKeyPEM: []byte("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n")}, want: "private key"},
+		{name: "bad url", give: Config{AppID: 1, PrivateKeyPEM: key, BaseURL: "api.github.com"}, want: "GitHub URL"},
+		{name: "bad option", give: Config{AppID: 1, PrivateKeyPEM: key}, opts: []Option{WithMaxInFlight(0)}, want: "max in flight"},
+		{name: "bad rate", give: Config{AppID: 1, PrivateKeyPEM: key}, opts: []Option{WithWriteRate(0, 1)}, want: "write rate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(tt.give, tt.opts...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("New() error = %v, want one mentioning %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "AAAA") {
+				t.Errorf("error shows key material: %v", err)
+			}
+		})
+	}
+}
+
+func TestParseBaseURL(t *testing.T) {
+	tests := []struct{ give, want string }{
+		{"", "https://api.github.com/"},
+		{"https://api.github.com", "https://api.github.com/"},
+		{"https://ghe.example.com/api/v3", "https://ghe.example.com/api/v3/"},
+		{"https://ghe.example.com/api/v3/", "https://ghe.example.com/api/v3/"},
+	}
+	for _, tt := range tests {
+		u, err := parseBaseURL(tt.give)
+		if err != nil {
+			t.Fatalf("parseBaseURL(%q): %v", tt.give, err)
+		}
+		if u.String() != tt.want {
+			t.Errorf("parseBaseURL(%q) = %q, want %q", tt.give, u, tt.want)
+		}
+	}
+}
+
+// Both the App's endpoints (JWT) and the installation's (token) live under a GHES path prefix.
+func TestAppAndInstallationUnderEnterprisePrefix(t *testing.T) {
+	g := newGHServer(t)
+	g.handle("GET /app", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"id": 42, "slug": "triage-bot"})
+	})
+	g.handle("GET /repos/o/r/issues/1", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"number": 1})
+	})
+	a, err := New(Config{AppID: 42, PrivateKeyPEM: testKey(t), BaseURL: g.baseURL()}, WithClock(newFakeClock()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	login, err := a.BotLogin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if login != "triage-bot[bot]" {
+		t.Errorf("BotLogin = %q", login)
+	}
+	if _, err := a.BotLogin(ctx); err != nil { // cached: no second GET /app
+		t.Fatal(err)
+	}
+	if _, _, err := a.Installation(7).Issues.Get(ctx, "o", "r", 1); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range g.all() {
+		got = append(got, r.Method+" "+r.Path)
+		switch {
+		case r.Path == "/app" || strings.HasSuffix(r.Path, "/access_tokens"):
+			checkJWT(t, r.Auth)
+		default:
+			if r.Auth != "token ghs_7_1" {
+				t.Errorf("%s sent Authorization %q, want the installation token", r.Path, r.Auth)
+			}
+		}
+	}
+	want := []string{"GET /app", "POST /app/installations/7/access_tokens", "GET /repos/o/r/issues/1"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+}
+
+func checkJWT(t *testing.T, auth string) {
+	t.Helper()
+	raw, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok {
+		t.Errorf("Authorization %q, want a Bearer JWT", auth)
+		return
+	}
+	key, err := jwt.ParseRSAPrivateKeyFromPEM(testKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims jwt.RegisteredClaims
+	tok, err := jwt.ParseWithClaims(raw, &claims, func(tok *jwt.Token) (any, error) {
+		if tok.Method.Alg() != "RS256" {
+			t.Errorf("JWT alg %s, want RS256", tok.Method.Alg())
+		}
+		return &key.PublicKey, nil
+	})
+	if err != nil || !tok.Valid {
+		t.Errorf("JWT invalid: %v", err)
+		return
+	}
+	if claims.Issuer != "42" {
+		t.Errorf("JWT issuer %q, want the App ID", claims.Issuer)
+	}
+}
+
+// ghinstallation refreshes a token a minute before it expires: a token that expires in 30 s is
+// replaced before the next request; one that lasts an hour is reused.
+func TestInstallationTokenRefreshedBeforeExpiry(t *testing.T) {
+	g := newGHServer(t)
+	g.handle("GET /repos/o/r/issues/1", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"number": 1})
+	})
+	a, _ := newTestApp(t, g)
+	gh := a.Installation(9)
+	ctx := context.Background()
+	g.tokenTTL = 30 * time.Second
+	for range 2 {
+		if _, _, err := gh.Issues.Get(ctx, "o", "r", 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.mu.Lock()
+	g.tokenTTL = time.Hour
+	g.mu.Unlock()
+	for range 3 {
+		if _, _, err := gh.Issues.Get(ctx, "o", "r", 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var auths []string
+	for _, r := range g.all() {
+		if r.Method == http.MethodGet {
+			auths = append(auths, r.Auth)
+		}
+	}
+	want := []string{"token ghs_9_1", "token ghs_9_2", "token ghs_9_3", "token ghs_9_3", "token ghs_9_3"}
+	if diff := cmp.Diff(want, auths); diff != "" {
+		t.Errorf("tokens used (-want +got):\n%s", diff)
+	}
+	if n := g.tokenCount(); n != 3 {
+		t.Errorf("token requests = %d, want 3", n)
+	}
+}
+
+func TestInstallationClientsCachedAndBounded(t *testing.T) {
+	g := newGHServer(t)
+	a, _ := newTestApp(t, g, WithCacheSize(2))
+	c1 := a.Installation(1)
+	if a.Installation(1) != c1 {
+		t.Error("Installation(1) twice gave two clients")
+	}
+	a.Installation(2)
+	a.Installation(3)
+	if n := a.installations.len(); n != 2 {
+		t.Errorf("cached clients = %d, want 2", n)
+	}
+	if a.Installation(1) == c1 {
+		t.Error("least recently used client was not forgotten")
+	}
+}
