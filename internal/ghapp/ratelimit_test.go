@@ -282,7 +282,10 @@ func TestConcurrencyCaps(t *testing.T) {
 		wantMax int32
 	}{
 		{name: "reads capped at max in flight", path: "GET /repos/o/r/issues/1", wantMax: 2,
-			call: func(gh *github.Client) error { _, _, err := gh.Issues.Get(context.Background(), "o", "r", 1); return err }},
+			call: func(gh *github.Client) error {
+				_, _, err := gh.Issues.Get(context.Background(), "o", "r", 1)
+				return err
+			}},
 		{name: "writes serial", path: "POST /repos/o/r/issues/1/labels", wantMax: 1,
 			call: func(gh *github.Client) error {
 				_, _, err := gh.Issues.AddLabelsToIssue(context.Background(), "o", "r", 1, []string{"x"})
@@ -368,7 +371,9 @@ func TestClassify(t *testing.T) {
 	resp := func(status int) *http.Response {
 		return &http.Response{StatusCode: status, Request: &http.Request{Method: "GET", URL: mustURL("https://api.github.com/x")}}
 	}
-	errResp := func(status int) error { return &github.ErrorResponse{Response: resp(status), Message: http.StatusText(status)} }
+	errResp := func(status int) error {
+		return &github.ErrorResponse{Response: resp(status), Message: http.StatusText(status)}
+	}
 	retry := 90 * time.Second
 	tests := []struct {
 		name          string
