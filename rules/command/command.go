@@ -52,13 +52,15 @@ type Command struct {
 	// typed; compare with SameLabel), one level for priority (as typed;
 	// compared with the configured levels later), logins without '@' for
 	// assign and unassign, ReasonCompleted or ReasonNotPlanned for close, the
-	// free text for notify. Nil when there are none or when Err is set.
+	// free text for notify. Nil when there are none or when Err is set. All
+	// are user text: Neutralize them before echoing them.
 	Args []string
 	// Line is the 1-based line number in the body. "\r\n", "\n" and "\r" each
 	// end a line.
 	Line int
-	// Raw is the line as written, without leading and trailing white space.
-	// It is user text: Neutralize it before echoing it.
+	// Raw is the line as GitHub shows it: without HTML comments (so echoing
+	// it never reveals a hidden comment) and without leading and trailing
+	// white space. It is user text: Neutralize it before echoing it.
 	Raw string
 	// Err is set when the line is a command attempt that cannot run. Its
 	// message names the problem for the user and is already neutralised.
@@ -109,7 +111,7 @@ func Parse(body string) []Command {
 		}
 		if c, ok := parseLine(visible); ok {
 			c.Line = i + 1
-			c.Raw = strings.TrimSpace(line)
+			c.Raw = strings.TrimSpace(visible)
 			cmds = append(cmds, c)
 		}
 	}

@@ -138,8 +138,9 @@ func commandCases() []parseCase {
 		{name: "same command twice", give: "/close\n/close", want: []got{ok("/close", Close), at(2, ok("/close", Close))}},
 		{name: "line after prose", give: "please\n/close", want: []got{at(2, ok("/close", Close))}},
 		{name: "only at the start of a line", give: "please /close this", want: nil},
-		{name: "comment at end of a command line is dropped", give: "/label bug <!-- because -->", want: []got{ok("/label bug <!-- because -->", Label, "bug")}},
-		{name: "comment opening at end of a command line", give: "/label bug <!-- because\n/close\n-->", want: []got{ok("/label bug <!-- because", Label, "bug")}},
+		{name: "comment at end of a command line is dropped", give: "/label bug <!-- because -->", want: []got{ok("/label bug", Label, "bug")}},
+		{name: "comment inside a command line is not echoed", give: "/label a <!-- secret --> b", want: []got{ok("/label a  b", Label, "a", "b")}},
+		{name: "comment opening at end of a command line", give: "/label bug <!-- because\n/close\n-->", want: []got{ok("/label bug", Label, "bug")}},
 	}
 }
 
