@@ -50,9 +50,12 @@ var (
 // (TRIAGEBOT_CONFIG `channels:`). Repositories only name channels; they never define them.
 // Only the fields of its Type are set.
 type ChannelConfig struct {
-	Name   string
-	Type   string        // github | webhook | email
-	Digest time.Duration // window of the digest; 0 sends each notification on its own
+	Name string
+	Type string // github | webhook | email
+	// Digest is the window of a digest, counted from the first notification held; 0 sends each
+	// notification on its own. ParseChannels applies DefaultDigest; code building a
+	// ChannelConfig sets it itself.
+	Digest time.Duration
 
 	// github: the comment on the issue mentions these teams and users ("@org/team", "@user").
 	Mention []string

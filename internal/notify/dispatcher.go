@@ -303,6 +303,9 @@ func (d *Dispatcher) Stop(ctx context.Context) error {
 // FlushNow sends every channel's held notifications now, without waiting for the digest
 // windows, and returns when they were handled.
 func (d *Dispatcher) FlushNow() {
+	if !d.started {
+		return
+	}
 	for _, l := range d.loops {
 		done := make(chan struct{})
 		select {

@@ -340,3 +340,22 @@ func TestEnqueueRejectsUnknownChannel(t *testing.T) {
 		t.Errorf("Enqueue to an unknown channel: %v", err)
 	}
 }
+
+func TestWebhookFullDigestIsSentBeforeTheWindowEnds(t *testing.T) {
+	hk := newHook(t, nil)
+	h := start(t, webhookChannel(hk.url(), time.Hour), WithMaxBatch(3))
+	for i := 1; i <= 7; i++ {
+		h.enqueue(t, note(fmt.Sprint(i), "octo/repo", i))
+	}
+	eventually(t, "two full digests", func() bool { return len(hk.ok()) == 2 })
+	h.waitPending(t, "ops", 1)
+	h.d.FlushNow()
+	var sizes []int
+	for _, p := range hk.ok() {
+		sizes = append(sizes, len(p.Payload.Items))
+	}
+	if diff := cmp.Diff([]int{3, 3, 1}, sizes); diff != "" {
+		t.Errorf("digest sizes (-want +got):\n%s", diff)
+	}
+	h.streamEmpty(t)
+}
