@@ -147,10 +147,16 @@ func summarise(cfg rules.Config, channels int) string {
 	if cfg.CodeOfConduct.Enabled {
 		c += fmt.Sprintf(" (reply %s)", cfg.CodeOfConduct.Reply)
 	}
-	parts = append(parts, c, "commands "+onOff(cfg.Commands.Enabled),
-		fmt.Sprintf("%d notification routes", len(cfg.Notifications.Routes)))
+	parts = append(parts, c, "commands "+onOff(cfg.Commands.Enabled), count(len(cfg.Notifications.Routes), "notification route"))
 	if channels >= 0 {
-		parts = append(parts, fmt.Sprintf("%d channels", channels))
+		parts = append(parts, count(channels, "channel"))
 	}
 	return strings.Join(parts, ", ")
+}
+
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -51,7 +51,7 @@ func TestConfigValidate(t *testing.T) {
 		{name: "syntax error", give: []string{"validate", syntax}, wantCode: 1, wantStderr: syntax + ":1: did not find expected node content\n"},
 		{
 			name: "server file", give: []string{"validate", "--server", server},
-			wantStdout: server + `: ok: needs-triage on ("needs-triage"), priority off, code of conduct on (reply public), commands on, 0 notification routes, 1 channels` + "\n",
+			wantStdout: server + `: ok: needs-triage on ("needs-triage"), priority off, code of conduct on (reply public), commands on, 0 notification routes, 1 channel` + "\n",
 		},
 		{
 			name: "bad server file: defaults and channels", give: []string{"validate", "--server", badServer}, wantCode: 1,
