@@ -39,8 +39,12 @@ func emailMessage(ch ChannelConfig, items []Notification, now time.Time) []byte 
 		subject = fmt.Sprintf("[triagebot] %d notifications", len(items))
 	}
 	var h bytes.Buffer
-	fmt.Fprintf(&h, "From: %s\r\n", ch.From)
-	fmt.Fprintf(&h, "To: %s\r\n", strings.Join(ch.To, ", "))
+	fmt.Fprintf(&h, "From: %s\r\n", headerAddress(ch.From))
+	to := make([]string, len(ch.To))
+	for i, t := range ch.To {
+		to[i] = headerAddress(t)
+	}
+	fmt.Fprintf(&h, "To: %s\r\n", strings.Join(to, ", "))
 	fmt.Fprintf(&h, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", oneLine(subject)))
 	fmt.Fprintf(&h, "Date: %s\r\n", now.Format(time.RFC1123Z))
 	fmt.Fprintf(&h, "Message-ID: <%s@triagebot>\r\n", randomID())
@@ -75,6 +79,16 @@ func emailMessage(ch ChannelConfig, items []Notification, now time.Time) []byte 
 	_, _ = qp.Write([]byte(strings.ReplaceAll(body.String(), "\n", "\r\n")))
 	_ = qp.Close()
 	return h.Bytes()
+}
+
+// headerAddress is an address as a header writes it (a non-ASCII name encoded); the
+// configuration was validated, so a parse failure is impossible there.
+func headerAddress(s string) string {
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return oneLine(s)
+	}
+	return a.String()
 }
 
 func randomID() string {

@@ -268,8 +268,8 @@ func TestEmailOneMessagePerDigest(t *testing.T) {
 		"Type":    msg.Header.Get("Content-Type"),
 	}
 	want := map[string]string{
-		"From":    "triagebot <bot@example.org>",
-		"To":      "maintainers@example.org, Lead <lead@example.org>",
+		"From":    `"triagebot" <bot@example.org>`,
+		"To":      `<maintainers@example.org>, "Lead" <lead@example.org>`,
 		"Subject": "[triagebot] 3 notifications",
 		"Type":    "text/plain; charset=utf-8",
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -58,8 +59,13 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("sent TTL %s is shorter than the dedup window %s", c.SentTTL, c.DedupWindow)
 	}
 	for name, ch := range c.Channels {
-		if ch.Name != name {
+		switch {
+		case ch.Name != name:
 			return c, fmt.Errorf("channel %q is configured under the name %q", ch.Name, name)
+		case !slices.Contains(channelTypes, ch.Type):
+			return c, fmt.Errorf("channel %s: unknown type %q", name, ch.Type)
+		case ch.Digest < 0:
+			return c, fmt.Errorf("channel %s: negative digest %s", name, ch.Digest)
 		}
 	}
 	return c, nil
