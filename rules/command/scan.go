@@ -13,9 +13,18 @@ import "strings"
 //     list item's code block open a little longer.
 //   - A line that ends a list item, and with it the item's code block, does not
 //     end our fence: only a closing fence does.
-//   - Fences and comments inside block quotes are not tracked, because every
-//     quote line and the paragraph after it are ignored anyway. An HTML
-//     comment opened in a quote runs to its "-->", even past the quote.
+//   - Fences inside block quotes are not tracked, because every quote line
+//     and the paragraph after it are ignored anyway.
+//   - An HTML comment runs to its "-->" even where GitHub ends it earlier (at
+//     the end of the quote or list item holding it), and "<!--" indented four
+//     columns opens one. To stay safe, a fence line inside a comment opens a
+//     fence too, with the comment still open behind it: an unbalanced fence
+//     inside a comment hides the rest of the body.
+//   - The known gap: a "<!--" line inside what we take for a fence but GitHub
+//     does not (a fence line indented four columns or more, which may be
+//     indented code) opens no comment, so a command after that "fence" and
+//     before the "-->" would run although GitHub hides it. Only the author can
+//     write that, and they could as well type the command in the open.
 //   - A "<!--" inside an inline code span still opens a comment (as in Prow,
 //     which strips every <!-- --> before matching).
 //   - An HTML comment that starts in the middle of a paragraph hides the lines
@@ -61,6 +70,14 @@ func (s *scanner) next(line string) (string, bool) {
 	}
 	switch s.comment {
 	case blockComment:
+		// A fence line inside a comment opens a fence as well, and the
+		// comment stays open behind it: if GitHub ended the comment
+		// earlier than we do (a comment in a quote or a list item ends
+		// with it; "<!--" indented four columns is code), this is a real
+		// fence, and treating it as one only hides more.
+		if s.opensFence(splitMarkers(line)) {
+			return "", false
+		}
 		end := strings.Index(line, "-->")
 		if end < 0 {
 			return "", false
@@ -95,7 +112,7 @@ func (s *scanner) next(line string) (string, bool) {
 		return "", false
 	}
 	col, rest := skipIndent(line, 0)
-	content, ccol := skipListMarkers(rest, col)
+	content, ccol := splitMarkers(line)
 	switch {
 	case strings.HasPrefix(content, ">"):
 		s.quote = true
@@ -120,8 +137,7 @@ func (s *scanner) next(line string) (string, bool) {
 // paragraph and would end an inline comment: a block quote, a fence or an
 // HTML comment block.
 func (s *scanner) startsBlock(line string) bool {
-	col, rest := skipIndent(line, 0)
-	content, _ := skipListMarkers(rest, col)
+	content, _ := splitMarkers(line)
 	if strings.HasPrefix(content, ">") || strings.HasPrefix(content, "<!--") {
 		return true
 	}
@@ -223,6 +239,13 @@ func skipIndent(s string, col int) (int, string) {
 		}
 	}
 	return col, ""
+}
+
+// splitMarkers returns the content of line after its indentation and list
+// markers, and the column where it starts.
+func splitMarkers(line string) (string, int) {
+	col, rest := skipIndent(line, 0)
+	return skipListMarkers(rest, col)
 }
 
 // skipListMarkers skips any list markers ("-", "*", "+", "1." or "1)"
