@@ -4,8 +4,8 @@ import "strings"
 
 // scanner walks a comment body line by line and tracks the block structure
 // that hides commands: fenced code, block quotes and HTML comments. It is a
-// deliberately small approximation of CommonMark. Where it differs, it hides
-// more than GitHub does, never less, in the cases we know of:
+// deliberately small approximation of CommonMark, which errs towards hiding
+// more than GitHub does:
 //
 //   - A fence opened after a list marker may be closed by a fence indented at
 //     most max(3, column of the opening fence) columns; CommonMark allows up to
@@ -13,24 +13,28 @@ import "strings"
 //     list item's code block open a little longer.
 //   - A line that ends a list item, and with it the item's code block, does not
 //     end our fence: only a closing fence does.
+//   - A fence line indented four columns or more opens a fence (it may be
+//     indented code, or a fence inside a list item).
 //   - Fences inside block quotes are not tracked, because every quote line
 //     and the paragraph after it are ignored anyway.
 //   - An HTML comment runs to its "-->" even where GitHub ends it earlier (at
 //     the end of the quote or list item holding it), and "<!--" indented four
-//     columns opens one. To stay safe, a fence line inside a comment opens a
-//     fence too, with the comment still open behind it: an unbalanced fence
-//     inside a comment hides the rest of the body.
-//   - The known gap: a "<!--" line inside what we take for a fence but GitHub
-//     does not (a fence line indented four columns or more, which may be
-//     indented code) opens no comment, so a command after that "fence" and
-//     before the "-->" would run although GitHub hides it. Only the author can
-//     write that, and they could as well type the command in the open.
+//     columns opens one. So that a real fence is not missed there, a fence
+//     line inside a comment opens a fence too, with the comment still open
+//     behind it: an unbalanced fence inside a comment hides the rest.
 //   - A "<!--" inside an inline code span still opens a comment (as in Prow,
 //     which strips every <!-- --> before matching).
 //   - An HTML comment that starts in the middle of a paragraph hides the lines
 //     up to "-->" unless a blank line, a fence or a block quote ends the
 //     paragraph first; then GitHub shows those lines, and we still ignored
 //     them.
+//
+// One known gap hides less: a "<!--" inside what we take for a fence but
+// GitHub does not (a fence line indented four columns, or inside a raw HTML
+// block such as <div>) opens no comment here, so a command after that
+// "fence" and before the "-->" would run although GitHub hides it. Only the
+// comment's author can arrange that, and they could as well type the command
+// in the open; quoted and copied text (quotes, code) is always ignored.
 type scanner struct {
 	fence    byte // '`' or '~' while inside a fenced code block, else 0
 	fenceLen int  // length of the opening fence
