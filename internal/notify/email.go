@@ -3,9 +3,7 @@ package notify
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"mime"
@@ -47,7 +45,8 @@ func emailMessage(ch ChannelConfig, items []Notification, now time.Time) []byte 
 	fmt.Fprintf(&h, "To: %s\r\n", strings.Join(to, ", "))
 	fmt.Fprintf(&h, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", oneLine(subject)))
 	fmt.Fprintf(&h, "Date: %s\r\n", now.Format(time.RFC1123Z))
-	fmt.Fprintf(&h, "Message-ID: <%s@triagebot>\r\n", randomID())
+	// The same digest sent again (the crash window) keeps its Message-ID: mail systems may drop it.
+	fmt.Fprintf(&h, "Message-ID: <%s@triagebot>\r\n", digestID(items))
 	h.WriteString("Auto-Submitted: auto-generated\r\n")
 	h.WriteString("MIME-Version: 1.0\r\n")
 	h.WriteString("Content-Type: text/plain; charset=utf-8\r\n")
@@ -89,12 +88,6 @@ func headerAddress(s string) string {
 		return oneLine(s)
 	}
 	return a.String()
-}
-
-func randomID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // send mails one digest. SMTP 5xx replies are permanent, 4xx and network errors transient.

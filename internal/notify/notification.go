@@ -9,7 +9,10 @@
 package notify
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 )
@@ -95,4 +98,20 @@ func neutralizeMentions(s string) string {
 
 func isMentionStart(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+}
+
+// digestID names a digest by its notifications' IDs: sent again, it carries the same name, so
+// that a receiver may recognise the repeat (webhook Idempotency-Key, email Message-ID).
+func digestID(items []Notification) string {
+	ids := make([]string, len(items))
+	for i, n := range items {
+		ids[i] = n.ID
+	}
+	sort.Strings(ids) // redeliveries may come back in another order
+	h := sha256.New()
+	for _, id := range ids {
+		h.Write([]byte(id))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }

@@ -80,6 +80,7 @@ func (w webhookSender) send(ctx context.Context, ch ChannelConfig, items []Notif
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "triagebot")
+	req.Header.Set("Idempotency-Key", digestID(items))
 	for k, v := range ch.Headers {
 		req.Header.Set(k, v)
 	}

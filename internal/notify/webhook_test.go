@@ -198,6 +198,10 @@ func TestWebhookFailingEndpointRetriedNotDuplicated(t *testing.T) {
 	if len(ok) != 1 {
 		t.Fatalf("%d successful posts, want exactly 1", len(ok))
 	}
+	all := hk.all()
+	if key := all[0].Header.Get("Idempotency-Key"); key == "" || all[2].Header.Get("Idempotency-Key") != key {
+		t.Errorf("a retried digest changed its Idempotency-Key: %q then %q", key, all[2].Header.Get("Idempotency-Key"))
+	}
 	count := map[string]int{}
 	for _, it := range ok[0].Payload.Items {
 		count[it.ID]++
