@@ -230,8 +230,10 @@ func checkArgs(name string, sp spec, args []string) error {
 		return fmt.Errorf("%w: needs at least one argument", ErrArgs)
 	case sp.max == 0 && len(args) > 0:
 		return fmt.Errorf("%w: takes no arguments", ErrArgs)
-	case sp.max >= 0 && len(args) > sp.max:
-		return fmt.Errorf("%w: takes at most %d argument(s), got %d", ErrArgs, sp.max, len(args))
+	case sp.max == 1 && len(args) > 1:
+		return fmt.Errorf("%w: takes one argument, got %d", ErrArgs, len(args))
+	case sp.max > 1 && len(args) > sp.max:
+		return fmt.Errorf("%w: takes at most %d arguments, got %d", ErrArgs, sp.max, len(args))
 	}
 	switch name {
 	case Close:
@@ -242,7 +244,7 @@ func checkArgs(name string, sp spec, args []string) error {
 			case "not-planned", "not_planned":
 				args[i] = ReasonNotPlanned
 			default:
-				return fmt.Errorf("%w: the reason is %q or %q, not %s", ErrArgs, ReasonCompleted, ReasonNotPlanned, quoted(a))
+				return fmt.Errorf("%w: the reason is `%s` or `%s`, not %s", ErrArgs, ReasonCompleted, ReasonNotPlanned, quoted(a))
 			}
 		}
 	case Assign, Unassign:

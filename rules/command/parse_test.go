@@ -2,6 +2,7 @@ package command
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -225,5 +226,32 @@ func ignoredBlockCases() []parseCase {
 		{name: "comment marker inside a fence", give: "```\n<!--\n```\n/close", want: closeAt(4)},
 		{name: "comment in a list item spans blank lines", give: "- <!--\n\n  /close\n  -->"},
 		{name: "self-closing looking comment hides more", give: "<!-->\n/close\n-->"},
+	}
+}
+
+// TestErrorMessages pins the wording users read in the bot's reply.
+func TestErrorMessages(t *testing.T) {
+	tests := []struct{ give, want string }{
+		{give: "/lable bug", want: "unknown command /lable"},
+		{give: "/label", want: "/label: invalid arguments: needs at least one argument"},
+		{give: "/priority", want: "/priority: invalid arguments: needs one argument"},
+		{give: "/priority high low", want: "/priority: invalid arguments: takes one argument, got 2"},
+		{give: "/triage accepted", want: "/triage: invalid arguments: takes no arguments"},
+		{give: "/close duplicate", want: "/close: invalid arguments: the reason is `completed` or `not-planned`, not `duplicate`"},
+		{give: `/label "good first`, want: "/label: syntax error: unterminated quote in `\"good first`"},
+		{give: `/label good"first`, want: "/label: syntax error: quote inside `good\"first` (quote the whole name)"},
+		{give: "/assign @org/everyone", want: "/assign: invalid login: `@\u200borg/everyone` is a team; only users can be assigned"},
+		{give: "/assign @-x", want: "/assign: invalid login: `@-x` is not a GitHub login"},
+		{give: "/assign @" + strings.Repeat("a", 100), want: "/assign: invalid login: `@\u200b" + strings.Repeat("a", 59) + "…` is not a GitHub login"},
+	}
+	for _, tt := range tests {
+		cmds := Parse(tt.give)
+		if len(cmds) != 1 || cmds[0].Err == nil {
+			t.Errorf("Parse(%q) = %+v, want one command with an error", tt.give, cmds)
+			continue
+		}
+		if got := cmds[0].Err.Error(); got != tt.want {
+			t.Errorf("Parse(%q).Err = %q, want %q", tt.give, got, tt.want)
+		}
 	}
 }
