@@ -120,7 +120,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			ln.Close()
 		}
 	}()
-	serverCfg, err := loadServerConfig(s.ConfigFile)
+	serverCfg, _, err := loadServerConfig(s.ConfigFile)
 	if err != nil {
 		return nil, withExit(2, fmt.Errorf("TRIAGEBOT_CONFIG: %w", err))
 	}
@@ -151,7 +151,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 	if work {
 		w, err := handlers.NewWorker(handlers.WorkerConfig{
 			Executor: exec,
-			Config:   handlers.StaticConfig(serverCfg),
+			Config:   handlers.StaticConfig(serverCfg.Defaults),
 			Store:    a.q,
 			Logger:   log.Named("worker"),
 		})
@@ -196,15 +196,18 @@ func newExecutor(role string, s settings, log *zap.Logger, opts startOptions) (h
 	return nil, withExit(2, errors.New("TRIAGEBOT_APP_ID: GitHub App access is not built yet; run with TRIAGEBOT_DRY_RUN=true"))
 }
 
-func loadServerConfig(path string) (rules.Config, error) {
+// loadServerConfig reads TRIAGEBOT_CONFIG: the defaults every repository starts from, and the
+// notification channels.
+func loadServerConfig(path string) (rules.ServerConfig, []byte, error) {
 	if path == "" {
-		return rules.DefaultConfig(), nil
+		return rules.ServerConfig{Defaults: rules.DefaultConfig()}, nil, nil
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return rules.Config{}, err
+		return rules.ServerConfig{}, nil, err
 	}
-	return rules.ParseConfig(rules.DefaultConfig(), data)
+	sc, err := rules.ParseServerConfig(data)
+	return sc, data, err
 }
 
 // connect starts the embedded server or connects to the external one, and sets up the queue.

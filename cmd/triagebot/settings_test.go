@@ -20,6 +20,10 @@ func TestBadSettingsExitTwoNamingTheVariable(t *testing.T) {
 	}
 	defer busy.Close()
 	taken := busy.Addr().String()
+	badConfig := filepath.Join(dir, "bad.yml")
+	if err := os.WriteFile(badConfig, []byte("defaults:\n  needs_triage:\n    labl: x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	empty := filepath.Join(dir, "empty")
 	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -51,6 +55,7 @@ func TestBadSettingsExitTwoNamingTheVariable(t *testing.T) {
 		{"listen address", map[string]string{"TRIAGEBOT_WEBHOOK_SECRET": "s3cr3t-value", "TRIAGEBOT_LISTEN": "localhost"}, nil, `TRIAGEBOT_LISTEN: "localhost" is not host:port (missing port in address)`},
 		{"listen port taken", map[string]string{"TRIAGEBOT_WEBHOOK_SECRET": "s3cr3t-value", "TRIAGEBOT_LISTEN": taken}, nil, "TRIAGEBOT_LISTEN: listen tcp " + taken + ": bind: address already in use"},
 		{"server config missing", map[string]string{"TRIAGEBOT_WEBHOOK_SECRET": "s3cr3t-value", "TRIAGEBOT_CONFIG": filepath.Join(dir, "none.yml")}, nil, "TRIAGEBOT_CONFIG:"},
+		{"server config malformed", map[string]string{"TRIAGEBOT_WEBHOOK_SECRET": "s3cr3t-value", "TRIAGEBOT_CONFIG": badConfig}, nil, "TRIAGEBOT_CONFIG: invalid configuration: line 3: defaults.needs_triage.labl"},
 		{"work without App credentials", map[string]string{"TRIAGEBOT_DATA_DIR": dir}, []string{"--dry-run=false"}, "TRIAGEBOT_APP_ID and TRIAGEBOT_PRIVATE_KEY_FILE: required unless TRIAGEBOT_DRY_RUN=true"},
 	}
 	for _, tt := range tests {
