@@ -255,3 +255,19 @@ func TestErrorMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestNames: every name /help lists has a grammar, and every grammar a name.
+func TestNames(t *testing.T) {
+	names := Names()
+	if len(names) != len(specs) {
+		t.Errorf("Names() has %d names, the grammar %d", len(names), len(specs))
+	}
+	for _, n := range names {
+		if _, ok := specs[n]; !ok {
+			t.Errorf("Names() lists %q, which has no grammar", n)
+		}
+		if got := Parse("/" + n); len(got) != 1 || got[0].Name != n || errors.Is(got[0].Err, ErrUnknown) {
+			t.Errorf("Parse(%q) = %+v, want the command %q", "/"+n, got, n)
+		}
+	}
+}
