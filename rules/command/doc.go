@@ -29,7 +29,8 @@
 //   - lines indented by four or more columns (indented code; a tab counts to
 //     the next multiple of four);
 //   - block quotes ('>' lines, also after list markers) and the paragraph
-//     that runs on after a quote up to the next blank line or fence
+//     that runs on after a quote up to the next blank line, fence or HTML
+//     comment block
 //     (CommonMark lazy continuation: GitHub shows those lines inside the
 //     quote, so quoting someone's command never re-runs it);
 //   - HTML comments, "<!--" to "-->", on one line or several.
@@ -41,11 +42,19 @@
 //
 // # Arguments
 //
-// Arguments are separated by white space. An argument may be wrapped in
+// Arguments are separated by spaces and tabs. An argument may be wrapped in
 // double quotes to hold spaces ("good first issue"); there are no escapes. An
 // unterminated quote, a quote inside a word, text glued to a closing quote and
 // an empty quoted argument are errors for that command. /notify takes the rest
 // of the line as one free-text argument, unparsed.
+//
+// Each command checks its arguments: /label and /remove-label need at least
+// one name; /priority exactly one level (any word: the configured levels are
+// checked later); /close at most one reason, completed or not-planned (also
+// not_planned); /assign and /unassign any number of GitHub logins, with or
+// without '@' (a team such as @org/team is an error); /notify any text; the
+// others none, so "/triage accepted" is an error rather than a silent
+// /triage. Command names are case-insensitive; arguments keep their case.
 //
 // # Echoing user text
 //
