@@ -1,0 +1,288 @@
+package ghapp
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/triagebot/triagebot/rules"
+)
+
+// startKV starts an embedded JetStream server in t.TempDir() and returns a fresh bucket.
+func startKV(t *testing.T) jetstream.KeyValue {
+	t.Helper()
+	srv, err := server.NewServer(&server.Options{JetStream: true, StoreDir: t.TempDir(), DontListen: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	nc, err := nats.Connect(srv.ClientURL(), nats.InProcessServer(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		nc.Close()
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	})
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.CreateKeyValue(context.Background(), jetstream.KeyValueConfig{Bucket: "triagebot-config", History: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kv
+}
+
+// files serves repository contents with ETags and 304s.
+type files struct {
+	mu    sync.Mutex
+	files map[string]string // "owner/repo/path" → content
+	fail  map[string]int    // "owner/repo" → status to answer instead
+}
+
+func (f *files) set(key, content string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if content == "" {
+		delete(f.files, key)
+		return
+	}
+	f.files[key] = content
+}
+
+func (f *files) register(g *ghServer) {
+	g.handle("GET /repos/{owner}/{repo}/contents/{path...}", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		repo := r.PathValue("owner") + "/" + r.PathValue("repo")
+		if status := f.fail[repo]; status != 0 {
+			writeJSON(w, status, map[string]any{"message": http.StatusText(status)})
+			return
+		}
+		path := r.PathValue("path")
+		content, ok := f.files[repo+"/"+path]
+		if !ok {
+			writeJSON(w, 404, map[string]any{"message": "Not Found"})
+			return
+		}
+		etag := `W/"` + fakeETag(content) + `"`
+		if r.Header.Get("If-None-Match") == etag {
+			w.Header().Set("ETag", etag)
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("ETag", etag)
+		writeJSON(w, 200, map[string]any{"type": "file", "encoding": "base64", "path": path,
+			"content":  base64.StdEncoding.EncodeToString([]byte(content)),
+			"html_url": "https://github.example/" + repo + "/blob/main/" + path})
+	})
+}
+
+func newLoader(t *testing.T, g *ghServer, opts ...ConfigOption) (*ConfigLoader, *fakeClock) {
+	t.Helper()
+	a, clock := newTestApp(t, g)
+	l, err := NewConfigLoader(a, startKV(t), rules.DefaultConfig(), append([]ConfigOption{WithConfigClock(clock)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, clock
+}
+
+func TestConfigLayersAndCache(t *testing.T) {
+	g := newGHServer(t)
+	f := &files{files: map[string]string{
+		"O/.github/.github/triagebot.yml": "priority:\n  enabled: false\nneeds_triage:\n  label: org-triage\n",
+		"O/r.x/.github/triagebot.yml":     "needs_triage:\n  label: triage-me\n",
+	}}
+	f.register(g)
+	l, clock := newLoader(t, g)
+	ctx := context.Background()
+
+	want := rules.DefaultConfig()
+	want.Priority.Enabled = false
+	want.NeedsTriage.Label = "triage-me"
+	check := func(step string, wantRequests []string) {
+		t.Helper()
+		g.reset()
+		got, err := l.Load(ctx, 5, "O", "r.x")
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if got.ParseErr != nil {
+			t.Errorf("%s: ParseErr %v", step, got.ParseErr)
+		}
+		if diff := cmp.Diff(want, got.Config); diff != "" {
+			t.Errorf("%s: config (-want +got):\n%s", step, diff)
+		}
+		if diff := cmp.Diff([]string{"O/.github", "O/r.x"}, got.Sources); diff != "" {
+			t.Errorf("%s: sources (-want +got):\n%s", step, diff)
+		}
+		var reqs []string
+		for _, r := range g.all() {
+			if !strings.HasSuffix(r.Path, "/access_tokens") {
+				reqs = append(reqs, r.Path+" "+r.IfNoneMatch)
+			}
+		}
+		if diff := cmp.Diff(wantRequests, reqs); diff != "" {
+			t.Errorf("%s: requests (-want +got):\n%s", step, diff)
+		}
+	}
+	check("first load", []string{
+		"/repos/O/.github/contents/.github/triagebot.yml ",
+		"/repos/O/r.x/contents/.github/triagebot.yml ",
+	})
+	check("cached", nil)
+	clock.Advance(6 * time.Minute)
+	// Revalidated with the stored ETags; the 304s have no body, the cached one is used.
+	check("revalidated", []string{
+		`/repos/O/.github/contents/.github/triagebot.yml W/"` + etagOf(f, "O/.github/.github/triagebot.yml") + `"`,
+		`/repos/O/r.x/contents/.github/triagebot.yml W/"` + etagOf(f, "O/r.x/.github/triagebot.yml") + `"`,
+	})
+	check("cached again", nil)
+
+	// A push to the organisation's file: invalidated, the new file is read.
+	f.set("O/.github/.github/triagebot.yml", "priority:\n  enabled: false\ncode_of_conduct:\n  reply: private\n")
+	if err := l.Invalidate(ctx, "O", ".github"); err != nil {
+		t.Fatal(err)
+	}
+	want.CodeOfConduct.Reply = rules.ReplyPrivate
+	check("after invalidate", []string{
+		`/repos/O/.github/contents/.github/triagebot.yml W/"` + etagOf(f, "O/.github/.github/triagebot.yml[old]") + `"`,
+	})
+}
+
+// etagOf recomputes the test server's ETag; "[old]" asks for the one of the previous content.
+func etagOf(f *files, key string) string {
+	if strings.HasSuffix(key, "[old]") {
+		return fakeETag("priority:\n  enabled: false\nneeds_triage:\n  label: org-triage\n")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return fakeETag(f.files[key])
+}
+
+func fakeETag(content string) string {
+	h := fnv.New32a()
+	h.Write([]byte(content))
+	return fmt.Sprintf("%08x", h.Sum32())
+}
+
+func TestBrokenFileNeverSilencesTheBot(t *testing.T) {
+	g := newGHServer(t)
+	f := &files{files: map[string]string{"o/r/.github/triagebot.yml": "needs_triage:\n  label: triage-me\n"}}
+	f.register(g)
+	l, _ := newLoader(t, g)
+	ctx := context.Background()
+	if _, err := l.Load(ctx, 5, "o", "r"); err != nil {
+		t.Fatal(err)
+	}
+
+	f.set("o/r/.github/triagebot.yml", "needs_triage:\n  lable: typo\n")
+	if err := l.Invalidate(ctx, "o", "r"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := l.Load(ctx, 5, "o", "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fe *FileError
+	if !errors.As(got.ParseErr, &fe) || !fe.UsedLastGood || fe.Repo != "o/r" {
+		t.Fatalf("ParseErr = %v, want a FileError using the last good version", got.ParseErr)
+	}
+	var ce *rules.ConfigError
+	if !errors.As(got.ParseErr, &ce) || len(ce.Errors) == 0 || ce.Errors[0].Line != 2 {
+		t.Errorf("ParseErr = %v, want the rules' error with its line", got.ParseErr)
+	}
+	if got.Config.NeedsTriage.Label != "triage-me" {
+		t.Errorf("label = %q, want the last good file's", got.Config.NeedsTriage.Label)
+	}
+	// The worker's view: the configuration, no error.
+	cfg, err := l.Config(ctx, rules.Target{InstallationID: 5, Owner: "o", Name: "r"})
+	if err != nil || cfg.NeedsTriage.Label != "triage-me" {
+		t.Errorf("Config = %q, %v", cfg.NeedsTriage.Label, err)
+	}
+
+	// A repository whose first file is broken gets the defaults, and the error.
+	f.set("o/new/.github/triagebot.yml", "priority: [\n")
+	got, err = l.Load(ctx, 5, "o", "new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !errors.As(got.ParseErr, &fe) || fe.UsedLastGood {
+		t.Errorf("ParseErr = %v, want a FileError without a last good version", got.ParseErr)
+	}
+	if diff := cmp.Diff(rules.DefaultConfig(), got.Config); diff != "" {
+		t.Errorf("config (-want +got):\n%s", diff)
+	}
+}
+
+func TestMissingFilesAndUnreachableGitHub(t *testing.T) {
+	g := newGHServer(t)
+	f := &files{files: map[string]string{}, fail: map[string]int{}}
+	f.register(g)
+	l, clock := newLoader(t, g)
+	ctx := context.Background()
+
+	got, err := l.Load(ctx, 5, "o", "r")
+	if err != nil || got.ParseErr != nil || got.Sources != nil {
+		t.Fatalf("Load without files = %+v, %v; want the defaults", got, err)
+	}
+	if diff := cmp.Diff(rules.DefaultConfig(), got.Config); diff != "" {
+		t.Errorf("config (-want +got):\n%s", diff)
+	}
+	g.reset()
+	if _, err := l.Load(ctx, 5, "o", "r"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(g.calls()); n != 0 {
+		t.Errorf("missing files asked again within the period: %v", g.calls())
+	}
+
+	// GitHub failing: a cached answer is used; with nothing cached the load fails, transiently.
+	f.fail["o/r"], f.fail["o/.github"], f.fail["p/.github"] = 502, 502, 502
+	clock.Advance(time.Hour)
+	if _, err := l.Load(ctx, 5, "o", "r"); err != nil {
+		t.Errorf("Load with a stale cache and GitHub down: %v", err)
+	}
+	_, err = l.Load(ctx, 5, "p", "q")
+	if err == nil || IsPermanent(err) {
+		t.Errorf("Load with nothing cached and GitHub down = %v, want a transient error", err)
+	}
+}
+
+func TestConfigKey(t *testing.T) {
+	tests := []struct{ owner, repo, want string }{
+		{"Octo-Org", "hello.world", "file.octo-org.hello=2Eworld"},
+		{"o", ".github", "file.o.=2Egithub"},
+		{"o", "a_b", "file.o.a_b"},
+	}
+	for _, tt := range tests {
+		if got := ConfigKey(tt.owner, tt.repo); got != tt.want {
+			t.Errorf("ConfigKey(%q, %q) = %q, want %q", tt.owner, tt.repo, got, tt.want)
+		}
+	}
+}
+
+func TestTouchesConfig(t *testing.T) {
+	if !TouchesConfig([]string{"README.md", ".github/triagebot.yml"}) || TouchesConfig([]string{"triagebot.yml"}) {
+		t.Error("TouchesConfig is wrong")
+	}
+}
