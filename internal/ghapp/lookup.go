@@ -1,0 +1,218 @@
+package ghapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/triagebot/triagebot/rules"
+)
+
+// CodeOfConductPaths are where GitHub looks for a code of conduct, in a repository and then in
+// the owner's .github repository.
+var CodeOfConductPaths = []string{"CODE_OF_CONDUCT.md", ".github/CODE_OF_CONDUCT.md", "docs/CODE_OF_CONDUCT.md"}
+
+// Lookups answers the rules' questions (rules.Lookup) from GitHub, with short-lived caches:
+// code-of-conduct locations are conditional reads (ETag), permissions are kept for a few minutes.
+type Lookups struct {
+	clients Clients
+	clock   Clock
+	ttl     time.Duration
+	log     *zap.Logger
+	files   *lru[string, lookedUpFile]
+	perms   *lru[string, cachedPermission]
+}
+
+type lookedUpFile struct {
+	etag    string
+	htmlURL string
+	missing bool
+	checked time.Time
+}
+
+type cachedPermission struct {
+	level   string
+	checked time.Time
+}
+
+// LookupOption changes a Lookups' defaults.
+type LookupOption func(*Lookups) error
+
+// WithLookupTTL sets how long answers are used without asking GitHub again (default 5 min).
+func WithLookupTTL(d time.Duration) LookupOption {
+	return func(l *Lookups) error {
+		if d < 0 {
+			return fmt.Errorf("negative lookup TTL %s", d)
+		}
+		l.ttl = d
+		return nil
+	}
+}
+
+// WithLookupClock replaces the clock (tests).
+func WithLookupClock(c Clock) LookupOption {
+	return func(l *Lookups) error {
+		if c == nil {
+			return errors.New("nil clock")
+		}
+		l.clock = c
+		return nil
+	}
+}
+
+// WithLookupLogger sets the logger (default: none).
+func WithLookupLogger(log *zap.Logger) LookupOption {
+	return func(l *Lookups) error {
+		if log == nil {
+			return errors.New("nil logger")
+		}
+		l.log = log
+		return nil
+	}
+}
+
+// NewLookups returns Lookups over the installations' clients.
+func NewLookups(clients Clients, opts ...LookupOption) (*Lookups, error) {
+	if clients == nil {
+		return nil, errors.New("ghapp: lookups need clients")
+	}
+	l := &Lookups{clients: clients, clock: realClock{}, ttl: 5 * time.Minute, log: zap.NewNop(),
+		files: newLRU[string, lookedUpFile](10000), perms: newLRU[string, cachedPermission](10000)}
+	for _, opt := range opts {
+		if err := opt(l); err != nil {
+			return nil, fmt.Errorf("ghapp: %w", err)
+		}
+	}
+	return l, nil
+}
+
+// For is the rules.Lookup of one event (the worker's WorkerConfig.Lookup): each answer is
+// fetched at most once for the event.
+func (l *Lookups) For(t rules.Target) rules.Lookup {
+	return &lookup{l: l, t: t, perms: map[string]string{}}
+}
+
+type lookup struct {
+	l       *Lookups
+	t       rules.Target
+	coc     string
+	cocDone bool
+	perms   map[string]string
+}
+
+var _ rules.Lookup = (*lookup)(nil)
+
+// CodeOfConductURL implements rules.Lookup: the html_url of the repository's
+// CODE_OF_CONDUCT.md (root, .github/, docs/), else of the owner's .github repository's, else "".
+func (x *lookup) CodeOfConductURL(ctx context.Context) (string, error) {
+	if x.cocDone {
+		return x.coc, nil
+	}
+	repos := []string{x.t.Name, OrgConfigRepo}
+	if strings.EqualFold(x.t.Name, OrgConfigRepo) {
+		repos = repos[:1]
+	}
+	for _, repo := range repos {
+		for _, path := range CodeOfConductPaths {
+			f, err := x.l.file(ctx, x.t.InstallationID, x.t.Owner, repo, path)
+			if err != nil {
+				return "", err
+			}
+			if !f.missing {
+				x.coc, x.cocDone = f.htmlURL, true
+				return x.coc, nil
+			}
+		}
+	}
+	x.cocDone = true
+	return "", nil
+}
+
+func (l *Lookups) file(ctx context.Context, installationID int64, owner, repo, path string) (lookedUpFile, error) {
+	key := strings.ToLower(fmt.Sprintf("%d/%s/%s/%s", installationID, owner, repo, path))
+	f, cached := l.files.get(key)
+	now := l.clock.Now()
+	if cached && now.Sub(f.checked) < l.ttl {
+		return f, nil
+	}
+	etag := ""
+	if cached && !f.missing {
+		etag = f.etag
+	}
+	res, err := getFile(ctx, l.clients.Installation(installationID), owner, repo, path, etag)
+	if err != nil {
+		if cached {
+			l.log.Warn("lookup not revalidated: using the cached answer", zap.String("repo", owner+"/"+repo), zap.String("path", path), zap.Error(err))
+			return f, nil
+		}
+		return lookedUpFile{}, err
+	}
+	switch res.Status {
+	case http.StatusNotModified:
+		f.checked = now
+	case http.StatusNotFound:
+		f = lookedUpFile{missing: true, checked: now}
+	default:
+		f = lookedUpFile{etag: res.ETag, htmlURL: res.HTMLURL, checked: now}
+	}
+	l.files.put(key, f)
+	return f, nil
+}
+
+// The permission levels Permission returns.
+var permissionLevels = map[string]bool{"admin": true, "maintain": true, "write": true, "triage": true, "read": true, "none": true}
+
+// Permission implements rules.Lookup: the user's role on the repository (admin, maintain,
+// write, triage, read or none), from GitHub's role_name where it gives one.
+func (x *lookup) Permission(ctx context.Context, login string) (string, error) {
+	lower := strings.ToLower(login)
+	if p, ok := x.perms[lower]; ok {
+		return p, nil
+	}
+	p, err := x.l.permission(ctx, x.t, login)
+	if err != nil {
+		return "", err
+	}
+	x.perms[lower] = p
+	return p, nil
+}
+
+func (l *Lookups) permission(ctx context.Context, t rules.Target, login string) (string, error) {
+	key := strings.ToLower(fmt.Sprintf("%d/%s/%s/%s", t.InstallationID, t.Owner, t.Name, login))
+	now := l.clock.Now()
+	if c, ok := l.perms.get(key); ok && now.Sub(c.checked) < l.ttl {
+		return c.level, nil
+	}
+	gh := l.clients.Installation(t.InstallationID)
+	u := fmt.Sprintf("repos/%s/%s/collaborators/%s/permission", url.PathEscape(t.Owner), url.PathEscape(t.Name), url.PathEscape(login))
+	req, err := gh.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		return "", &PermanentError{Err: err}
+	}
+	var body struct {
+		Permission string `json:"permission"`
+		RoleName   string `json:"role_name"`
+	}
+	level := "none"
+	if _, err := gh.Do(ctx, req, &body); err != nil {
+		if statusOf(err) != http.StatusNotFound {
+			return "", fmt.Errorf("permission of %s on %s: %w", login, t.FullName(), Classify(err))
+		}
+	} else {
+		level = strings.ToLower(body.Permission)
+		if r := strings.ToLower(body.RoleName); permissionLevels[r] {
+			level = r
+		}
+		if !permissionLevels[level] {
+			level = "none"
+		}
+	}
+	l.perms.put(key, cachedPermission{level: level, checked: now})
+	return level, nil
+}

@@ -1,0 +1,143 @@
+package ghapp
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/triagebot/triagebot/rules"
+)
+
+func newLookups(t *testing.T, g *ghServer) (*Lookups, *fakeClock) {
+	t.Helper()
+	a, clock := newTestApp(t, g)
+	l, err := NewLookups(a, WithLookupClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, clock
+}
+
+func TestCodeOfConductURL(t *testing.T) {
+	tests := []struct {
+		name      string
+		files     map[string]string
+		want      string
+		wantPaths []string
+	}{
+		{
+			name:      "repository root",
+			files:     map[string]string{"o/r/CODE_OF_CONDUCT.md": "be kind"},
+			want:      "https://github.example/o/r/blob/main/CODE_OF_CONDUCT.md",
+			wantPaths: []string{"/repos/o/r/contents/CODE_OF_CONDUCT.md"},
+		},
+		{
+			name:  "organisation's docs folder",
+			files: map[string]string{"o/.github/docs/CODE_OF_CONDUCT.md": "be kind"},
+			want:  "https://github.example/o/.github/blob/main/docs/CODE_OF_CONDUCT.md",
+			wantPaths: []string{
+				"/repos/o/r/contents/CODE_OF_CONDUCT.md", "/repos/o/r/contents/.github/CODE_OF_CONDUCT.md", "/repos/o/r/contents/docs/CODE_OF_CONDUCT.md",
+				"/repos/o/.github/contents/CODE_OF_CONDUCT.md", "/repos/o/.github/contents/.github/CODE_OF_CONDUCT.md", "/repos/o/.github/contents/docs/CODE_OF_CONDUCT.md",
+			},
+		},
+		{
+			name: "none",
+			wantPaths: []string{
+				"/repos/o/r/contents/CODE_OF_CONDUCT.md", "/repos/o/r/contents/.github/CODE_OF_CONDUCT.md", "/repos/o/r/contents/docs/CODE_OF_CONDUCT.md",
+				"/repos/o/.github/contents/CODE_OF_CONDUCT.md", "/repos/o/.github/contents/.github/CODE_OF_CONDUCT.md", "/repos/o/.github/contents/docs/CODE_OF_CONDUCT.md",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := newGHServer(t)
+			f := &files{files: map[string]string{}}
+			for k, v := range tt.files {
+				f.files[k] = v
+			}
+			f.register(g)
+			l, clock := newLookups(t, g)
+			ctx := context.Background()
+			look := l.For(target)
+			for range 2 { // asked twice in one event: read once
+				got, err := look.CodeOfConductURL(ctx)
+				if err != nil || got != tt.want {
+					t.Fatalf("CodeOfConductURL = %q, %v; want %q", got, err, tt.want)
+				}
+			}
+			if diff := cmp.Diff(tt.wantPaths, paths(g)); diff != "" {
+				t.Errorf("requests (-want +got):\n%s", diff)
+			}
+			g.reset()
+			if got, _ := l.For(target).CodeOfConductURL(ctx); got != tt.want || len(paths(g)) != 0 {
+				t.Errorf("next event: %q with requests %v, want the cached answer", got, paths(g))
+			}
+			clock.Advance(10 * time.Minute)
+			if got, err := l.For(target).CodeOfConductURL(ctx); got != tt.want || err != nil {
+				t.Errorf("after the TTL: %q, %v", got, err)
+			}
+			found := tt.wantPaths[len(tt.wantPaths)-1]
+			for _, r := range g.all() {
+				if tt.want != "" && r.Path == found && r.IfNoneMatch == "" {
+					t.Errorf("the found file revalidated without If-None-Match: %+v", r)
+				}
+				if r.Path != found && r.IfNoneMatch != "" {
+					t.Errorf("a missing file asked with If-None-Match: %+v", r)
+				}
+			}
+		})
+	}
+}
+
+func paths(g *ghServer) []string {
+	var out []string
+	for _, r := range g.all() {
+		if !strings.HasSuffix(r.Path, "/access_tokens") {
+			out = append(out, r.Path)
+		}
+	}
+	return out
+}
+
+func TestPermission(t *testing.T) {
+	g := newGHServer(t)
+	g.handle("GET /repos/o/r/collaborators/{user}/permission", func(w http.ResponseWriter, r *http.Request) {
+		switch r.PathValue("user") {
+		case "maint":
+			writeJSON(w, 200, map[string]any{"permission": "write", "role_name": "maintain"})
+		case "custom":
+			writeJSON(w, 200, map[string]any{"permission": "read", "role_name": "security-reviewer"})
+		case "admin":
+			writeJSON(w, 200, map[string]any{"permission": "admin"})
+		default:
+			writeJSON(w, 404, map[string]any{"message": "Not Found"})
+		}
+	})
+	l, clock := newLookups(t, g)
+	ctx := context.Background()
+	look := l.For(rules.Target{InstallationID: 5, Owner: "o", Name: "r"})
+	tests := []struct{ login, want string }{
+		{"maint", "maintain"}, {"Maint", "maintain"}, {"custom", "read"}, {"admin", "admin"}, {"ghost", "none"},
+	}
+	for _, tt := range tests {
+		got, err := look.Permission(ctx, tt.login)
+		if err != nil || got != tt.want {
+			t.Errorf("Permission(%q) = %q, %v; want %q", tt.login, got, err, tt.want)
+		}
+	}
+	if n := len(paths(g)); n != 4 {
+		t.Errorf("requests = %v, want one per user", paths(g))
+	}
+	g.reset()
+	if got, _ := l.For(rules.Target{InstallationID: 5, Owner: "o", Name: "r"}).Permission(ctx, "maint"); got != "maintain" || len(paths(g)) != 0 {
+		t.Errorf("next event: %q with requests %v, want the cached answer", got, paths(g))
+	}
+	clock.Advance(6 * time.Minute)
+	if _, err := l.For(rules.Target{InstallationID: 5, Owner: "o", Name: "r"}).Permission(ctx, "maint"); err != nil || len(paths(g)) != 1 {
+		t.Errorf("after the TTL: %v, requests %v", err, paths(g))
+	}
+}
