@@ -69,7 +69,9 @@ func signJWT(t *testing.T, key *rsa.PrivateKey, claims jwt.MapClaims) string {
 type invalidKey struct{}
 
 // expectInvalid marks a request the test sends on purpose against the schema.
-func expectInvalid(ctx context.Context) context.Context { return context.WithValue(ctx, invalidKey{}, true) }
+func expectInvalid(ctx context.Context) context.Context {
+	return context.WithValue(ctx, invalidKey{}, true)
+}
 
 // authTransport adds an Authorization header and the test's markers.
 type authTransport struct {
@@ -314,3 +316,4 @@ func must[T any](t *testing.T) func(T, error) T {
 	}
 }
 
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
