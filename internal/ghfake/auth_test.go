@@ -211,7 +211,7 @@ func TestGHInstallation(t *testing.T) {
 	}
 	stats := fake.RequestStats()
 	want := map[string]int{
-		"POST /app/installations/{installation_id}/access_tokens":  1,
+		"POST /app/installations/{installation_id}/access_tokens": 1,
 		"POST /repos/{owner}/{repo}/issues/{issue_number}/labels": 1,
 	}
 	if diff := cmp.Diff(want, stats.ByEndpoint); diff != "" {

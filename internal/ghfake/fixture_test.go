@@ -317,3 +317,5 @@ func must[T any](t *testing.T) func(T, error) T {
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+func stringsReader(s string) io.Reader { return strings.NewReader(s) }
