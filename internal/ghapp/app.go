@@ -250,6 +250,13 @@ func (a *App) BotLogin(ctx context.Context) (string, error) {
 	return a.botLogin, nil
 }
 
+// Close closes the idle connections of the shared transport (at shutdown).
+func (a *App) Close() {
+	if c, ok := a.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 // Clock is the App's clock (for the caches built on it).
 func (a *App) Clock() Clock { return a.limits.clock }
 

@@ -70,6 +70,7 @@ func TestAppAndInstallationUnderEnterprisePrefix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(a.Close)
 	ctx := context.Background()
 	login, err := a.BotLogin(ctx)
 	if err != nil {
@@ -182,5 +183,42 @@ func TestInstallationClientsCachedAndBounded(t *testing.T) {
 	}
 	if a.Installation(1) == c1 {
 		t.Error("least recently used client was not forgotten")
+	}
+}
+
+// The token endpoint is ghinstallation's: its failures are classified like any other answer.
+func TestTokenEndpointFailuresClassified(t *testing.T) {
+	tests := []struct {
+		name          string
+		status        int
+		headers       map[string]string
+		wantPermanent bool
+		wantRetry     time.Duration
+	}{
+		{name: "installation gone", status: 404, wantPermanent: true},
+		{name: "suspended", status: 403, wantPermanent: true},
+		{name: "GitHub down", status: 502},
+		{name: "secondary limit", status: 403, headers: map[string]string{"Retry-After": "120"}, wantRetry: 2 * time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := newGHServer(t)
+			g.mux = http.NewServeMux() // no token endpoint but this one
+			g.handle("POST /app/installations/{id}/access_tokens", func(w http.ResponseWriter, r *http.Request) {
+				for k, v := range tt.headers {
+					w.Header().Set(k, v)
+				}
+				writeJSON(w, tt.status, map[string]any{"message": "no"})
+			})
+			a, _ := newTestApp(t, g)
+			_, _, err := a.Installation(3).Issues.Get(context.Background(), "o", "r", 1)
+			err = Classify(err)
+			if IsPermanent(err) != tt.wantPermanent {
+				t.Errorf("IsPermanent(%v) = %v, want %v", err, IsPermanent(err), tt.wantPermanent)
+			}
+			if d, _ := RetryAfter(err); d != tt.wantRetry {
+				t.Errorf("RetryAfter(%v) = %s, want %s", err, d, tt.wantRetry)
+			}
+		})
 	}
 }

@@ -134,7 +134,8 @@ func (l *ConfigLoader) Config(ctx context.Context, t rules.Target) (rules.Config
 		return rules.Config{}, err
 	}
 	if loaded.ParseErr != nil {
-		l.log.Warn("broken configuration file", zap.String("repo", t.FullName()), zap.Int64("installation_id", t.InstallationID), zap.Error(loaded.ParseErr))
+		// Logged as a warning once per change of the file, when it is fetched.
+		l.log.Debug("broken configuration file", zap.String("repo", t.FullName()), zap.Int64("installation_id", t.InstallationID), zap.Error(loaded.ParseErr))
 	}
 	return loaded.Config, nil
 }

@@ -117,8 +117,12 @@ func Classify(err error) error {
 	if errors.As(err, &er) && er.Response != nil {
 		return byStatus(er.Response.StatusCode, err)
 	}
+	// The token endpoint is called by ghinstallation directly: its limits are classified here.
 	var he *ghinstallation.HTTPError
 	if errors.As(err, &he) && he.Response != nil {
+		if kind, wait := classifyLimit(he.Response, time.Now(), 0); kind != "" {
+			return fmt.Errorf("%w (%v)", &RetryAfterError{Wait: wait, Kind: kind, InstallationID: he.InstallationID, Status: he.Response.StatusCode}, err)
+		}
 		return byStatus(he.Response.StatusCode, err)
 	}
 	return &TransientError{Err: err}

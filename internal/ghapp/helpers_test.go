@@ -187,6 +187,7 @@ func newTestApp(t *testing.T, g *ghServer, opts ...Option) (*App, *fakeClock) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(a.Close)
 	return a, clock
 }
 

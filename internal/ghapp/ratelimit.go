@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -11,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bradleyfalzon/ghinstallation/v2"
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 )
@@ -127,7 +130,7 @@ func (t *rateLimitTransport) RoundTrip(req *http.Request) (*http.Response, error
 		resp, err := t.next.RoundTrip(send)
 		<-l.inFlight
 		if err != nil {
-			return nil, err
+			return nil, l.tokenError(err)
 		}
 		now := l.set.clock.Now()
 		kind, wait := classifyLimit(resp, now, l.strikesNow())
@@ -150,10 +153,31 @@ func (t *rateLimitTransport) RoundTrip(req *http.Request) (*http.Response, error
 			zap.String("kind", kind), zap.Int("status", resp.StatusCode), zap.Duration("wait", wait),
 			zap.String("method", req.Method), zap.String("path", req.URL.Path))
 		limited++
-		if wait > l.set.threshold || limited > maxLimitRetries || !canRewind(req) {
+		if wait > l.set.threshold || limited > maxLimitRetries || !canRewind(req) || deadlineBefore(ctx, wait) {
 			return nil, &RetryAfterError{Wait: wait, Kind: kind, InstallationID: l.installationID, Status: resp.StatusCode}
 		}
 	}
+}
+
+// tokenError handles a failure of ghinstallation's token request, whose response body it
+// leaves open: the body is read (so the error stays inspectable) and closed (so the connection
+// is not leaked), and a rate limit there blocks the installation like any other.
+func (l *limiter) tokenError(err error) error {
+	var he *ghinstallation.HTTPError
+	if !errors.As(err, &he) || he.Response == nil || he.Response.Body == nil {
+		return err
+	}
+	data, _ := io.ReadAll(io.LimitReader(he.Response.Body, 64<<10))
+	he.Response.Body.Close()
+	he.Response.Body = io.NopCloser(bytes.NewReader(data))
+	now := l.set.clock.Now()
+	kind, wait := classifyLimit(he.Response, now, l.strikesNow())
+	he.Response.Body = io.NopCloser(bytes.NewReader(data))
+	if kind == "" {
+		return err
+	}
+	l.block(kind, now.Add(wait))
+	return fmt.Errorf("%w (installation token: %v)", &RetryAfterError{Wait: wait, Kind: kind, InstallationID: l.installationID, Status: he.Response.StatusCode}, err)
 }
 
 // awaitClear waits out a short wait GitHub asked for, and fails fast with a RetryAfterError
@@ -167,13 +191,20 @@ func (l *limiter) awaitClear(ctx context.Context) error {
 		if wait <= 0 {
 			return nil
 		}
-		if wait > l.set.threshold {
+		if wait > l.set.threshold || deadlineBefore(ctx, wait) {
 			return &RetryAfterError{Wait: wait, Kind: kind, InstallationID: l.installationID}
 		}
 		if err := l.set.clock.Sleep(ctx, wait); err != nil {
 			return err
 		}
 	}
+}
+
+// deadlineBefore reports whether ctx ends before a wait of d would: waiting is then useless,
+// and the caller is better off with the RetryAfterError at once.
+func deadlineBefore(ctx context.Context, d time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return ok && time.Until(dl) < d
 }
 
 // awaitPace keeps mutations under GitHub's content-creation limit.
