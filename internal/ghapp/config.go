@@ -129,6 +129,9 @@ type cachedFile struct {
 
 // Config implements the worker's ConfigSource: a broken file is logged, not returned.
 func (l *ConfigLoader) Config(ctx context.Context, t rules.Target) (rules.Config, error) {
+	if t.Owner == "" || t.Name == "" || t.InstallationID == 0 {
+		return l.defaults, nil // an event of no repository (installation events)
+	}
 	loaded, err := l.Load(ctx, t.InstallationID, t.Owner, t.Name)
 	if err != nil {
 		return rules.Config{}, err

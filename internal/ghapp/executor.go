@@ -147,7 +147,12 @@ func (x *execution) addLabels(ctx context.Context, i issueRef, labels []string) 
 	if len(labels) == 0 {
 		return rules.Result{Status: rules.StatusSkipped, Detail: "no labels"}, nil
 	}
-	if _, _, err := x.gh.Issues.AddLabelsToIssue(withNotFoundRetry(ctx), i.owner, i.repo, i.number, labels); err != nil {
+	// The object form GitHub recommends (go-github v60 sends the bare array).
+	req, err := x.gh.NewRequest(http.MethodPost, i.path("/labels"), map[string][]string{"labels": labels})
+	if err != nil {
+		return rules.Result{}, &PermanentError{Err: err}
+	}
+	if _, err := x.gh.Do(withNotFoundRetry(ctx), req, nil); err != nil {
 		return rules.Result{}, fmt.Errorf("add labels to %s: %w", i, err)
 	}
 	return rules.Result{Status: rules.StatusDone}, nil

@@ -126,8 +126,13 @@ func (f *fakeIssue) register(g *ghServer) {
 		return out
 	}
 	wrap("POST /repos/o/r/issues/1/labels", func(w http.ResponseWriter, r *http.Request) {
-		var in struct{ Labels []string }
-		_ = json.NewDecoder(r.Body).Decode(&in)
+		var in struct {
+			Labels []string `json:"labels"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || len(in.Labels) == 0 {
+			writeJSON(w, 422, map[string]any{"message": "Invalid request"})
+			return
+		}
 		for _, l := range in.Labels {
 			if !slices.Contains(f.labels, l) {
 				f.labels = append(f.labels, l)
@@ -487,5 +492,39 @@ func TestMarker(t *testing.T) {
 		if got := Marker(tt.rule, tt.key); got != tt.want {
 			t.Errorf("Marker(%q, %q) = %q, want %q", tt.rule, tt.key, got, tt.want)
 		}
+	}
+}
+
+// Workers run Execute concurrently, one event per issue at a time but many installations.
+func TestExecuteConcurrently(t *testing.T) {
+	g := newGHServer(t)
+	f := &fakeIssue{}
+	f.register(g)
+	a, _ := newTestApp(t, g, WithWriteRate(6000, 100))
+	e := NewExecutor(a, nil)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tg := target
+			tg.InstallationID = int64(1 + i%3)
+			_, err := e.Execute(context.Background(), tg, []rules.Action{
+				act(rules.Action{Type: rules.AddLabels, Labels: []string{fmt.Sprintf("l%d", i)}}),
+				act(rules.Action{Type: rules.RemoveLabel, Label: "absent"}),
+			})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if len(f.labels) != 8 {
+		t.Errorf("labels = %v, want 8", f.labels)
 	}
 }

@@ -411,3 +411,21 @@ func TestClassify(t *testing.T) {
 		t.Errorf("Classify(context.Canceled) = %v", err)
 	}
 }
+
+// A wait the caller's deadline would not outlive is not waited: the typed error comes at once.
+func TestNoInProcessWaitPastTheDeadline(t *testing.T) {
+	g := newGHServer(t)
+	g.handle("GET /repos/o/r/issues/1", (&scripted{}).ServeHTTP)
+	a, clock := newTestApp(t, g)
+	gh := a.Installation(1)
+	gh.Client().Transport.(*rateLimitTransport).lim.block(KindSecondary, clock.Now().Add(5*time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, _, err := gh.Issues.Get(ctx, "o", "r", 1)
+	if d, ok := RetryAfter(err); !ok || d != 5*time.Second {
+		t.Errorf("error = %v, want RetryAfter 5s", err)
+	}
+	if len(clock.Sleeps()) != 0 || len(g.calls()) != 0 {
+		t.Errorf("waited %v and sent %v", clock.Sleeps(), g.calls())
+	}
+}
