@@ -25,10 +25,7 @@ func (s *Server) InstallApp(account string, repos ...string) (int64, error) {
 	s.nextInstall++
 	in := s.ensureInstallation(s.nextInstall, account)
 	ev := &github.InstallationEvent{Action: ptr("created"), Sender: s.ghUserLocked(account),
-		Installation: s.ghInstallationLocked(in.id)}
-	ev.Installation.Account = s.ghUserLocked(account)
-	ev.Installation.AppID = ptr(s.appID)
-	ev.Installation.AppSlug = ptr(s.appSlug)
+		Installation: s.ghFullInstallationLocked(in)}
 	for _, name := range repos {
 		r := s.ensureRepo(name)
 		r.installationID = in.id
@@ -56,7 +53,7 @@ func (s *Server) AddRepository(installationID int64, repo string) error {
 	r.installationID = in.id
 	in.repos[r.id] = true
 	ev := &github.InstallationRepositoriesEvent{Action: ptr("added"), RepositorySelection: ptr("selected"),
-		Sender: s.ghUserLocked(in.account), Installation: s.ghInstallationLocked(in.id),
+		Sender: s.ghUserLocked(in.account), Installation: s.ghFullInstallationLocked(in),
 		RepositoriesAdded: []*github.Repository{{ID: ptr(r.id), NodeID: ptr(nodeID("R", r.id)),
 			Name: ptr(r.name), FullName: ptr(r.fullName()), Private: ptr(false)}},
 		RepositoriesRemoved: []*github.Repository{}}
@@ -328,7 +325,11 @@ func (s *Server) PutFile(repo, path string, content []byte) error {
 	pr := &github.PushEventRepository{ID: ptr(r.id), NodeID: ptr(nodeID("R", r.id)), Name: ptr(r.name),
 		FullName: ptr(r.fullName()), Owner: s.ghUserLocked(r.owner), Private: ptr(false),
 		DefaultBranch: ptr(r.defaultBranch), MasterBranch: ptr(r.defaultBranch),
-		HTMLURL: ptr(r.htmlURL()), URL: ptr(r.htmlURL())}
+		HTMLURL: ptr(r.htmlURL()), URL: ptr(r.htmlURL()), Fork: ptr(false), Archived: ptr(false), Disabled: ptr(false),
+		HasIssues: ptr(true), CloneURL: ptr(r.htmlURL() + ".git"), GitURL: ptr("git://github.com/" + r.fullName() + ".git"),
+		SSHURL: ptr("git@github.com:" + r.fullName() + ".git"), Size: ptr(0), StargazersCount: ptr(0),
+		CreatedAt: &github.Timestamp{Time: r.created}, UpdatedAt: &github.Timestamp{Time: s.now()},
+		PushedAt: &github.Timestamp{Time: s.now()}}
 	ev := &github.PushEvent{Ref: ptr("refs/heads/" + r.defaultBranch), Before: ptr(before), After: ptr(r.head),
 		Created: ptr(false), Deleted: ptr(false), Forced: ptr(false), Commits: []*github.HeadCommit{commit},
 		HeadCommit: commit, Compare: ptr(r.htmlURL() + "/compare/" + before[:12] + "..." + r.head[:12]),

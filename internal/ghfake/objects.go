@@ -130,6 +130,23 @@ func (s *Server) ghInstallationLocked(id int64) *github.Installation {
 	return &github.Installation{ID: ptr(id), NodeID: ptr(nodeID("MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u", id))}
 }
 
+// ghFullInstallationLocked is the installation object of installation events.
+func (s *Server) ghFullInstallationLocked(in *installation) *github.Installation {
+	gi := s.ghInstallationLocked(in.id)
+	acct := s.ghUserLocked(in.account)
+	now := &github.Timestamp{Time: s.now()}
+	gi.Account, gi.AppID, gi.AppSlug = acct, ptr(s.appID), ptr(s.appSlug)
+	gi.TargetID, gi.TargetType = acct.ID, acct.Type
+	gi.RepositorySelection = ptr("selected")
+	gi.AccessTokensURL = ptr(fmt.Sprintf("%s/app/installations/%d/access_tokens", apiBase, in.id))
+	gi.RepositoriesURL = ptr(apiBase + "/installation/repositories")
+	gi.HTMLURL = ptr(fmt.Sprintf("%s/organizations/%s/settings/installations/%d", htmlBase, in.account, in.id))
+	gi.Events = []string{"issues", "issue_comment", "push"}
+	gi.Permissions = &github.InstallationPermissions{Issues: ptr("write"), Contents: ptr("read"), Metadata: ptr("read")}
+	gi.CreatedAt, gi.UpdatedAt = now, now
+	return gi
+}
+
 // withNulls marshals v and adds the given keys as JSON null where v omitted them: go-github
 // drops nil fields, while GitHub sends (and the OpenAPI description requires) explicit nulls.
 func withNulls(v any, keys ...string) json.RawMessage {
@@ -158,5 +175,5 @@ func withNulls(v any, keys ...string) json.RawMessage {
 
 // issueJSON is an issue as the REST API returns it.
 func (s *Server) issueJSONLocked(r *repo, is *issue) json.RawMessage {
-	return withNulls(s.ghIssueLocked(r, is), "assignee", "milestone", "closed_at", "state_reason")
+	return withDefaults(s.ghIssueLocked(r, is), issueDefaults)
 }

@@ -74,6 +74,14 @@ func testOpenAPI(t *testing.T, prefix string) {
 			}
 			return r, err
 		}},
+		{"get issue without labels or assignees", 200, func(ctx context.Context) (*github.Response, error) {
+			n, err := fake.OpenIssue("octo/hello", "bob", "Bare", "")
+			if err != nil {
+				return nil, err
+			}
+			_, r, err := gh.Issues.Get(ctx, owner, repo, n)
+			return r, err
+		}},
 		{"get missing issue", 404, func(ctx context.Context) (*github.Response, error) {
 			_, r, err := gh.Issues.Get(ctx, owner, repo, 999)
 			return r, err

@@ -8,7 +8,6 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -65,12 +64,8 @@ func newGUID() string {
 // enqueueLocked queues a webhook; the payload is marshalled now, as GitHub snapshots state
 // when the event happens.
 func (s *Server) enqueueLocked(event, action string, installationID, repositoryID int64, payload any) {
-	b, err := json.Marshal(payload)
-	if err != nil {
-		panic(err)
-	}
 	s.queueLocked(&delivery{guid: newGUID(), event: event, action: action,
-		installationID: installationID, repositoryID: repositoryID, payload: b})
+		installationID: installationID, repositoryID: repositoryID, payload: s.payloadJSON(payload)})
 }
 
 func (s *Server) queueLocked(d *delivery) {
