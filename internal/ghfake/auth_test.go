@@ -218,3 +218,22 @@ func TestGHInstallation(t *testing.T) {
 		t.Errorf("endpoints (-want +got):\n%s", diff)
 	}
 }
+
+func TestWithAppPrivateKey(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := New(WithApp(5, "bot"), WithAppPrivateKey(key), WithInstallation(7, "octo", "octo/hello"))
+	defer fake.Close()
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	parsed, err := jwt.ParseRSAPrivateKeyFromPEM(fake.PrivateKeyPEM())
+	if err != nil || !parsed.Equal(key) {
+		t.Fatalf("PrivateKeyPEM does not hold the given key: %v", err)
+	}
+	got := doAuth(t, "POST", srv.URL+"/app/installations/7/access_tokens", "Bearer "+appJWT(t, fake, "5", time.Now(), time.Now().Add(time.Minute)))
+	if got.Status != 201 {
+		t.Errorf("got %+v", got)
+	}
+}

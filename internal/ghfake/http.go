@@ -241,6 +241,9 @@ func (s *Server) serveLocked(rt *route, c *call) response {
 		}
 		b.used++
 		if f := &s.faults; f.errorRate > 0 && f.rng.Float64() < f.errorRate {
+			if c.r.Method != http.MethodGet && f.appliedRate > 0 && f.rng.Float64() < f.appliedRate {
+				rt.h(c) // the change lands, the answer is lost
+			}
 			if f.rng.IntN(2) == 0 {
 				return s.withRate(key, errorResponse(http.StatusInternalServerError, "Server Error"))
 			}

@@ -65,13 +65,17 @@ func (s *Server) RateLimitRemaining(installationID int64) (int, time.Time) {
 
 // Faults are injected failures. Zero values mean none.
 type Faults struct {
-	ErrorRate float64       // fraction of requests answered 500 or 502, in [0, 1]
-	Seed      uint64        // makes the choice of failing requests deterministic
-	Latency   time.Duration // added before every response
+	ErrorRate float64 // fraction of requests answered 500 or 502, in [0, 1]
+	// AppliedErrorRate is the fraction, in [0, 1], of failing writes that take effect (and send
+	// their webhooks) before the 5xx, as when GitHub times out after committing a change.
+	AppliedErrorRate float64
+	Seed             uint64        // makes the choice of failing requests deterministic
+	Latency          time.Duration // added before every response
 }
 
 type faultState struct {
 	errorRate       float64
+	appliedRate     float64
 	rng             *mrand.Rand
 	latency         time.Duration
 	secondaryLeft   int
@@ -87,10 +91,10 @@ func (s *Server) SetFaults(f Faults) error {
 }
 
 func (s *Server) setFaults(f Faults) error {
-	if f.ErrorRate < 0 || f.ErrorRate > 1 || f.Latency < 0 {
-		return fmt.Errorf("faults %+v: error rate must be in [0,1] and latency not negative", f)
+	if f.ErrorRate < 0 || f.ErrorRate > 1 || f.AppliedErrorRate < 0 || f.AppliedErrorRate > 1 || f.Latency < 0 {
+		return fmt.Errorf("faults %+v: rates must be in [0,1] and latency not negative", f)
 	}
-	s.faults.errorRate, s.faults.latency = f.ErrorRate, f.Latency
+	s.faults.errorRate, s.faults.appliedRate, s.faults.latency = f.ErrorRate, f.AppliedErrorRate, f.Latency
 	s.faults.rng = mrand.New(mrand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15))
 	return nil
 }

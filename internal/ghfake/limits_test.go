@@ -209,3 +209,28 @@ func TestRequestLog(t *testing.T) {
 		t.Errorf("after reset (-want +got):\n%s", diff)
 	}
 }
+
+// TestAppliedErrors checks that a write can take effect although its answer is a 5xx, the
+// case that makes a retrying client post twice unless it is idempotent.
+func TestAppliedErrors(t *testing.T) {
+	f := newLimitFixture(t, WithFaults(Faults{ErrorRate: 1, AppliedErrorRate: 1, Seed: 3}))
+	req, _ := http.NewRequest("POST", f.url+"/repos/octo/hello/issues/1/comments", stringsReader(`{"body":"once"}`))
+	req.Header.Set("Authorization", "token "+f.tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode < 500 {
+		t.Fatalf("status %d, want 5xx", resp.StatusCode)
+	}
+	if got := f.fake.Comments("octo/hello", 1); len(got) != 1 || got[0].Body != "once" {
+		t.Errorf("comments after an applied error: %+v", got)
+	}
+	if err := f.fake.SetFaults(Faults{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.get(t, "/repos/octo/hello/issues/1"); got.Status != 200 {
+		t.Errorf("after clearing faults: %d", got.Status)
+	}
+}

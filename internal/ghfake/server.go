@@ -114,7 +114,20 @@ func WithAppPublicKey(key *rsa.PublicKey) Option {
 		if key == nil {
 			return fmt.Errorf("nil public key")
 		}
-		s.pubKey = key
+		s.pubKey, s.privPEM = key, nil
+		return nil
+	}
+}
+
+// WithAppPrivateKey makes the fake use the caller's App key pair instead of generating one;
+// PrivateKeyPEM returns it in PEM (PKCS#1) form.
+func WithAppPrivateKey(key *rsa.PrivateKey) Option {
+	return func(s *Server) error {
+		if key == nil {
+			return fmt.Errorf("nil private key")
+		}
+		s.pubKey = &key.PublicKey
+		s.privPEM = pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 		return nil
 	}
 }
