@@ -159,6 +159,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.requests = append(s.requests, Request{Time: now, Method: r.Method, Route: tmpl, Path: rest,
 		Status: res.status, InstallationID: c.inst})
+	if res.header.Get("X-RateLimit-Limit") == "" {
+		res = s.anonymousRate(res, now)
+	}
 	latency := s.faults.latency
 	s.signalLocked()
 	s.mu.Unlock()

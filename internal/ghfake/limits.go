@@ -46,6 +46,21 @@ func (s *Server) withRate(key int64, res response) response {
 	return res
 }
 
+// anonymousRate adds the headers GitHub sends to requests it could not attribute to an
+// installation (bad credentials, unknown routes): the unauthenticated budget, not consumed here.
+func (s *Server) anonymousRate(res response, now time.Time) response {
+	const anonymous, anonymousLimit = -1, 60
+	b, ok := s.buckets[anonymous]
+	if !ok {
+		b = &bucket{limit: anonymousLimit}
+		s.buckets[anonymous] = b
+	}
+	if !now.Before(b.reset) {
+		b.reset = now.Add(rateWindow).Truncate(time.Second)
+	}
+	return s.withRate(anonymous, res)
+}
+
 // ExhaustRateLimit uses up the primary budget of an installation (0: the App) until its
 // window resets.
 func (s *Server) ExhaustRateLimit(installationID int64) {

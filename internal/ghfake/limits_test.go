@@ -234,3 +234,18 @@ func TestAppliedErrors(t *testing.T) {
 		t.Errorf("after clearing faults: %d", got.Status)
 	}
 }
+
+// TestRateHeadersOnEveryResponse covers answers that no installation is charged for.
+func TestRateHeadersOnEveryResponse(t *testing.T) {
+	f := newLimitFixture(t)
+	f.tok = "ghs_unknown"
+	got := f.get(t, "/repos/octo/hello/issues/1")
+	want := limited{Status: 401, Limit: "60", Remaining: "60", Used: "0", Reset: f.clk.Now().Add(time.Hour).Unix(), Resource: "core"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("bad credentials (-want +got):\n%s", diff)
+	}
+	want.Status = 404
+	if diff := cmp.Diff(want, f.get(t, "/no/such/route")); diff != "" {
+		t.Errorf("unknown route (-want +got):\n%s", diff)
+	}
+}

@@ -215,7 +215,7 @@ func New(opts ...Option) *Server {
 		now:         time.Now,
 		tokenTTL:    DefaultTokenTTL,
 		rateLimit:   DefaultRateLimit,
-		hookClient:  &http.Client{Timeout: 30 * time.Second},
+		hookClient:  &http.Client{Timeout: 30 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()},
 		users:       map[string]*user{},
 		repos:       map[string]*repo{},
 		installs:    map[int64]*installation{},
@@ -266,6 +266,7 @@ func (s *Server) Close() {
 		s.cancel()
 	})
 	s.wg.Wait()
+	s.hookClient.CloseIdleConnections()
 }
 
 // AppID is the App's ID, the issuer its JWTs must carry.

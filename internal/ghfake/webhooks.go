@@ -84,6 +84,11 @@ func (s *Server) queueLocked(d *delivery) {
 func (s *Server) sendLoop() {
 	defer s.wg.Done()
 	for {
+		select {
+		case <-s.stop:
+			return
+		default:
+		}
 		s.mu.Lock()
 		for len(s.queue) == 0 {
 			s.mu.Unlock()
