@@ -163,6 +163,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		res = s.anonymousRate(res, now)
 	}
 	latency := s.faults.latency
+	if c.inst != 0 {
+		s.enterLocked(c.inst, r.Method)
+	}
 	s.signalLocked()
 	s.mu.Unlock()
 
@@ -174,6 +177,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-s.stop:
 		}
 		t.Stop()
+	}
+	if c.inst != 0 {
+		s.leave(c.inst, r.Method) // before answering, so a serial client never overlaps itself
 	}
 	if r.Method == http.MethodHead {
 		res.body = nil
@@ -283,4 +289,39 @@ func (s *Server) authTokenLocked(header string, now time.Time) (int64, response,
 func pathInt(c *call, name string) (int64, bool) {
 	n, err := strconv.ParseInt(c.params[name], 10, 64)
 	return n, err == nil && n > 0
+}
+
+// enterLocked and leave count the requests of an installation being answered (the handler
+// plus any injected latency), so tests can check a client's concurrency cap and serial writes.
+func (s *Server) enterLocked(inst int64, method string) {
+	n := s.inflight[inst]
+	if n == nil {
+		n = &[2]int{}
+		s.inflight[inst] = n
+	}
+	n[0]++
+	if method != http.MethodGet && method != http.MethodHead {
+		n[1]++
+	}
+	p := s.peak[inst]
+	s.peak[inst] = [2]int{max(p[0], n[0]), max(p[1], n[1])}
+}
+
+func (s *Server) leave(inst int64, method string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.inflight[inst]
+	n[0]--
+	if method != http.MethodGet && method != http.MethodHead {
+		n[1]--
+	}
+}
+
+// Concurrency returns the most requests, and the most writes, of an installation that were
+// being answered at the same time. Only injected latency makes answers overlap.
+func (s *Server) Concurrency(installationID int64) (requests, writes int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.peak[installationID]
+	return p[0], p[1]
 }

@@ -249,3 +249,37 @@ func TestRateHeadersOnEveryResponse(t *testing.T) {
 		t.Errorf("unknown route (-want +got):\n%s", diff)
 	}
 }
+
+func TestConcurrency(t *testing.T) {
+	f := newLimitFixture(t)
+	for range 5 {
+		f.get(t, "/repos/octo/hello/issues/1")
+	}
+	if r, w := f.fake.Concurrency(7); r != 1 || w != 0 {
+		t.Errorf("serial reads: concurrency %d, writes %d; want 1, 0", r, w)
+	}
+	if err := f.fake.SetFaults(Faults{Latency: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	for range 2 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			req, _ := http.NewRequest("POST", f.url+"/repos/octo/hello/issues/1/labels", stringsReader(`["x"]`))
+			req.Header.Set("Authorization", "token "+f.tok)
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	ctx := testCtx(t)
+	if err := f.fake.Wait(ctx, func() bool { r, _ := f.fake.Concurrency(7); return r == 2 }); err != nil {
+		t.Fatal(err)
+	}
+	if _, w := f.fake.Concurrency(7); w != 2 {
+		t.Errorf("overlapping writes: %d, want 2", w)
+	}
+	f.fake.Close() // ends the latency
+	<-done
+	<-done
+}

@@ -63,6 +63,8 @@ type Server struct {
 	faults     faultState
 	requests   []Request
 	violations []Violation
+	inflight   map[int64]*[2]int // per installation: requests, writes being answered now
+	peak       map[int64][2]int  // the highest of each
 
 	stop      chan struct{}
 	closeOnce sync.Once
@@ -226,6 +228,8 @@ func New(opts ...Option) *Server {
 		wake:        make(chan struct{}, 1),
 		buckets:     map[int64]*bucket{},
 		retryUntil:  map[int64]time.Time{},
+		inflight:    map[int64]*[2]int{},
+		peak:        map[int64][2]int{},
 		stop:        make(chan struct{}),
 	}
 	s.faults.rng = mrand.New(mrand.NewPCG(1, 2))
