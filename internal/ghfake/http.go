@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 const docsURL = "https://docs.github.com/rest"
@@ -166,6 +168,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c.inst != 0 {
 		s.enterLocked(c.inst, r.Method)
 	}
+	s.log.Debug("request", zap.String("method", r.Method), zap.String("route", tmpl), zap.String("path", rest),
+		zap.Int("status", res.status), zap.Int64("installation_id", c.inst))
 	s.signalLocked()
 	s.mu.Unlock()
 

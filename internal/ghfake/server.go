@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 // Defaults that mirror github.com.
@@ -39,6 +41,7 @@ type Server struct {
 	rateLimit   int
 	hookClient  *http.Client
 	routes      []*route
+	log         *zap.Logger
 	seedInstall []seedInstallation
 
 	mu sync.Mutex
@@ -180,6 +183,17 @@ func WithFaults(f Faults) Option {
 	return func(s *Server) error { return s.setFaults(f) }
 }
 
+// WithLogger logs every request and delivery at debug level.
+func WithLogger(l *zap.Logger) Option {
+	return func(s *Server) error {
+		if l == nil {
+			return fmt.Errorf("nil logger")
+		}
+		s.log = l.Named("ghfake")
+		return nil
+	}
+}
+
 // WithHookClient sets the HTTP client that delivers webhooks.
 func WithHookClient(c *http.Client) Option {
 	return func(s *Server) error {
@@ -217,6 +231,7 @@ func New(opts ...Option) *Server {
 		now:         time.Now,
 		tokenTTL:    DefaultTokenTTL,
 		rateLimit:   DefaultRateLimit,
+		log:         zap.NewNop(),
 		hookClient:  &http.Client{Timeout: 30 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()},
 		users:       map[string]*user{},
 		repos:       map[string]*repo{},

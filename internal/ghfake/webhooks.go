@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
+	"go.uber.org/zap"
 )
 
 type delivery struct {
@@ -107,6 +108,9 @@ func (s *Server) sendLoop() {
 		code, status := s.post(target, secret, d)
 		took := time.Since(start)
 
+		s.log.Debug("webhook delivered", zap.String("delivery_id", d.guid), zap.String("event", d.event),
+			zap.String("action", d.action), zap.Int64("installation_id", d.installationID),
+			zap.Int("status", code), zap.String("result", status))
 		s.mu.Lock()
 		s.queue = s.queue[1:]
 		d.done, d.statusCode, d.status, d.deliveredAt, d.duration = true, code, status, s.now(), took

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-github/v60/github"
+	"go.uber.org/zap/zaptest"
 )
 
 const testSecret = "It's a Secret to Everybody"
@@ -24,7 +25,8 @@ func newHookFixture(t *testing.T, opts ...Option) *hookFixture {
 	recv := &hookReceiver{}
 	hooks := httptest.NewServer(recv)
 	t.Cleanup(hooks.Close)
-	fake := New(append([]Option{WithInstallation(7, "octo", "octo/hello"), WithApp(42, "triagebot")}, opts...)...)
+	fake := New(append([]Option{WithInstallation(7, "octo", "octo/hello"), WithApp(42, "triagebot"),
+		WithLogger(zaptest.NewLogger(t))}, opts...)...)
 	t.Cleanup(fake.Close)
 	fake.SetWebhook(hooks.URL, testSecret)
 	api := httptest.NewServer(fake)
