@@ -181,6 +181,10 @@ func (x *execution) removeLabel(ctx context.Context, i issueRef, label string) (
 // are listed (once per Execute) to find the bot's comment with the marker, so a retried event
 // never posts twice, even if the process died between posting and acknowledging.
 func (x *execution) comment(ctx context.Context, i issueRef, a rules.Action) (rules.Result, error) {
+	if a.Key == "" && x.t.DeliveryID == "" {
+		// Nothing to recognise a retry by: post it.
+		return x.createComment(ctx, i, CommentBody(Marker(a.Rule, "unkeyed"), a.Body))
+	}
 	marker := Marker(a.Rule, commentKey(a, x.t.DeliveryID))
 	body := CommentBody(marker, a.Body)
 	existing, err := x.findMarked(ctx, i, marker)
@@ -198,6 +202,10 @@ func (x *execution) comment(ctx context.Context, i issueRef, a rules.Action) (ru
 		existing.Body = edited.Body
 		return rules.Result{Status: rules.StatusDone, Detail: "edited", CommentID: existing.GetID()}, nil
 	}
+	return x.createComment(ctx, i, body)
+}
+
+func (x *execution) createComment(ctx context.Context, i issueRef, body string) (rules.Result, error) {
 	created, _, err := x.gh.Issues.CreateComment(withNotFoundRetry(ctx), i.owner, i.repo, i.number, &github.IssueComment{Body: github.String(body)})
 	if err != nil {
 		return rules.Result{}, fmt.Errorf("comment on %s: %w", i, err)
@@ -205,7 +213,9 @@ func (x *execution) comment(ctx context.Context, i issueRef, a rules.Action) (ru
 	if created.User == nil {
 		created.User = &github.User{Login: github.String(x.botLogin), Type: github.String("Bot")}
 	}
-	x.comments[i.String()] = append(x.comments[i.String()], created)
+	if cs, listed := x.comments[i.String()]; listed {
+		x.comments[i.String()] = append(cs, created)
+	}
 	return rules.Result{Status: rules.StatusDone, Detail: "created", CommentID: created.GetID()}, nil
 }
 

@@ -528,3 +528,23 @@ func TestExecuteConcurrently(t *testing.T) {
 		t.Errorf("labels = %v, want 8", f.labels)
 	}
 }
+
+// Without a delivery id (no retry to recognise) an unkeyed comment is posted without a read.
+func TestUnkeyedCommentWithoutDelivery(t *testing.T) {
+	g := newGHServer(t)
+	f := &fakeIssue{}
+	f.register(g)
+	a, _ := newTestApp(t, g)
+	tg := target
+	tg.DeliveryID = ""
+	got, err := NewExecutor(a, nil).Execute(context.Background(), tg, []rules.Action{act(rules.Action{Rule: "commands", Type: rules.Comment, Body: "hi"})})
+	if err != nil || len(got) != 1 || got[0].Status != rules.StatusDone {
+		t.Fatalf("Execute = %+v, %v", got, err)
+	}
+	if diff := cmp.Diff([]string{"POST /repos/o/r/issues/1/comments"}, g.calls()); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+	if f.comments[0].Body != marked("commands", "unkeyed", "hi") {
+		t.Errorf("body = %q", f.comments[0].Body)
+	}
+}
