@@ -240,9 +240,13 @@ func (s *Server) serveLocked(rt *route, c *call) response {
 	if !rt.free {
 		if f := &s.faults; f.secondaryLeft > 0 {
 			f.secondaryLeft--
-			s.retryUntil[key] = c.now.Add(f.retryAfter)
 			res := errorResponse(f.secondaryStatus, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.")
-			res.header = http.Header{"Retry-After": {strconv.Itoa(int((f.retryAfter + time.Second - 1) / time.Second))}}
+			if f.retryAfter > 0 {
+				s.retryUntil[key] = c.now.Add(f.retryAfter)
+				res.header = http.Header{"Retry-After": {strconv.Itoa(int((f.retryAfter + time.Second - 1) / time.Second))}}
+			} else {
+				s.retryUntil[key] = c.now.Add(time.Minute)
+			}
 			return s.withRate(key, res)
 		}
 		if b.used >= b.limit {

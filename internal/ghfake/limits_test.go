@@ -146,6 +146,23 @@ func TestSecondaryRateLimit(t *testing.T) {
 	}
 }
 
+func TestSecondaryRateLimitWithoutRetryAfter(t *testing.T) {
+	f := newLimitFixture(t)
+	if err := f.fake.InjectSecondaryLimit(1, 403, 0); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, advance := range []time.Duration{0, 59 * time.Second, time.Second} {
+		f.clk.Advance(advance)
+		r := f.get(t, "/repos/octo/hello/issues/1")
+		got = append(got, strconv.Itoa(r.Status)+" retry-after="+r.RetryAfter+" violations="+strconv.Itoa(len(f.fake.Violations())))
+	}
+	want := []string{"403 retry-after= violations=0", "200 retry-after= violations=1", "200 retry-after= violations=1"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
 func TestServerErrorsDeterministic(t *testing.T) {
 	run := func() []int {
 		f := newLimitFixture(t, WithFaults(Faults{ErrorRate: 0.3, Seed: 7}))

@@ -1,6 +1,3 @@
-// Package ghfake is an in-memory GitHub: the REST operations triagebot calls (see
-// testdata/github-openapi-subset.json) and the signed webhooks GitHub sends, for tests and
-// `triagebot demo`. It is an http.Handler; wrap it in httptest.NewServer or an http.Server.
 package ghfake
 
 import (
