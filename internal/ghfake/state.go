@@ -284,7 +284,7 @@ func (s *Server) snapshotIssueLocked(is *issue) Issue {
 	out := Issue{
 		Number: is.number, Title: is.title, Body: is.body, Author: is.author,
 		AuthorAssociation: is.assoc, State: is.state, StateReason: is.stateReason,
-		Labels: slices.Clone(is.labels), Assignees: slices.Clone(is.assignees), CreatedAt: is.created,
+		Labels: cloneOrNil(is.labels), Assignees: cloneOrNil(is.assignees), CreatedAt: is.created,
 	}
 	for _, c := range is.comments {
 		out.Comments = append(out.Comments, snapshotComment(c))
@@ -342,4 +342,12 @@ func (s *Server) RepositoryID(repo string) int64 {
 		return 0
 	}
 	return r.id
+}
+
+// cloneOrNil copies s; empty is nil, so snapshots compare the same however they got empty.
+func cloneOrNil[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return slices.Clone(s)
 }

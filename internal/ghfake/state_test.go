@@ -66,6 +66,12 @@ func TestHelpersAndSnapshots(t *testing.T) {
 	if diff := cmp.Diff(wantLabels, fake.Labels(repo)); diff != "" {
 		t.Errorf("repository labels (-want +got):\n%s", diff)
 	}
+	if err := fake.RemoveLabel(repo, n, "maria", "confirmed"); err != nil {
+		t.Fatal(err)
+	}
+	if is, _ := fake.Issue(repo, n); is.Labels != nil {
+		t.Errorf("labels after removing the last one: %#v, want nil", is.Labels)
+	}
 	if err := fake.ReopenIssue(repo, n, "alice"); err != nil {
 		t.Fatal(err)
 	}
