@@ -34,6 +34,9 @@ type Input struct {
 	Repo     RepoMemory // the bot's memory of this repository
 	BotLogin string     // the App's bot user, e.g. "triagebot[bot]": its events trigger nothing
 	Lookup   Lookup     // may be nil: rules then act on the payload alone
+	// History is what the bot did on this issue, from the audit stream, for /why. May be nil:
+	// /why then answers that the history is unavailable.
+	History func(ctx context.Context) ([]HistoryEntry, error)
 }
 
 // Outcome is the decision: the actions, and the memory as it should be once they are done.
@@ -67,8 +70,14 @@ func Evaluate(ctx context.Context, in Input) (Outcome, error) {
 	}
 	// Order matters: priority scores the comments as they stand before any comment this event
 	// makes the bot post (conduct), which is remembered as the bot's own when emitted.
+	// Commands run before priority, so a /priority decides before the comment count does; their
+	// comments (replies, /coc) come after it, like conduct's.
 	e.needsTriage()
+	if err := e.commands(ctx); err != nil {
+		return Outcome{Memory: in.Memory, Repo: in.Repo}, err
+	}
 	e.priority()
+	e.commandFeedback()
 	if err := e.conduct(ctx); err != nil {
 		return Outcome{Memory: in.Memory, Repo: in.Repo}, err
 	}
@@ -84,6 +93,7 @@ type eval struct {
 	cfg      Config
 	botLogin string
 	lookup   Lookup
+	history  func(ctx context.Context) ([]HistoryEntry, error)
 	mem      Memory
 	repoMem  RepoMemory
 	actions  []Action
@@ -107,10 +117,12 @@ type eval struct {
 
 	cocURL     string // resolved once per event
 	cocURLDone bool
+
+	cmd *commandRun // the comment's commands, when it has some
 }
 
 func newEval(in Input) *eval {
-	e := &eval{cfg: in.Config, botLogin: in.BotLogin, lookup: in.Lookup, event: in.Event.Name, deliveryID: in.Event.DeliveryID}
+	e := &eval{cfg: in.Config, botLogin: in.BotLogin, lookup: in.Lookup, history: in.History, event: in.Event.Name, deliveryID: in.Event.DeliveryID}
 	switch ev := in.Event.Payload.(type) {
 	case *github.IssuesEvent:
 		if ev == nil {

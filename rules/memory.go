@@ -35,6 +35,10 @@ type Memory struct {
 	BotComments []string       `json:"bot_comments,omitempty"`
 	Commenters  map[string]int `json:"commenters,omitempty"` // human commenter (lower case) → number of their comments seen
 	Reminded    []string       `json:"reminded,omitempty"`   // users (lower case) already reminded of the code of conduct here
+
+	// CommandDeliveries are the delivery ids of the latest comment events whose commands ran,
+	// so a redelivery of an old event does not run them again over later decisions.
+	CommandDeliveries []string `json:"command_deliveries,omitempty"`
 }
 
 // RepoMemory is the bot's memory of one repository.
@@ -51,6 +55,7 @@ func (m Memory) clone() Memory {
 	out.OpenedAssignees = slices.Clone(m.OpenedAssignees)
 	out.BotComments = slices.Clone(m.BotComments)
 	out.Reminded = slices.Clone(m.Reminded)
+	out.CommandDeliveries = slices.Clone(m.CommandDeliveries)
 	if m.Commenters != nil {
 		out.Commenters = make(map[string]int, len(m.Commenters))
 		for k, v := range m.Commenters {
