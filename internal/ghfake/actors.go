@@ -243,14 +243,34 @@ func (s *Server) React(repo string, commentID int64, user, content string) error
 	return nil
 }
 
+// ReactToIssue adds a reaction to an issue itself as user (counted in issue.reactions of later
+// payloads). GitHub sends no webhook for it.
+func (s *Server) ReactToIssue(repo string, number int, user, content string) error {
+	if !reactionContents[content] {
+		return fmt.Errorf("ghfake: reaction %q is not valid", content)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, is, err := s.issueLocked(repo, number)
+	if err != nil {
+		return err
+	}
+	s.addReactionLocked(&is.reactions, user, content)
+	return nil
+}
+
 func (s *Server) reactLocked(c *comment, user, content string) (*reaction, bool) {
-	for _, rc := range c.reactions {
+	return s.addReactionLocked(&c.reactions, user, content)
+}
+
+func (s *Server) addReactionLocked(list *[]*reaction, user, content string) (*reaction, bool) {
+	for _, rc := range *list {
 		if strings.EqualFold(rc.user, user) && rc.content == content {
 			return rc, false
 		}
 	}
 	rc := &reaction{id: s.newIDLocked(), user: s.userLocked(user).login, content: content, created: s.now()}
-	c.reactions = append(c.reactions, rc)
+	*list = append(*list, rc)
 	s.signalLocked()
 	return rc, true
 }

@@ -79,7 +79,7 @@ func (s *Server) ghIssueLocked(r *repo, is *issue) *github.Issue {
 		Locked: ptr(false), Comments: ptr(len(is.comments)), AuthorAssociation: ptr(is.assoc),
 		CreatedAt: &github.Timestamp{Time: is.created}, UpdatedAt: &github.Timestamp{Time: is.updated},
 		Labels: []*github.Label{}, Assignees: []*github.User{},
-		Reactions: s.rollup(u+"/reactions", nil),
+		Reactions: s.rollup(u+"/reactions", is.reactions),
 	}
 	if is.stateReason != "" {
 		gi.StateReason = ptr(is.stateReason)

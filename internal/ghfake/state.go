@@ -59,6 +59,7 @@ type issue struct {
 	labels      []string // label names as created in the repository
 	assignees   []string
 	comments    []*comment
+	reactions   []*reaction
 	created     time.Time
 	updated     time.Time
 	closed      time.Time
@@ -106,6 +107,7 @@ type Issue struct {
 	Labels            []string
 	Assignees         []string
 	Comments          []Comment
+	Reactions         []Reaction // to the issue itself
 	CreatedAt         time.Time
 }
 
@@ -288,6 +290,9 @@ func (s *Server) snapshotIssueLocked(is *issue) Issue {
 	}
 	for _, c := range is.comments {
 		out.Comments = append(out.Comments, snapshotComment(c))
+	}
+	for _, rc := range is.reactions {
+		out.Reactions = append(out.Reactions, Reaction{User: rc.user, Content: rc.content})
 	}
 	return out
 }

@@ -44,6 +44,9 @@ func TestHelpersAndSnapshots(t *testing.T) {
 	if err := fake.React(repo, c1, "alice", "+1"); err != nil { // idempotent, as on GitHub
 		t.Fatal(err)
 	}
+	if err := fake.ReactToIssue(repo, n, "bob", "heart"); err != nil {
+		t.Fatal(err)
+	}
 	got, ok := fake.Issue(repo, n)
 	if !ok {
 		t.Fatal("issue missing")
@@ -55,6 +58,7 @@ func TestHelpersAndSnapshots(t *testing.T) {
 			{ID: c1, Issue: 1, Body: "same here", User: "carol", AuthorAssociation: "MEMBER", Reactions: []Reaction{{"alice", "+1"}}},
 			{ID: c2, Issue: 1, Body: "duplicate of #2", User: "maria", AuthorAssociation: "COLLABORATOR"},
 		},
+		Reactions: []Reaction{{"bob", "heart"}},
 	}
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(Issue{}, "CreatedAt"), cmpopts.IgnoreFields(Comment{}, "CreatedAt", "UpdatedAt")); diff != "" {
 		t.Errorf("issue (-want +got):\n%s", diff)
