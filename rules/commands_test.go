@@ -310,6 +310,11 @@ func TestCommands(t *testing.T) {
 			want: []Action{reply("answer to @stranger's commands"), thumbsUp},
 		},
 		{
+			name: "/why without a history (replay) says so",
+			give: said(t, "stranger", "/why"),
+			want: []Action{reply("@stranger's command could not run"), confused},
+		},
+		{
 			name: "several commands run in order",
 			give: said(t, "triager", "Thanks!\n/assign @bob\n/label enhancement\n\n/priority low\n/close not-planned"),
 			want: []Action{
