@@ -32,6 +32,18 @@ type Store interface {
 	Audit(ctx context.Context, repoID int64, number int, record any) error
 }
 
+// Installer prepares a repository the App was just installed on (creates the labels the
+// configuration names).
+type Installer interface {
+	Installed(ctx context.Context, installationID int64, owner, repo string) error
+}
+
+// ConfigWatcher learns of pushes to a repository's default branch, so that a changed
+// configuration file is read again.
+type ConfigWatcher interface {
+	Pushed(ctx context.Context, owner, repo string, paths []string) error
+}
+
 // StaticConfig is a ConfigSource that gives every repository the same configuration: the
 // server defaults, when the bot cannot read repositories (dry-run without App credentials).
 type StaticConfig rules.Config
@@ -50,8 +62,13 @@ type WorkerConfig struct {
 	// BotLogin is the App's bot user ("name[bot]"): events it caused are skipped, so the bot
 	// never reacts to itself. Empty when unknown (dry-run).
 	BotLogin string
+	// BotLoginFunc, when set, gives the bot's login (asked of GitHub once, then cached by it).
+	BotLoginFunc func(ctx context.Context) (string, error)
 	// Lookup gives the rules read access to GitHub for one event; nil: payload only.
 	Lookup func(t rules.Target) rules.Lookup
+	// Installer and ConfigWatcher are optional.
+	Installer     Installer
+	ConfigWatcher ConfigWatcher
 	// Now is the clock for audit records (default time.Now).
 	Now func() time.Time
 }
@@ -105,9 +122,18 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 		zap.String(LogKeyRepo, t.FullName()),
 		zap.Int(LogKeyNumber, t.Number),
 	)
-	if w.cfg.BotLogin != "" && strings.EqualFold(sender, w.cfg.BotLogin) {
+	bot := w.cfg.BotLogin
+	if w.cfg.BotLoginFunc != nil {
+		if bot, err = w.cfg.BotLoginFunc(ctx); err != nil {
+			return fmt.Errorf("the App's bot login: %w", err)
+		}
+	}
+	if bot != "" && strings.EqualFold(sender, bot) {
 		log.Info("event skipped: caused by the bot itself", zap.Int("attempt", m.Attempt))
 		return nil
+	}
+	if err := w.housekeeping(ctx, payload); err != nil {
+		return err
 	}
 	cfg, err := w.cfg.Config.Config(ctx, t)
 	if err != nil {
@@ -116,7 +142,7 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	in := rules.Input{
 		Event:    rules.Event{Name: m.Event, DeliveryID: m.DeliveryID, Payload: payload},
 		Config:   cfg,
-		BotLogin: w.cfg.BotLogin,
+		BotLogin: bot,
 	}
 	if w.cfg.Lookup != nil && t.RepoID != 0 {
 		in.Lookup = w.cfg.Lookup(t)
@@ -163,6 +189,62 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	log.Info("event handled", zap.Int("actions", len(out.Actions)), zap.Int("attempt", m.Attempt))
 	return nil
 }
+
+// housekeeping is the work of events that concern the installation, not an issue: labels for
+// new repositories, and a fresh configuration after a push that changed it.
+func (w *Worker) housekeeping(ctx context.Context, payload any) error {
+	var install []*github.Repository
+	var installationID int64
+	switch ev := payload.(type) {
+	case *github.InstallationEvent:
+		if a := ev.GetAction(); a == "created" || a == "new_permissions_accepted" || a == "unsuspend" {
+			install, installationID = ev.Repositories, ev.GetInstallation().GetID()
+		}
+	case *github.InstallationRepositoriesEvent:
+		if ev.GetAction() == "added" {
+			install, installationID = ev.RepositoriesAdded, ev.GetInstallation().GetID()
+		}
+	case *github.PushEvent:
+		if w.cfg.ConfigWatcher == nil {
+			return nil
+		}
+		r := ev.GetRepo()
+		if ev.GetRef() != "refs/heads/"+r.GetDefaultBranch() || ev.GetDeleted() {
+			return nil
+		}
+		var paths []string
+		for _, c := range ev.Commits {
+			paths = append(paths, c.Added...)
+			paths = append(paths, c.Modified...)
+			paths = append(paths, c.Removed...)
+		}
+		// GitHub lists at most 20 commits in a push payload: a longer push may hide the file.
+		if len(ev.Commits) >= 20 {
+			paths = append(paths, pushTruncated)
+		}
+		owner := r.GetOwner().GetLogin()
+		if owner == "" {
+			owner = r.GetOwner().GetName()
+		}
+		if err := w.cfg.ConfigWatcher.Pushed(ctx, owner, r.GetName(), paths); err != nil {
+			return fmt.Errorf("configuration of %s/%s after a push: %w", owner, r.GetName(), err)
+		}
+		return nil
+	}
+	if w.cfg.Installer == nil {
+		return nil
+	}
+	for _, r := range install {
+		owner, name, _ := strings.Cut(r.GetFullName(), "/")
+		if err := w.cfg.Installer.Installed(ctx, installationID, owner, name); err != nil {
+			return fmt.Errorf("prepare %s: %w", r.GetFullName(), err)
+		}
+	}
+	return nil
+}
+
+// pushTruncated stands for the paths of the commits GitHub left out of a push payload.
+const pushTruncated = "*"
 
 // describe finds the target of an event, its action and who caused it.
 func describe(m queue.Message, payload any) (t rules.Target, action, sender string) {

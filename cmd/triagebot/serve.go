@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/triagebot/triagebot/handlers"
+	"github.com/triagebot/triagebot/internal/ghapp"
 	"github.com/triagebot/triagebot/queue"
 	"github.com/triagebot/triagebot/rules"
 )
@@ -79,9 +80,11 @@ func newLogger(s settings, w io.Writer) (*zap.Logger, error) {
 	return zap.New(zapcore.NewCore(encoder, zapcore.Lock(zapcore.AddSync(w)), level)), nil
 }
 
-// startOptions let tests replace the GitHub side.
+// startOptions let tests replace or tune the GitHub side.
 type startOptions struct {
-	executor handlers.Executor
+	executor  handlers.Executor
+	ghapp     []ghapp.Option
+	transport http.RoundTripper
 }
 
 // app is a running triagebot process: some of receiver, workers, embedded NATS.
@@ -97,6 +100,7 @@ type app struct {
 	addr     string
 	served   chan error
 	draining atomic.Bool
+	github   *ghapp.App
 }
 
 func start(ctx context.Context, role string, s settings, log *zap.Logger, opts startOptions) (_ *app, err error) {
@@ -124,10 +128,13 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 	if err != nil {
 		return nil, withExit(2, fmt.Errorf("TRIAGEBOT_CONFIG: %w", err))
 	}
-	var exec handlers.Executor
+	var gh *ghapp.App
 	if work {
-		if exec, err = newExecutor(role, s, log, opts); err != nil {
+		if gh, err = newApp(s, log, opts); err != nil {
 			return nil, err
+		}
+		if gh == nil && !s.DryRun && role != "serve" && opts.executor == nil {
+			return nil, withExit(2, errors.New("TRIAGEBOT_APP_ID and TRIAGEBOT_PRIVATE_KEY_FILE: required unless TRIAGEBOT_DRY_RUN=true"))
 		}
 	}
 	if err := a.connect(ctx); err != nil {
@@ -149,12 +156,37 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 		mux.Handle("/webhook", a.receiver)
 	}
 	if work {
-		w, err := handlers.NewWorker(handlers.WorkerConfig{
-			Executor: exec,
-			Config:   handlers.StaticConfig(serverCfg.Defaults),
-			Store:    a.q,
-			Logger:   log.Named("worker"),
-		})
+		wc := handlers.WorkerConfig{
+			Config: handlers.StaticConfig(serverCfg.Defaults),
+			Store:  a.q,
+			Logger: log.Named("worker"),
+		}
+		dry := handlers.DryRunExecutor{Logger: log.Named("dry-run")}
+		switch {
+		case opts.executor != nil:
+			wc.Executor = opts.executor
+		case gh == nil:
+			wc.Executor = dry
+			log.Info("dry run: no GitHub App credentials (TRIAGEBOT_APP_ID, TRIAGEBOT_PRIVATE_KEY_FILE), so actions are logged, not written to GitHub")
+		case s.DryRun:
+			wc.Executor = dry
+			log.Info("dry run (TRIAGEBOT_DRY_RUN): GitHub is read, actions are decided and recorded, nothing is written")
+		}
+		if gh != nil {
+			side, err := newGitHubSide(gh, a.q, serverCfg.Defaults, log)
+			if err != nil {
+				return nil, err
+			}
+			if wc.Executor == nil {
+				wc.Executor = side.exec
+			}
+			wc.Config, wc.Lookup, wc.BotLoginFunc = side.config, side.lookups.For, gh.BotLogin
+			if !s.DryRun {
+				wc.Installer, wc.ConfigWatcher = side, side
+			}
+			a.github = gh
+		}
+		w, err := handlers.NewWorker(wc)
 		if err != nil {
 			return nil, err
 		}
@@ -175,25 +207,6 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 	go func() { a.served <- a.srv.Serve(ln) }()
 	log.Info("listening", zap.String("role", role), zap.String("addr", a.addr), zap.Int("partitions", a.q.Config().Partitions))
 	return a, nil
-}
-
-func newExecutor(role string, s settings, log *zap.Logger, opts startOptions) (handlers.Executor, error) {
-	if opts.executor != nil {
-		return opts.executor, nil
-	}
-	dry := handlers.DryRunExecutor{Logger: log.Named("dry-run")}
-	if s.DryRun {
-		log.Info("dry run (TRIAGEBOT_DRY_RUN): actions are decided and recorded, nothing is written to GitHub")
-		return dry, nil
-	}
-	if s.AppID == 0 || s.PrivateKeyFile == "" {
-		if role == "serve" {
-			log.Info("dry run: no GitHub App credentials (TRIAGEBOT_APP_ID, TRIAGEBOT_PRIVATE_KEY_FILE), so actions are logged, not written to GitHub")
-			return dry, nil
-		}
-		return nil, withExit(2, errors.New("TRIAGEBOT_APP_ID and TRIAGEBOT_PRIVATE_KEY_FILE: required unless TRIAGEBOT_DRY_RUN=true"))
-	}
-	return nil, withExit(2, errors.New("TRIAGEBOT_APP_ID: GitHub App access is not built yet; run with TRIAGEBOT_DRY_RUN=true"))
 }
 
 // loadServerConfig reads TRIAGEBOT_CONFIG: the defaults every repository starts from, and the
@@ -322,6 +335,9 @@ func (a *app) shutdown() error {
 		errs = append(errs, err)
 	}
 	a.closeQueue()
+	if a.github != nil {
+		a.github.Close()
+	}
 	return errors.Join(errs...)
 }
 

@@ -56,6 +56,10 @@ func TestBadSettingsExitTwoNamingTheVariable(t *testing.T) {
 		{"listen port taken", map[string]string{"TRIAGEBOT_WEBHOOK_SECRET": "s3cr3t-value", "TRIAGEBOT_LISTEN": taken}, nil, "TRIAGEBOT_LISTEN: listen tcp " + taken + ": bind: address already in use"},
 		{"server config missing", map[string]string{"TRIAGEBOT_WEBHOOK_SECRET": "s3cr3t-value", "TRIAGEBOT_CONFIG": filepath.Join(dir, "none.yml")}, nil, "TRIAGEBOT_CONFIG:"},
 		{"server config malformed", map[string]string{"TRIAGEBOT_WEBHOOK_SECRET": "s3cr3t-value", "TRIAGEBOT_CONFIG": badConfig}, nil, "TRIAGEBOT_CONFIG: invalid configuration: line 3: defaults.needs_triage.labl"},
+		{"app id without key", map[string]string{"TRIAGEBOT_WEBHOOK_SECRET": "s3cr3t-value", "TRIAGEBOT_APP_ID": "12"}, nil, "TRIAGEBOT_PRIVATE_KEY_FILE: required with TRIAGEBOT_APP_ID"},
+		{"key without app id", map[string]string{"TRIAGEBOT_WEBHOOK_SECRET": "s3cr3t-value", "TRIAGEBOT_PRIVATE_KEY_FILE": empty}, nil, "TRIAGEBOT_APP_ID: required with TRIAGEBOT_PRIVATE_KEY_FILE"},
+		{"key file missing", map[string]string{"TRIAGEBOT_WEBHOOK_SECRET": "s3cr3t-value", "TRIAGEBOT_APP_ID": "12", "TRIAGEBOT_PRIVATE_KEY_FILE": filepath.Join(dir, "key.pem")}, nil, "TRIAGEBOT_PRIVATE_KEY_FILE: open " + filepath.Join(dir, "key.pem") + ": no such file or directory"},
+		{"key file not a key", map[string]string{"TRIAGEBOT_WEBHOOK_SECRET": "s3cr3t-value", "TRIAGEBOT_APP_ID": "12", "TRIAGEBOT_PRIVATE_KEY_FILE": badConfig}, nil, "TRIAGEBOT_PRIVATE_KEY_FILE:"},
 		{"work without App credentials", map[string]string{"TRIAGEBOT_DATA_DIR": dir}, []string{"--dry-run=false"}, "TRIAGEBOT_APP_ID and TRIAGEBOT_PRIVATE_KEY_FILE: required unless TRIAGEBOT_DRY_RUN=true"},
 	}
 	for _, tt := range tests {
