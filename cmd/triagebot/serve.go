@@ -85,6 +85,7 @@ type startOptions struct {
 	executor  handlers.Executor
 	ghapp     []ghapp.Option
 	transport http.RoundTripper
+	backoff   func(attempt int) time.Duration // retry delay of transient failures (default queue.Backoff)
 }
 
 // app is a running triagebot process: some of receiver, workers, embedded NATS.
@@ -190,7 +191,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 		if err != nil {
 			return nil, err
 		}
-		a.consumer, err = a.q.Consume(ctx, w.Handle, queue.ConsumeOptions{Logger: log.Named("queue"), Observe: m.event})
+		a.consumer, err = a.q.Consume(ctx, w.Handle, queue.ConsumeOptions{Logger: log.Named("queue"), Observe: m.event, Backoff: opts.backoff})
 		if err != nil {
 			return nil, err
 		}
