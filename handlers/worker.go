@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -30,6 +31,9 @@ type Store interface {
 	LoadMemory(ctx context.Context, key string, v any) (uint64, error)
 	StoreMemory(ctx context.Context, key string, v any, revision uint64) error
 	Audit(ctx context.Context, repoID int64, number int, record any) error
+	// AuditTrail is the issue's audit records (AuditRecord as JSON), oldest first, at most
+	// limit of the newest: /why reads it.
+	AuditTrail(ctx context.Context, repoID int64, number int, limit int) ([]json.RawMessage, error)
 }
 
 // Installer prepares a repository the App was just installed on (creates the labels the
@@ -69,13 +73,19 @@ type WorkerConfig struct {
 	// Installer and ConfigWatcher are optional.
 	Installer     Installer
 	ConfigWatcher ConfigWatcher
+	// Notifier takes the notifications the rules' notify actions ask for; nil: no channels
+	// are configured, and routes naming any are skipped.
+	Notifier Notifier
+	// Untriaged schedules the untriaged check of an issue the bot saw open; nil: none.
+	Untriaged UntriagedScheduler
 	// Now is the clock for audit records (default time.Now).
 	Now func() time.Time
 }
 
 // Worker handles one stored event at a time: decode, skip its own, decide, act, remember.
 type Worker struct {
-	cfg WorkerConfig
+	cfg      WorkerConfig
+	installs *installations
 }
 
 // NewWorker checks cfg and returns a Worker.
@@ -94,7 +104,7 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Worker{cfg: cfg}, nil
+	return &Worker{cfg: cfg, installs: &installations{store: cfg.Store}}, nil
 }
 
 // AuditRecord is one entry of an issue's audit trail: an action, and what became of it.
@@ -147,6 +157,9 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	if w.cfg.Lookup != nil && t.RepoID != 0 {
 		in.Lookup = w.cfg.Lookup(t)
 	}
+	if t.RepoID != 0 && t.Number != 0 {
+		in.History = w.history(t.RepoID, t.Number)
+	}
 	var issueRev, repoRev uint64
 	if t.RepoID != 0 {
 		if repoRev, err = w.cfg.Store.LoadMemory(ctx, queue.RepoKey(t.RepoID), &in.Repo); err != nil {
@@ -163,6 +176,9 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 		return fmt.Errorf("evaluate rules: %w", err)
 	}
 	results, execErr := w.cfg.Executor.Execute(ctx, t, out.Actions)
+	// Notifications are enqueued even when an action failed: the retry enqueues them again
+	// under the same IDs, which the queue drops.
+	notifyErr := w.routeNotifications(ctx, log, m.DeliveryID, t, cfg, issueOf(payload), results)
 	for _, r := range results {
 		log.Info("action", zap.String(LogKeyRule, r.Action.Rule), zap.String("type", string(r.Action.Type)),
 			zap.String("status", string(r.Status)), zap.String("reason", r.Action.Reason), zap.String("detail", r.Detail))
@@ -173,6 +189,12 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	}
 	if execErr != nil {
 		return fmt.Errorf("execute actions: %w", execErr)
+	}
+	if notifyErr != nil {
+		return notifyErr
+	}
+	if err := w.scheduleUntriaged(ctx, m, t, cfg, payload, out.Memory.OpenedAt); err != nil {
+		return err
 	}
 	if t.RepoID != 0 && t.Number != 0 && !reflect.DeepEqual(in.Memory, out.Memory) {
 		if err := w.cfg.Store.StoreMemory(ctx, queue.IssueKey(t.RepoID, t.Number), out.Memory, issueRev); err != nil {
