@@ -24,6 +24,7 @@ import (
 
 	"github.com/triagebot/triagebot/handlers"
 	"github.com/triagebot/triagebot/internal/ghapp"
+	"github.com/triagebot/triagebot/internal/notify"
 	"github.com/triagebot/triagebot/queue"
 	"github.com/triagebot/triagebot/rules"
 )
@@ -102,12 +103,18 @@ type app struct {
 	served   chan error
 	draining atomic.Bool
 	github   *ghapp.App
+	// The work role's notifications: the queue the workers enqueue on, its dispatcher (tests
+	// call dispatcher.FlushNow to close digest windows), and the untriaged timers.
+	notifier   *notify.Queue
+	dispatcher *notify.Dispatcher
+	timers     *handlers.Timers
 }
 
 func start(ctx context.Context, role string, s settings, log *zap.Logger, opts startOptions) (_ *app, err error) {
 	a := &app{s: s, log: log, served: make(chan error, 1)}
 	defer func() {
 		if err != nil {
+			a.stopNotifications(context.Background())
 			a.closeQueue()
 		}
 	}()
@@ -125,7 +132,12 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			ln.Close()
 		}
 	}()
-	serverCfg, _, err := loadServerConfig(s.ConfigFile)
+	serverCfg, rawCfg, err := loadServerConfig(s.ConfigFile)
+	if err != nil {
+		return nil, withExit(2, fmt.Errorf("TRIAGEBOT_CONFIG: %w", err))
+	}
+	// Channels are defined here only, never in a repository.
+	channels, err := notify.ParseServerConfig(rawCfg)
 	if err != nil {
 		return nil, withExit(2, fmt.Errorf("TRIAGEBOT_CONFIG: %w", err))
 	}
@@ -187,8 +199,22 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			}
 			a.github = gh
 		}
+		var commenter notify.Commenter = logCommenter{log: log.Named("notify")}
+		var issues handlers.IssueReader
+		if gh != nil && !s.DryRun {
+			commenter = githubCommenter{exec: a.githubExec(gh, log), store: a.q, app: gh}
+			issues = issueReader{app: gh}
+		}
+		if err := a.startNotifications(ctx, channels, commenter); err != nil {
+			return nil, err
+		}
+		wc.Notifier, wc.Untriaged = a.notifier, a.timers
 		w, err := handlers.NewWorker(wc)
 		if err != nil {
+			return nil, err
+		}
+		checker := &handlers.UntriagedChecker{Config: wc.Config, Store: a.q, Notifier: a.notifier, Issues: issues, Logger: log.Named("untriaged"), Now: time.Now}
+		if err := a.timers.Start(checker.Check); err != nil {
 			return nil, err
 		}
 		a.consumer, err = a.q.Consume(ctx, w.Handle, queue.ConsumeOptions{Logger: log.Named("queue"), Observe: m.event, Backoff: opts.backoff})
@@ -321,6 +347,8 @@ func (a *app) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), a.s.ShutdownTimeout-time.Second)
 	defer cancel()
 	var errs []error
+	// Notifications first: what a digest holds goes back to the queue for the next process.
+	a.stopNotifications(ctx)
 	if a.consumer != nil {
 		if err := a.consumer.Stop(ctx); err != nil {
 			// Not a failure: an interrupted event was not acknowledged and is handled again.
@@ -397,4 +425,47 @@ func (m *metrics) delivery(event string, status int) {
 func (m *metrics) event(o queue.Outcome) {
 	m.events.WithLabelValues(o.Message.Event, o.Result).Inc()
 	m.duration.WithLabelValues(o.Message.Event).Observe(o.Duration.Seconds())
+}
+
+// githubExec is the executor of the github channel's comments (a separate Executor over the
+// same App: it shares the installation clients and the write pacing).
+func (a *app) githubExec(gh *ghapp.App, log *zap.Logger) *ghapp.Executor {
+	return ghapp.NewExecutor(gh, log.Named("notify"))
+}
+
+// startNotifications sets up the notification queue and the untriaged timers on the same
+// JetStream, and starts the dispatcher.
+func (a *app) startNotifications(ctx context.Context, channels map[string]notify.ChannelConfig, commenter notify.Commenter) error {
+	setupCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	js := a.q.JetStream()
+	var err error
+	if a.notifier, err = notify.Setup(setupCtx, js, notify.Config{Channels: channels, Replicas: a.s.Replicas}); err != nil {
+		return err
+	}
+	if a.timers, err = handlers.SetupTimers(setupCtx, js, handlers.TimersConfig{Replicas: a.s.Replicas, DedupWindow: a.s.DedupWindow, Logger: a.log.Named("timers")}); err != nil {
+		return err
+	}
+	if a.dispatcher, err = notify.NewDispatcher(a.notifier, notify.WithLogger(a.log.Named("notify")), notify.WithCommenter(commenter)); err != nil {
+		return withExit(2, fmt.Errorf("TRIAGEBOT_CONFIG: %w", err))
+	}
+	if err := a.dispatcher.Start(ctx); err != nil {
+		return err
+	}
+	a.log.Info("notification channels", zap.Int("channels", len(channels)))
+	return nil
+}
+
+// stopNotifications stops the dispatcher (held digests go back to the queue) and the timers.
+func (a *app) stopNotifications(ctx context.Context) {
+	if a.dispatcher != nil {
+		if err := a.dispatcher.Stop(ctx); err != nil {
+			a.log.Warn("notifications being sent at the shutdown timeout were interrupted; they will be retried", zap.Error(err))
+		}
+		a.dispatcher = nil
+	}
+	if a.timers != nil {
+		a.timers.Stop()
+		a.timers = nil
+	}
 }
