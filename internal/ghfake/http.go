@@ -231,7 +231,7 @@ func (s *Server) serveLocked(rt *route, c *call) response {
 	}
 
 	b := s.bucketLocked(key, c.now)
-	if b.used >= b.limit {
+	if b.used >= b.limit && b.told {
 		s.violationLocked(c, key, b.reset, "primary rate limit exhausted")
 	}
 	if until := s.retryUntil[key]; c.now.Before(until) {

@@ -13,6 +13,7 @@ type bucket struct {
 	limit int
 	used  int
 	reset time.Time
+	told  bool // an answer of this window said x-ratelimit-remaining: 0
 }
 
 // bucketLocked returns the primary rate-limit bucket of an installation (0: the App),
@@ -24,7 +25,7 @@ func (s *Server) bucketLocked(key int64, now time.Time) *bucket {
 		s.buckets[key] = b
 	}
 	if !now.Before(b.reset) {
-		b.used, b.reset = 0, now.Add(rateWindow).Truncate(time.Second)
+		b.used, b.reset, b.told = 0, now.Add(rateWindow).Truncate(time.Second), false
 	}
 	return b
 }
@@ -38,6 +39,9 @@ func (s *Server) withRate(key int64, res response) response {
 		res.header = http.Header{}
 	}
 	remaining := max(b.limit-b.used, 0)
+	if remaining == 0 {
+		b.told = true
+	}
 	res.header.Set("X-RateLimit-Limit", strconv.Itoa(b.limit))
 	res.header.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
 	res.header.Set("X-RateLimit-Used", strconv.Itoa(b.used))
@@ -62,7 +66,8 @@ func (s *Server) anonymousRate(res response, now time.Time) response {
 }
 
 // ExhaustRateLimit uses up the primary budget of an installation (0: the App) until its
-// window resets.
+// window resets. The client cannot know until an answer tells it, so the first request after
+// this is refused but is not a violation; the ones after that answer are.
 func (s *Server) ExhaustRateLimit(installationID int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -142,8 +147,8 @@ func (s *Server) violationLocked(c *call, key int64, until time.Time, reason str
 		InstallationID: key, WaitUntil: until, Reason: reason})
 }
 
-// Violations returns the requests that arrived inside a Retry-After window or before the reset
-// of an exhausted primary limit.
+// Violations returns the requests that arrived inside a Retry-After window, or before the reset
+// of a primary limit after an answer said x-ratelimit-remaining: 0.
 func (s *Server) Violations() []Violation {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -146,6 +146,25 @@ func TestSecondaryRateLimit(t *testing.T) {
 	}
 }
 
+// TestExhaustRateLimit: the request that finds the budget spent behind the client's back is
+// refused but is no violation (nothing told the client); the ones after that answer are,
+// until the reset.
+func TestExhaustRateLimit(t *testing.T) {
+	f := newLimitFixture(t)
+	f.get(t, "/repos/octo/hello/issues/1")
+	f.fake.ExhaustRateLimit(7)
+	var got []string
+	for _, advance := range []time.Duration{0, 0, time.Hour} {
+		f.clk.Advance(advance)
+		r := f.get(t, "/repos/octo/hello/issues/1")
+		got = append(got, strconv.Itoa(r.Status)+" remaining="+r.Remaining+" violations="+strconv.Itoa(len(f.fake.Violations())))
+	}
+	want := []string{"403 remaining=0 violations=0", "403 remaining=0 violations=1", "200 remaining=4999 violations=1"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
 func TestSecondaryRateLimitWithoutRetryAfter(t *testing.T) {
 	f := newLimitFixture(t)
 	if err := f.fake.InjectSecondaryLimit(1, 403, 0); err != nil {
