@@ -219,16 +219,19 @@ func (a *App) client(rt http.RoundTripper) *github.Client {
 func (a *App) AppClient() *github.Client { return a.appClient }
 
 // Installation is the client of one installation: its token is fetched and refreshed (a minute
-// before expiry) by ghinstallation, and its requests go through the installation's
-// rate-limit state. Clients are cached, the least recently used forgotten past the bound.
+// before expiry) by ghinstallation, and replaced when GitHub refuses it before then (401: clock
+// skew, revocation); its requests go through the installation's rate-limit state. Clients are cached, the least recently used forgotten past the bound.
 func (a *App) Installation(id int64) *github.Client {
 	return a.installations.getOrAdd(id, func() *github.Client {
-		// An AppsTransport per installation: ghinstallation writes to it on each token refresh.
-		atr := ghinstallation.NewAppsTransportFromPrivateKey(a.base, a.appID, a.key)
-		atr.BaseURL = a.apiRoot
-		itr := ghinstallation.NewFromAppsTransport(atr, id)
-		itr.BaseURL = a.apiRoot
-		return a.client(&rateLimitTransport{next: itr, lim: newLimiter(&a.limits, id)})
+		tokens := func() http.RoundTripper {
+			// An AppsTransport per installation: ghinstallation writes to it on each token refresh.
+			atr := ghinstallation.NewAppsTransportFromPrivateKey(a.base, a.appID, a.key)
+			atr.BaseURL = a.apiRoot
+			itr := ghinstallation.NewFromAppsTransport(atr, id)
+			itr.BaseURL = a.apiRoot
+			return itr
+		}
+		return a.client(&rateLimitTransport{next: tokens(), renew: tokens, lim: newLimiter(&a.limits, id)})
 	})
 }
 

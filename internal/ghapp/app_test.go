@@ -169,6 +169,60 @@ func TestInstallationTokenRefreshedBeforeExpiry(t *testing.T) {
 	}
 }
 
+// GitHub may refuse a token ghinstallation still believes valid (clock skew, revocation): the
+// token is replaced and the request sent again, once; a fresh token refused too is an error.
+func TestInstallationTokenRefusedIsReplaced(t *testing.T) {
+	tests := []struct {
+		name       string
+		refuse     func(auth string) bool
+		wantErr    bool
+		wantTokens int
+		wantAuths  []string
+	}{
+		{name: "first token refused", refuse: func(auth string) bool { return auth == "token ghs_9_1" },
+			wantTokens: 2, wantAuths: []string{"token ghs_9_1", "token ghs_9_2", "token ghs_9_2"}},
+		{name: "every token refused", refuse: func(string) bool { return true },
+			wantErr: true, wantTokens: 2, wantAuths: []string{"token ghs_9_1", "token ghs_9_2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := newGHServer(t)
+			g.handle("POST /repos/o/r/issues/1/labels", func(w http.ResponseWriter, r *http.Request) {
+				if tt.refuse(r.Header.Get("Authorization")) {
+					writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "Bad credentials"})
+					return
+				}
+				writeJSON(w, http.StatusOK, []any{})
+			})
+			a, _ := newTestApp(t, g)
+			gh := a.Installation(9)
+			_, _, err := gh.Issues.AddLabelsToIssue(context.Background(), "o", "r", 1, []string{"bug"})
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+			if err != nil {
+				if !IsPermanent(Classify(err)) {
+					t.Errorf("%v is not permanent", err)
+				}
+			} else if _, _, err := gh.Issues.AddLabelsToIssue(context.Background(), "o", "r", 1, []string{"bug"}); err != nil {
+				t.Fatal(err)
+			}
+			var auths []string
+			for _, r := range g.all() {
+				if r.Method == http.MethodPost && !strings.HasSuffix(r.Path, "/access_tokens") {
+					auths = append(auths, r.Auth)
+				}
+			}
+			if diff := cmp.Diff(tt.wantAuths, auths); diff != "" {
+				t.Errorf("tokens used (-want +got):\n%s", diff)
+			}
+			if n := g.tokenCount(); n != tt.wantTokens {
+				t.Errorf("token requests = %d, want %d", n, tt.wantTokens)
+			}
+		})
+	}
+}
+
 func TestInstallationClientsCachedAndBounded(t *testing.T) {
 	g := newGHServer(t)
 	a, _ := newTestApp(t, g, WithCacheSize(2))

@@ -66,8 +66,28 @@ func newLimiter(set *limitSettings, installationID int64) *limiter {
 
 // rateLimitTransport sends an installation's requests within GitHub's limits (DESIGN.md §6).
 type rateLimitTransport struct {
+	lim *limiter
+	// renew, when set, makes a new token source: GitHub answered 401 to a token the source
+	// still believes valid (expired early by clock skew, or revoked).
+	renew func() http.RoundTripper
+
+	mu   sync.Mutex
 	next http.RoundTripper
-	lim  *limiter
+}
+
+func (t *rateLimitTransport) current() http.RoundTripper {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.next
+}
+
+// renewFrom replaces the token source refused, unless a concurrent request already did.
+func (t *rateLimitTransport) renewFrom(refused http.RoundTripper) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.next == refused {
+		t.next = t.renew()
+	}
 }
 
 type ctxKey int
@@ -102,7 +122,7 @@ func (t *rateLimitTransport) RoundTrip(req *http.Request) (*http.Response, error
 		defer func() { <-l.write }()
 	}
 	retryNotFound, _ := ctx.Value(retryNotFoundKey).(bool)
-	notFound, limited := 0, 0
+	notFound, limited, renewed := 0, 0, false
 	for attempt := 0; ; attempt++ {
 		send := req
 		if attempt > 0 {
@@ -127,10 +147,20 @@ func (t *rateLimitTransport) RoundTrip(req *http.Request) (*http.Response, error
 			closeBody(send)
 			return nil, ctx.Err()
 		}
-		resp, err := t.next.RoundTrip(send)
+		next := t.current()
+		resp, err := next.RoundTrip(send)
 		<-l.inFlight
 		if err != nil {
 			return nil, l.tokenError(err)
+		}
+		if resp.StatusCode == http.StatusUnauthorized && t.renew != nil && !renewed && canRewind(req) {
+			// Once per request: a fresh token refused too is a real authentication problem.
+			renewed = true
+			discard(resp)
+			t.renewFrom(next)
+			l.set.log.Warn("GitHub refused the installation token: getting a new one",
+				zap.Int64("installation_id", l.installationID), zap.String("method", req.Method), zap.String("path", req.URL.Path))
+			continue
 		}
 		now := l.set.clock.Now()
 		kind, wait := classifyLimit(resp, now, l.strikesNow())
