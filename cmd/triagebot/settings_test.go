@@ -24,6 +24,14 @@ func TestBadSettingsExitTwoNamingTheVariable(t *testing.T) {
 	if err := os.WriteFile(badConfig, []byte("defaults:\n  needs_triage:\n    labl: x\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	badChannel := filepath.Join(dir, "bad-channel.yml")
+	if err := os.WriteFile(badChannel, []byte("channels:\n  ops:\n    type: webhook\n    url: ftp://hooks.example/s3cr3t-value\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	unknownKey := filepath.Join(dir, "unknown-channel-key.yml")
+	if err := os.WriteFile(unknownKey, []byte("channels:\n  team:\n    type: github\n    mention: [\"@octo/maintainers\"]\n    url: https://example.com/\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	empty := filepath.Join(dir, "empty")
 	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -56,6 +64,8 @@ func TestBadSettingsExitTwoNamingTheVariable(t *testing.T) {
 		{"listen port taken", map[string]string{"TRIAGEBOT_WEBHOOK_SECRET": "s3cr3t-value", "TRIAGEBOT_LISTEN": taken}, nil, "TRIAGEBOT_LISTEN: listen tcp " + taken + ": bind: address already in use"},
 		{"server config missing", map[string]string{"TRIAGEBOT_WEBHOOK_SECRET": "s3cr3t-value", "TRIAGEBOT_CONFIG": filepath.Join(dir, "none.yml")}, nil, "TRIAGEBOT_CONFIG:"},
 		{"server config malformed", map[string]string{"TRIAGEBOT_WEBHOOK_SECRET": "s3cr3t-value", "TRIAGEBOT_CONFIG": badConfig}, nil, "TRIAGEBOT_CONFIG: invalid configuration: line 3: defaults.needs_triage.labl"},
+		{"channel url not http", map[string]string{"TRIAGEBOT_WEBHOOK_SECRET": "s3cr3t-value", "TRIAGEBOT_CONFIG": badChannel}, nil, "TRIAGEBOT_CONFIG: invalid notification channels: line 4: channels.ops.url: must be an absolute http or https URL"},
+		{"channel key of another type", map[string]string{"TRIAGEBOT_WEBHOOK_SECRET": "s3cr3t-value", "TRIAGEBOT_CONFIG": unknownKey}, nil, "TRIAGEBOT_CONFIG: invalid notification channels: line 5: channels.team.url: only webhook channels take url"},
 		{"app id without key", map[string]string{"TRIAGEBOT_WEBHOOK_SECRET": "s3cr3t-value", "TRIAGEBOT_APP_ID": "12"}, nil, "TRIAGEBOT_PRIVATE_KEY_FILE: required with TRIAGEBOT_APP_ID"},
 		{"key without app id", map[string]string{"TRIAGEBOT_WEBHOOK_SECRET": "s3cr3t-value", "TRIAGEBOT_PRIVATE_KEY_FILE": empty}, nil, "TRIAGEBOT_APP_ID: required with TRIAGEBOT_PRIVATE_KEY_FILE"},
 		{"key file missing", map[string]string{"TRIAGEBOT_WEBHOOK_SECRET": "s3cr3t-value", "TRIAGEBOT_APP_ID": "12", "TRIAGEBOT_PRIVATE_KEY_FILE": filepath.Join(dir, "key.pem")}, nil, "TRIAGEBOT_PRIVATE_KEY_FILE: open " + filepath.Join(dir, "key.pem") + ": no such file or directory"},
