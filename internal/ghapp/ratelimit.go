@@ -141,19 +141,19 @@ func (t *rateLimitTransport) RoundTrip(req *http.Request) (*http.Response, error
 				return nil, err
 			}
 		}
-		select {
-		case l.inFlight <- struct{}{}:
-		case <-ctx.Done():
+		if err := l.takeSlot(ctx); err != nil {
 			closeBody(send)
-			return nil, ctx.Err()
+			return nil, err
 		}
 		next := t.current()
 		resp, err := next.RoundTrip(send)
-		<-l.inFlight
 		if err != nil {
-			return nil, l.tokenError(err)
+			err = l.tokenError(err)
+			<-l.inFlight
+			return nil, err
 		}
 		if resp.StatusCode == http.StatusUnauthorized && t.renew != nil && !renewed && canRewind(req) {
+			<-l.inFlight
 			// Once per request: a fresh token refused too is a real authentication problem.
 			renewed = true
 			discard(resp)
@@ -162,10 +162,19 @@ func (t *rateLimitTransport) RoundTrip(req *http.Request) (*http.Response, error
 				zap.Int64("installation_id", l.installationID), zap.String("method", req.Method), zap.String("path", req.URL.Path))
 			continue
 		}
+		// The slot is given back once the answer's limits are recorded, so that the request
+		// waiting for it sees them.
 		now := l.set.clock.Now()
 		kind, wait := classifyLimit(resp, now, l.strikesNow())
-		if kind == "" {
+		switch {
+		case kind != "":
+			l.block(kind, now.Add(wait))
+		case resp.StatusCode != http.StatusUnauthorized:
+			// A 401's rate-limit headers are the unauthenticated budget's, not the installation's.
 			l.observe(resp, now)
+		}
+		<-l.inFlight
+		if kind == "" {
 			if resp.StatusCode == http.StatusNotFound && retryNotFound && notFound < len(l.set.notFoundBackoff) && canRewind(req) {
 				backoff := l.set.notFoundBackoff[notFound]
 				notFound++
@@ -178,7 +187,6 @@ func (t *rateLimitTransport) RoundTrip(req *http.Request) (*http.Response, error
 			return resp, nil
 		}
 		discard(resp)
-		l.block(kind, now.Add(wait))
 		l.set.log.Warn("GitHub rate limit", zap.Int64("installation_id", l.installationID),
 			zap.String("kind", kind), zap.Int("status", resp.StatusCode), zap.Duration("wait", wait),
 			zap.String("method", req.Method), zap.String("path", req.URL.Path))
@@ -187,6 +195,33 @@ func (t *rateLimitTransport) RoundTrip(req *http.Request) (*http.Response, error
 			return nil, &RetryAfterError{Wait: wait, Kind: kind, InstallationID: l.installationID, Status: resp.StatusCode}
 		}
 	}
+}
+
+// takeSlot takes one of the installation's in-flight slots. A wait that began while the request
+// queued for it (another request's answer was a rate limit) is waited out first, with the slot
+// given back: no request leaves once GitHub has said to wait.
+func (l *limiter) takeSlot(ctx context.Context) error {
+	for {
+		select {
+		case l.inFlight <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if l.clearAt(l.set.clock.Now()) {
+			return nil
+		}
+		<-l.inFlight
+		if err := l.awaitClear(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// clearAt reports whether no wait GitHub asked for is running at now.
+func (l *limiter) clearAt(now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !now.Before(l.until)
 }
 
 // tokenError handles a failure of ghinstallation's token request, whose response body it

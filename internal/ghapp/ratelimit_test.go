@@ -182,6 +182,69 @@ func TestRequestsWaitOutShortBlock(t *testing.T) {
 	}
 }
 
+// timeReads is a fakeClock that reports each reading of the time (buffered, one at a time).
+type timeReads struct {
+	*fakeClock
+	read chan struct{}
+}
+
+func (c timeReads) Now() time.Time {
+	now := c.fakeClock.Now()
+	select {
+	case c.read <- struct{}{}:
+	default:
+	}
+	return now
+}
+
+// A request that found no wait running and queued for an in-flight slot must not leave when it
+// gets the slot if, meanwhile, another request's answer opened a wait.
+func TestQueuedRequestWaitsOutLimitOpenedMeanwhile(t *testing.T) {
+	g := newGHServer(t)
+	clock := timeReads{fakeClock: newFakeClock(), read: make(chan struct{}, 1)}
+	var mu sync.Mutex
+	var arrivals []time.Time
+	g.handle("GET /repos/o/r/issues/1", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		arrivals = append(arrivals, clock.fakeClock.Now())
+		mu.Unlock()
+		writeJSON(w, 200, map[string]any{"number": 1})
+	})
+	a, _ := newTestApp(t, g, WithClock(clock), WithMaxInFlight(1))
+	gh := a.Installation(1)
+	ctx := context.Background()
+	if _, _, err := gh.Issues.Get(ctx, "o", "r", 1); err != nil { // the token, fetched now
+		t.Fatal(err)
+	}
+	lim := gh.Client().Transport.(*rateLimitTransport).lim
+	lim.inFlight <- struct{}{} // another request is on its way
+	select {
+	case <-clock.read:
+	default:
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := gh.Issues.Get(ctx, "o", "r", 1)
+		done <- err
+	}()
+	select {
+	case <-clock.read: // it found no wait running; next it queues for the slot
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request never checked for a wait")
+	}
+	until := clock.fakeClock.Now().Add(5 * time.Second)
+	lim.block(KindSecondary, until) // the other request's answer: a 429, Retry-After 5
+	<-lim.inFlight
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if last := arrivals[len(arrivals)-1]; last.Before(until) {
+		t.Errorf("the queued request reached GitHub at %s, inside the wait until %s", last.Format(time.TimeOnly), until.Format(time.TimeOnly))
+	}
+}
+
 func TestSpentBudgetBlocksBeforeBeingRefused(t *testing.T) {
 	g := newGHServer(t)
 	a, clock := newTestApp(t, g)
