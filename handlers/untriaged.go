@@ -300,7 +300,7 @@ func (t *Timers) Schedule(ctx context.Context, c UntriagedCheck) error {
 	}
 	subject := fmt.Sprintf("%s.%s.%d.%d", TimersSubjects, UntriagedTimers, c.RepoID, c.Number)
 	_, err = t.js.PublishMsg(ctx, &nats.Msg{Subject: subject, Data: data},
-		jetstream.WithMsgID(fmt.Sprintf("untriaged.%s.%d", c.DeliveryID, c.DueAt.Unix())), jetstream.WithExpectStream(TimersStream))
+		jetstream.WithMsgID(fmt.Sprintf("untriaged.%s.%d", c.DeliveryID, c.DueAt.UnixNano())), jetstream.WithExpectStream(TimersStream))
 	return err
 }
 
