@@ -293,3 +293,74 @@ channels:
 		t.Fatalf("untriaged reports %+v, want one for #%d", items, left)
 	}
 }
+
+func TestNotificationsFailingWebhookIsRetriedAndArrivesOnce(t *testing.T) {
+	chat := newChatServer(t)
+	var mu sync.Mutex
+	failures := 2
+	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		fail := failures > 0
+		failures--
+		mu.Unlock()
+		if fail {
+			http.Error(w, "upstream down", http.StatusBadGateway)
+			return
+		}
+		chat.Config.Handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(flaky.Close)
+	cfg := serverConfig(t, `
+channels:
+  ops:
+    type: webhook
+    url: `+flaky.URL+`/hooks/secret-token
+    digest: 0
+`)
+	l, _ := startLocalT(t, localConfig{Settings: func(s *settings) { s.ConfigFile = cfg }})
+	repo := notifyRepo(t, l, `
+    - on: issue_opened
+      to: [ops]
+`)
+	if _, err := l.Fake.OpenIssue(repo, "alice", "Flaky", "b"); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, l)
+	waitFor(t, "the notification stream to empty", streamEmpty(t, l, notify.Stream))
+	got := chat.payloads()
+	if len(got) != 1 || len(got[0].Items) != 1 {
+		t.Fatalf("webhook received %+v, want the one notification once", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if failures > 0 {
+		t.Fatalf("the endpoint failed only %d times", 2-failures)
+	}
+}
+
+func TestNotificationsGitHubChannelOnlyLogsInDryRun(t *testing.T) {
+	cfg := serverConfig(t, `
+channels:
+  team:
+    type: github
+    mention: ["@octo-org/maintainers"]
+    digest: 0
+`)
+	l, logs := startLocalT(t, localConfig{Settings: func(s *settings) { s.ConfigFile = cfg; s.DryRun = true }})
+	repo := notifyRepo(t, l, `
+    - on: issue_opened
+      to: [team]
+`)
+	n, err := l.Fake.OpenIssue(repo, "alice", "Dry", "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	settle(t, l)
+	waitFor(t, "the notification stream to empty", streamEmpty(t, l, notify.Stream))
+	if c := botComments(l, repo, n); len(c) != 0 {
+		t.Fatalf("dry run posted %q", c)
+	}
+	if logs.FilterMessage("dry run: notification comment not posted").Len() != 1 {
+		t.Fatal("the dry-run comment was not logged once")
+	}
+}
