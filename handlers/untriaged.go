@@ -356,6 +356,12 @@ func (t *Timers) handle(msg jetstream.Msg) {
 		return
 	}
 	next, err := t.check(t.ctx, c)
+	if err != nil && queue.IsPermanent(err) {
+		// The issue is gone, or the App lost access: retrying cannot report it.
+		t.log.Error("untriaged check dropped", zap.String(LogKeyRepo, c.Repo), zap.Int(LogKeyNumber, c.Number), zap.Error(err))
+		_ = msg.Term()
+		return
+	}
 	if err != nil {
 		attempt := 1
 		if md, mdErr := msg.Metadata(); mdErr == nil {

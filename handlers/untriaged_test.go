@@ -201,3 +201,51 @@ func TestTimersHoldAChecksUntilDueAndRescheduleLaterRoutes(t *testing.T) {
 		}
 	}
 }
+
+func TestTimersDropAChecksThatCannotSucceed(t *testing.T) {
+	q, _ := queuetest.Queue(t, queue.Config{Partitions: 1})
+	ctx := context.Background()
+	timers, err := handlers.SetupTimers(ctx, q.JetStream(), handlers.TimersConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := make(chan struct{}, 10)
+	if err := timers.Start(func(context.Context, handlers.UntriagedCheck) (time.Time, error) {
+		calls <- struct{}{}
+		return time.Time{}, queue.Permanent(errors.New("issue gone: 410"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer timers.Stop()
+	if err := timers.Schedule(ctx, handlers.UntriagedCheck{DeliveryID: "d-1", RepoID: 1, Repo: "o/r", Number: 1}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-calls:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the check did not run")
+	}
+	st, err := q.JetStream().Stream(ctx, handlers.TimersStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		info, err := st.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.State.Msgs == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the check was not dropped")
+		}
+		<-tick.C
+	}
+	if len(calls) != 0 {
+		t.Fatalf("the check ran %d more times", len(calls))
+	}
+}
