@@ -177,13 +177,8 @@ func (u *UntriagedChecker) Check(ctx context.Context, c UntriagedCheck) (time.Ti
 				missing = appendNew(missing, ch)
 				continue
 			}
-			if known[ch].Type == notify.TypeGitHub {
-				if err := (&installations{store: u.Store}).remember(ctx, c.Repo, c.InstallationID); err != nil {
-					return time.Time{}, err
-				}
-			}
-			if err := u.Notifier.Enqueue(ctx, notify.UntriagedNotification(issue, ch, afters[i], now.UTC())); err != nil {
-				return time.Time{}, fmt.Errorf("enqueue untriaged report of %s#%d: %w", c.Repo, c.Number, err)
+			if err := reportUntriaged(ctx, u.Store, u.Notifier, t, issue, ch, afters[i], now, known[ch]); err != nil {
+				return time.Time{}, err
 			}
 			sent = appendNew(sent, ch)
 		}
