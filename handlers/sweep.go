@@ -80,29 +80,59 @@ func (s *Sweeper) defaults() {
 	}
 }
 
-// Start sweeps now and every Every until Stop.
+// Start sweeps every Every until Stop. The schedule is kept in the lease, so restarts (and
+// other processes) neither skip nor repeat sweeps; a new deployment sweeps first one interval
+// after it starts.
 func (s *Sweeper) Start() {
 	s.defaults()
 	s.stop = make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
-		defer cancel()
-		go func() { <-s.stop; cancel() }()
-		tick := time.NewTicker(s.Every)
-		defer tick.Stop()
+		<-s.stop
+		cancel()
+	}()
+	go func() {
+		defer s.wg.Done()
 		for {
+			wait, err := s.untilNext(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				s.Logger.Warn("untriaged sweep schedule unreadable; retried in a minute", zap.Error(err))
+				wait = time.Minute
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
 			if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 				s.Logger.Warn("untriaged sweep incomplete; the next one retries", zap.Error(err))
 			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
 		}
 	}()
+}
+
+// untilNext is the wait before the next sweep is due, by the lease; without one, the lease is
+// started now.
+func (s *Sweeper) untilNext(ctx context.Context) (time.Duration, error) {
+	var lease sweepLease
+	rev, err := s.Store.LoadMemory(ctx, sweepLeaseKey, &lease)
+	if err != nil {
+		return 0, err
+	}
+	if lease.At.IsZero() {
+		if err := s.Store.StoreMemory(ctx, sweepLeaseKey, sweepLease{At: s.Now().UTC()}, rev); err != nil && !errors.Is(err, queue.ErrConflict) {
+			return 0, err
+		}
+		return s.Every, nil
+	}
+	return max(lease.At.Add(s.Every).Sub(s.Now()), 0) + time.Second, nil
 }
 
 // Stop ends the sweeps, interrupting one in progress, and waits.

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,9 +19,13 @@ type fakeSource struct {
 	repos  []rules.Target
 	issues map[string][]notify.UntriagedIssue // by owner/name
 	lists  int
+	sweeps atomic.Int32
 }
 
-func (f *fakeSource) Repositories(context.Context) ([]rules.Target, error) { return f.repos, nil }
+func (f *fakeSource) Repositories(context.Context) ([]rules.Target, error) {
+	f.sweeps.Add(1)
+	return f.repos, nil
+}
 
 func (f *fakeSource) OpenIssuesWithLabel(_ context.Context, t rules.Target, label string) ([]notify.UntriagedIssue, error) {
 	f.lists++
@@ -104,11 +109,20 @@ func TestSweepSkipsRepositoriesWithoutUntriagedRoutes(t *testing.T) {
 	}
 }
 
-func TestSweeperStartsAndStops(t *testing.T) {
+func TestSweeperRunsOnScheduleAndStops(t *testing.T) {
 	q, _ := queuetest.Queue(t, queue.Config{Partitions: 1})
 	src := &fakeSource{}
-	s := &handlers.Sweeper{Source: src, Store: q, Config: handlers.StaticConfig(rules.DefaultConfig())}
+	s := &handlers.Sweeper{Source: src, Store: q, Config: handlers.StaticConfig(rules.DefaultConfig()), Every: 50 * time.Millisecond}
 	s.Start()
+	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for src.sweeps.Load() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sweeps, want 2", src.sweeps.Load())
+		}
+		<-tick.C
+	}
 	s.Stop()
-	s.Stop()
+	s.Stop() // twice is harmless; goleak checks nothing is left running
 }
