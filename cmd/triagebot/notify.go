@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/google/go-github/v60/github"
 	"go.uber.org/zap"
 
 	"github.com/triagebot/triagebot/handlers"
@@ -72,4 +73,78 @@ func (r issueReader) IssueState(ctx context.Context, installationID int64, owner
 		st.Labels = append(st.Labels, l.GetName())
 	}
 	return st, nil
+}
+
+// untriagedSource lists, for the untriaged sweep, the repositories the App is installed on and
+// their open issues carrying the needs-triage label.
+type untriagedSource struct{ app *ghapp.App }
+
+var _ handlers.UntriagedSource = untriagedSource{}
+
+func (s untriagedSource) Repositories(ctx context.Context) ([]rules.Target, error) {
+	var out []rules.Target
+	opts := &github.ListOptions{PerPage: 100}
+	for {
+		insts, resp, err := s.app.AppClient().Apps.ListInstallations(ctx, opts)
+		if err != nil {
+			return nil, ghapp.Classify(fmt.Errorf("list installations: %w", err))
+		}
+		for _, in := range insts {
+			if in.SuspendedAt != nil {
+				continue
+			}
+			repos, err := s.repositories(ctx, in.GetID())
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, repos...)
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+func (s untriagedSource) repositories(ctx context.Context, installationID int64) ([]rules.Target, error) {
+	var out []rules.Target
+	opts := &github.ListOptions{PerPage: 100}
+	for {
+		page, resp, err := s.app.Installation(installationID).Apps.ListRepos(ctx, opts)
+		if err != nil {
+			return nil, ghapp.Classify(fmt.Errorf("list repositories of installation %d: %w", installationID, err))
+		}
+		for _, r := range page.Repositories {
+			if r.GetArchived() || (r.HasIssues != nil && !*r.HasIssues) {
+				continue
+			}
+			out = append(out, rules.Target{InstallationID: installationID, RepoID: r.GetID(), Owner: r.GetOwner().GetLogin(), Name: r.GetName()})
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+func (s untriagedSource) OpenIssuesWithLabel(ctx context.Context, t rules.Target, label string) ([]notify.UntriagedIssue, error) {
+	var out []notify.UntriagedIssue
+	opts := &github.IssueListByRepoOptions{State: "open", Labels: []string{label}, ListOptions: github.ListOptions{PerPage: 100}}
+	for {
+		page, resp, err := s.app.Installation(t.InstallationID).Issues.ListByRepo(ctx, t.Owner, t.Name, opts)
+		if err != nil {
+			return nil, ghapp.Classify(fmt.Errorf("list issues labelled %q in %s: %w", label, t.FullName(), err))
+		}
+		for _, is := range page {
+			if is.IsPullRequest() {
+				continue
+			}
+			out = append(out, notify.UntriagedIssue{Repo: t.FullName(), Number: is.GetNumber(), Title: is.GetTitle(),
+				URL: is.GetHTMLURL(), OpenedAt: is.GetCreatedAt().Time, Label: label})
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
 }

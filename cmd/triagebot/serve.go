@@ -83,10 +83,11 @@ func newLogger(s settings, w io.Writer) (*zap.Logger, error) {
 
 // startOptions let tests replace or tune the GitHub side.
 type startOptions struct {
-	executor  handlers.Executor
-	ghapp     []ghapp.Option
-	transport http.RoundTripper
-	backoff   func(attempt int) time.Duration // retry delay of transient failures (default queue.Backoff)
+	executor   handlers.Executor
+	ghapp      []ghapp.Option
+	transport  http.RoundTripper
+	backoff    func(attempt int) time.Duration // retry delay of transient failures (default queue.Backoff)
+	sweepEvery time.Duration                   // untriaged sweep interval (default handlers.DefaultSweepEvery)
 }
 
 // app is a running triagebot process: some of receiver, workers, embedded NATS.
@@ -108,6 +109,7 @@ type app struct {
 	notifier   *notify.Queue
 	dispatcher *notify.Dispatcher
 	timers     *handlers.Timers
+	sweeper    *handlers.Sweeper
 }
 
 func start(ctx context.Context, role string, s settings, log *zap.Logger, opts startOptions) (_ *app, err error) {
@@ -216,6 +218,11 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 		checker := &handlers.UntriagedChecker{Config: wc.Config, Store: a.q, Notifier: a.notifier, Issues: issues, Logger: log.Named("untriaged"), Now: time.Now}
 		if err := a.timers.Start(checker.Check); err != nil {
 			return nil, err
+		}
+		if gh != nil && !s.DryRun {
+			a.sweeper = &handlers.Sweeper{Source: untriagedSource{app: gh}, Config: wc.Config, Store: a.q, Notifier: a.notifier,
+				Logger: log.Named("sweep"), Every: opts.sweepEvery}
+			a.sweeper.Start()
 		}
 		a.consumer, err = a.q.Consume(ctx, w.Handle, queue.ConsumeOptions{Logger: log.Named("queue"), Observe: m.event, Backoff: opts.backoff})
 		if err != nil {
@@ -456,8 +463,13 @@ func (a *app) startNotifications(ctx context.Context, channels map[string]notify
 	return nil
 }
 
-// stopNotifications stops the dispatcher (held digests go back to the queue) and the timers.
+// stopNotifications stops the dispatcher (held digests go back to the queue), the timers and
+// the sweep.
 func (a *app) stopNotifications(ctx context.Context) {
+	if a.sweeper != nil {
+		a.sweeper.Stop()
+		a.sweeper = nil
+	}
 	if a.dispatcher != nil {
 		if err := a.dispatcher.Stop(ctx); err != nil {
 			a.log.Warn("notifications being sent at the shutdown timeout were interrupted; they will be retried", zap.Error(err))
