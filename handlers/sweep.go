@@ -212,7 +212,7 @@ func (s *Sweeper) sweepRepo(ctx context.Context, t rules.Target, now time.Time) 
 				if _, ok := known[ch]; !ok {
 					continue
 				}
-				if err := reportUntriaged(ctx, s.Store, s.Notifier, t, is, ch, afters[i], now, known[ch]); err != nil {
+				if _, err := reportUntriaged(ctx, s.Store, s.Notifier, t, is, ch, afters[i], now, known[ch]); err != nil {
 					return err
 				}
 			}
@@ -223,27 +223,28 @@ func (s *Sweeper) sweepRepo(ctx context.Context, t rules.Target, now time.Time) 
 
 // reportUntriaged enqueues the untriaged report of is on ch unless it was reported before,
 // and records it.
+// It reports whether it enqueued.
 func reportUntriaged(ctx context.Context, store Store, n Notifier, t rules.Target, is notify.UntriagedIssue, ch string,
-	after time.Duration, now time.Time, cc notify.ChannelConfig) error {
+	after time.Duration, now time.Time, cc notify.ChannelConfig) (bool, error) {
 	key := reportedKey(t.RepoID, is.Number, ch)
 	var done sweepLease
 	rev, err := store.LoadMemory(ctx, key, &done)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if rev != 0 {
-		return nil
+		return false, nil
 	}
 	if cc.Type == notify.TypeGitHub {
 		if err := (&installations{store: store}).remember(ctx, is.Repo, t.InstallationID); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if err := n.Enqueue(ctx, notify.UntriagedNotification(is, ch, after, now.UTC())); err != nil {
-		return fmt.Errorf("enqueue untriaged report of %s#%d: %w", is.Repo, is.Number, err)
+		return false, fmt.Errorf("enqueue untriaged report of %s#%d: %w", is.Repo, is.Number, err)
 	}
 	if err := store.StoreMemory(ctx, key, sweepLease{At: now.UTC()}, 0); err != nil && !errors.Is(err, queue.ErrConflict) {
-		return err
+		return true, err
 	}
-	return nil
+	return true, nil
 }

@@ -177,10 +177,13 @@ func (u *UntriagedChecker) Check(ctx context.Context, c UntriagedCheck) (time.Ti
 				missing = appendNew(missing, ch)
 				continue
 			}
-			if err := reportUntriaged(ctx, u.Store, u.Notifier, t, issue, ch, afters[i], now, known[ch]); err != nil {
+			enqueued, err := reportUntriaged(ctx, u.Store, u.Notifier, t, issue, ch, afters[i], now, known[ch])
+			if err != nil {
 				return time.Time{}, err
 			}
-			sent = appendNew(sent, ch)
+			if enqueued {
+				sent = appendNew(sent, ch)
+			}
 		}
 		if len(missing) > 0 {
 			log.Warn("notification routes name channels the server does not define (TRIAGEBOT_CONFIG channels); skipped",
