@@ -364,3 +364,43 @@ channels:
 		t.Fatal("the dry-run comment was not logged once")
 	}
 }
+
+func TestNotificationsFromCommands(t *testing.T) {
+	chat := newChatServer(t)
+	cfg := serverConfig(t, `
+channels:
+  ops:
+    type: webhook
+    url: `+chat.URL+`/hooks/secret-token
+    digest: 0
+`)
+	l, _ := startLocalT(t, localConfig{Settings: func(s *settings) { s.ConfigFile = cfg }})
+	repo := notifyRepo(t, l, `
+    - on: notify_command
+      to: [ops]
+    - on: labeled
+      label: security
+      to: [ops]
+`)
+	n, err := l.Fake.OpenIssue(repo, "alice", "Token in logs", "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	settle(t, l)
+	comment(t, l, repo, n, "alice", "/notify this leaks a token, cc @octo-org/everyone")
+	comment(t, l, repo, n, "maya", "/label security")
+	waitFor(t, "two webhook posts", func() bool { return len(chat.payloads()) >= 2 })
+	waitFor(t, "the notification stream to empty", streamEmpty(t, l, notify.Stream))
+	var routes []string
+	for _, p := range chat.payloads() {
+		for _, it := range p.Items {
+			routes = append(routes, it.Route+": "+it.Event)
+		}
+		if strings.Contains(p.Text, "@octo-org/everyone") {
+			t.Errorf("the /notify text can ping a team: %q", p.Text)
+		}
+	}
+	if diff := cmp.Diff([]string{"notify_command: /notify", "labeled: labeled security"}, routes); diff != "" {
+		t.Fatalf("notifications (-want +got):\n%s", diff)
+	}
+}
