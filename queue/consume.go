@@ -207,13 +207,18 @@ func (c *Consumer) handle(msg jetstream.Msg) {
 	case limited:
 		// GitHub decides how long; a rate limit does not make an event hopeless.
 		out.Result = "rate_limited"
+		c.log.Warn("event will be retried after GitHub's rate limit", zap.String("delivery_id", m.DeliveryID),
+			zap.String("event", m.Event), zap.Duration("wait", wait), zap.Error(err))
 		_ = msg.NakWithDelay(wait)
 	case IsPermanent(err) || m.LastAttempt:
 		out.Result = "dead_lettered"
 		c.deadLetter(msg, m, err)
 	default:
 		out.Result = "retry"
-		_ = msg.NakWithDelay(c.backoff(m.Attempt))
+		delay := c.backoff(m.Attempt)
+		c.log.Warn("event will be retried", zap.String("delivery_id", m.DeliveryID), zap.String("event", m.Event),
+			zap.Int("attempt", m.Attempt), zap.Duration("delay", delay), zap.Error(err))
+		_ = msg.NakWithDelay(delay)
 	}
 	out.Duration = time.Since(start)
 	c.done(out)

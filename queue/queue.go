@@ -45,7 +45,7 @@ type Config struct {
 	DedupWindow time.Duration // how long a delivery id is remembered (default 2h, at least 1h)
 	Replicas    int           // stream replicas: 1 embedded, 3 on a cluster (default 1)
 	MaxAttempts int           // deliveries of one event before it is dead-lettered (default 10)
-	AckWait     time.Duration // how long a worker may hold an event without an ack (default 2m)
+	AckWait     time.Duration // how soon an event held by a dead worker is redelivered (default 30s)
 	AuditMaxAge time.Duration // how long audit records are kept (default 90 days)
 }
 
@@ -63,7 +63,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.MaxAttempts = 10
 	}
 	if c.AckWait == 0 {
-		c.AckWait = 2 * time.Minute
+		c.AckWait = 30 * time.Second
 	}
 	if c.AuditMaxAge == 0 {
 		c.AuditMaxAge = 90 * 24 * time.Hour
@@ -75,6 +75,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("dedup window: %s is shorter than GitHub's redelivery needs (at least 1h)", c.DedupWindow)
 	case c.Replicas < 1 || c.Replicas > 5:
 		return c, fmt.Errorf("replicas: %d is not between 1 and 5", c.Replicas)
+	case c.AckWait < time.Second:
+		return c, fmt.Errorf("ack wait: %s is shorter than 1s", c.AckWait)
 	case c.MaxAttempts < 1:
 		return c, fmt.Errorf("max attempts: %d is less than 1", c.MaxAttempts)
 	}

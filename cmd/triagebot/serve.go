@@ -307,6 +307,7 @@ func (a *app) connect(ctx context.Context) error {
 		DedupWindow: s.DedupWindow,
 		Replicas:    s.Replicas,
 		MaxAttempts: s.MaxAttempts,
+		AckWait:     s.AckWait,
 	})
 	return err
 }

@@ -33,6 +33,7 @@ type settings struct {
 	Partitions      int
 	DedupWindow     time.Duration
 	MaxAttempts     int
+	AckWait         time.Duration
 	Replicas        int
 	StoreMaxBytes   int64
 	ShutdownTimeout time.Duration
@@ -48,6 +49,7 @@ func defaultSettings() settings {
 		Partitions:      16,
 		DedupWindow:     2 * time.Hour,
 		MaxAttempts:     10,
+		AckWait:         30 * time.Second,
 		Replicas:        1,
 		StoreMaxBytes:   10 << 30,
 		ShutdownTimeout: 10 * time.Second,
@@ -232,6 +234,8 @@ func settingTable() []setting {
 	add("dedup-window", "TRIAGEBOT_DEDUP_WINDOW", "how long a delivery id is remembered against duplicates (at least 1h)", d, s)
 	d, s = integer(func(s *settings) *int { return &s.MaxAttempts }, 1, 1000)
 	add("max-attempts", "TRIAGEBOT_MAX_ATTEMPTS", "deliveries of an event before it is dead-lettered", d, s)
+	d, s = duration(func(s *settings) *time.Duration { return &s.AckWait })
+	add("ack-wait", "TRIAGEBOT_ACK_WAIT", "how soon an event held by a worker that died is handed to another (a live worker renews it while it works)", d, s)
 	d, s = integer(func(s *settings) *int { return &s.Replicas }, 1, 5)
 	add("replicas", "TRIAGEBOT_REPLICAS", "stream replicas on an external cluster (3 for R3)", d, s)
 	add("store-max-bytes", "TRIAGEBOT_STORE_MAX_BYTES", "embedded JetStream disk limit in bytes",
