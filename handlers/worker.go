@@ -202,14 +202,32 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 		}
 	}
 	if t.RepoID != 0 && !reflect.DeepEqual(in.Repo, out.Repo) {
-		// Another partition may have changed the repository's memory meanwhile: the event is
-		// then retried with the new memory (the executor is idempotent).
-		if err := w.cfg.Store.StoreMemory(ctx, queue.RepoKey(t.RepoID), out.Repo, repoRev); err != nil {
+		if err := w.storeRepoMemory(ctx, t.RepoID, in.Repo, out.Repo, repoRev); err != nil {
 			return err
 		}
 	}
 	log.Info("event handled", zap.Int("actions", len(out.Actions)), zap.Int("attempt", m.Attempt))
 	return nil
+}
+
+// storeRepoMemory stores what this event added to the repository's memory. Other partitions
+// change it concurrently (events of other issues): on a conflict the additions are rebased on
+// the newer memory and stored again, rather than running the whole event, actions and all, again.
+func (w *Worker) storeRepoMemory(ctx context.Context, repoID int64, before, after rules.RepoMemory, rev uint64) error {
+	key := queue.RepoKey(repoID)
+	current := before
+	for range 20 {
+		next := after.Rebase(before, current)
+		err := w.cfg.Store.StoreMemory(ctx, key, next, rev)
+		if !errors.Is(err, queue.ErrConflict) {
+			return err
+		}
+		current = rules.RepoMemory{}
+		if rev, err = w.cfg.Store.LoadMemory(ctx, key, &current); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("store memory %s: still changing after 20 attempts: %w", key, queue.ErrConflict)
 }
 
 // housekeeping is the work of events that concern the installation, not an issue: labels for

@@ -91,3 +91,17 @@ func addFold(list []string, s string) []string {
 func removeFold(list []string, s string) []string {
 	return slices.DeleteFunc(list, func(v string) bool { return strings.EqualFold(v, s) })
 }
+
+// Rebase applies what an event changed in a repository's memory (from before to after) on
+// current, the memory as another worker has since stored it. A repository's memory is shared by
+// the events of all its issues, which run in parallel; its facts only accumulate, so both
+// workers' additions are kept.
+func (r RepoMemory) Rebase(before, current RepoMemory) RepoMemory {
+	out := current.clone()
+	for _, a := range r.Authors {
+		if !containsFold(before.Authors, a) && !containsFold(out.Authors, a) {
+			out.Authors = append(out.Authors, a)
+		}
+	}
+	return out
+}
