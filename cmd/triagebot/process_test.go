@@ -119,6 +119,20 @@ func (p *proc) waitLog(what string, match func(map[string]any) bool) map[string]
 	}
 }
 
+// waitCount waits until at least n log lines match.
+func (p *proc) waitCount(what string, match func(map[string]any) bool, n int) {
+	p.t.Helper()
+	deadline := time.After(60 * time.Second)
+	for p.countLogs(match) < n {
+		select {
+		case <-p.wake:
+		case <-time.After(50 * time.Millisecond):
+		case <-deadline:
+			p.t.Fatalf("timed out waiting for %d log lines: %s (have %d)\n%s", n, what, p.countLogs(match), p.output())
+		}
+	}
+}
+
 func (p *proc) countLogs(match func(map[string]any) bool) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
