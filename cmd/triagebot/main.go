@@ -67,6 +67,7 @@ Usage:
   triagebot replay EVENT FILE      the actions the rules would take on a payload, as JSON lines
   triagebot config validate FILE   check a .github/triagebot.yml
   triagebot dlq list|retry|drop    inspect and re-queue dead letters
+  triagebot redeliver [--since DUR] [--list]  ask GitHub to redeliver deliveries that failed
 
 Run 'triagebot COMMAND --help' for a command's flags and settings.
 `
@@ -76,13 +77,14 @@ type command func(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":   cmdServe,
-		"receive": cmdReceive,
-		"work":    cmdWork,
-		"replay":  cmdReplay,
-		"config":  cmdConfig,
-		"dlq":     cmdDLQ,
-		"demo":    cmdDemo,
+		"serve":     cmdServe,
+		"receive":   cmdReceive,
+		"work":      cmdWork,
+		"replay":    cmdReplay,
+		"config":    cmdConfig,
+		"dlq":       cmdDLQ,
+		"demo":      cmdDemo,
+		"redeliver": cmdRedeliver,
 	}
 }
 

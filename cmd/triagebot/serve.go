@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -221,7 +222,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 		}
 		if gh != nil && !s.DryRun {
 			a.sweeper = &handlers.Sweeper{Source: untriagedSource{app: gh}, Config: wc.Config, Store: a.q, Notifier: a.notifier,
-				Logger: log.Named("sweep"), Every: opts.sweepEvery}
+				Logger: log.Named("sweep"), Every: cmp.Or(opts.sweepEvery, s.UntriagedSweep)}
 			a.sweeper.Start()
 		}
 		a.consumer, err = a.q.Consume(ctx, w.Handle, queue.ConsumeOptions{Logger: log.Named("queue"), Observe: m.event, Backoff: opts.backoff})

@@ -34,6 +34,7 @@ type settings struct {
 	DedupWindow     time.Duration
 	MaxAttempts     int
 	AckWait         time.Duration
+	UntriagedSweep  time.Duration
 	Replicas        int
 	StoreMaxBytes   int64
 	ShutdownTimeout time.Duration
@@ -50,6 +51,7 @@ func defaultSettings() settings {
 		DedupWindow:     2 * time.Hour,
 		MaxAttempts:     10,
 		AckWait:         30 * time.Second,
+		UntriagedSweep:  time.Hour,
 		Replicas:        1,
 		StoreMaxBytes:   10 << 30,
 		ShutdownTimeout: 10 * time.Second,
@@ -248,6 +250,8 @@ func settingTable() []setting {
 			s.StoreMaxBytes = n
 			return nil
 		})
+	d, s = duration(func(s *settings) *time.Duration { return &s.UntriagedSweep })
+	add("untriaged-sweep", "TRIAGEBOT_UNTRIAGED_SWEEP", "how often open issues still labelled needs-triage are looked for (for untriaged notifications of issues the bot did not see open)", d, s)
 	d, s = duration(func(s *settings) *time.Duration { return &s.ShutdownTimeout })
 	add("shutdown-timeout", "TRIAGEBOT_SHUTDOWN_TIMEOUT", "how long events in flight may take to finish at shutdown", d, s)
 	return t
@@ -303,10 +307,11 @@ func parseSettingsArgs(name string, args []string, getenv func(string) (string, 
 }
 
 var roleHelp = map[string]string{
-	"serve":   "Runs the webhook receiver and the workers in one process. With no TRIAGEBOT_NATS_URL it\nstarts an embedded NATS JetStream server on TRIAGEBOT_DATA_DIR.",
-	"receive": "Runs the webhook receiver alone: verifies deliveries and stores them in JetStream.",
-	"work":    "Runs the workers alone: takes stored events, applies the rules, acts on GitHub.",
-	"dlq":     dlqUsage,
+	"serve":     "Runs the webhook receiver and the workers in one process. With no TRIAGEBOT_NATS_URL it\nstarts an embedded NATS JetStream server on TRIAGEBOT_DATA_DIR.",
+	"receive":   "Runs the webhook receiver alone: verifies deliveries and stores them in JetStream.",
+	"work":      "Runs the workers alone: takes stored events, applies the rules, acts on GitHub.",
+	"dlq":       dlqUsage,
+	"redeliver": "Asks GitHub to redeliver the App's webhook deliveries that failed (no 2xx) in the last\n--since DUR (default 24h, at most 72h); --list only lists them. Safe to run any time: the\nreceiver stores a delivery id once.",
 }
 
 func printSettingsHelp(w io.Writer, name string, table []setting) {
