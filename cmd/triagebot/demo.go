@@ -228,7 +228,11 @@ func describeResult(r rules.Result) string {
 	}
 	status := ""
 	if r.Status != rules.StatusDone {
-		status = " [" + string(r.Status) + "]"
+		status = " [" + string(r.Status)
+		if r.Detail != "" {
+			status += ": " + r.Detail
+		}
+		status += "]"
 	}
 	return fmt.Sprintf("%s%s: %s", what, status, a.Reason)
 }
