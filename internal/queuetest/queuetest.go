@@ -7,6 +7,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/goleak"
 
 	"github.com/triagebot/triagebot/queue"
 )
@@ -70,4 +71,14 @@ func Queue(t testing.TB, cfg queue.Config) (*queue.Queue, *Server) {
 		t.Fatal(err)
 	}
 	return q, s
+}
+
+// LeakOptions are the goroutines goleak should not count: nats-server keeps a few process-wide
+// ones alive after Shutdown.
+func LeakOptions() []goleak.Option {
+	return []goleak.Option{
+		goleak.IgnoreTopFunction("github.com/nats-io/nats-server/v2/server.(*Server).startGoRoutine.func1"),
+		goleak.IgnoreAnyFunction("github.com/nats-io/nats-server/v2/server.(*JetStream).monitorCluster"),
+		goleak.IgnoreTopFunction("time.Sleep"),
+	}
 }
