@@ -190,6 +190,7 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	if execErr != nil {
 		return fmt.Errorf("execute actions: %w", execErr)
 	}
+	out.Memory = out.Memory.Posted(results)
 	if notifyErr != nil {
 		return notifyErr
 	}

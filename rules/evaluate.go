@@ -95,6 +95,7 @@ type eval struct {
 	lookup   Lookup
 	history  func(ctx context.Context) ([]HistoryEntry, error)
 	mem      Memory
+	priorBot []string // the bot's comments remembered from earlier events
 	repoMem  RepoMemory
 	actions  []Action
 
@@ -152,6 +153,7 @@ func newEval(in Input) *eval {
 		return e
 	}
 	e.mem = in.Memory.clone()
+	e.priorBot = in.Memory.BotComments
 	e.repoMem = in.Repo.clone()
 	e.number = e.issue.GetNumber()
 	e.author = e.issue.GetUser().GetLogin()

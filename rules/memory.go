@@ -32,9 +32,11 @@ type Memory struct {
 	// BotComments are the bot's own comments on the issue, which never count towards a score:
 	// "RULE:KEY" of a keyed comment (recorded when the rule decides to post it, so the count holds
 	// even when the worker never passes the bot's own events), or "id:N" for one seen only as an event.
-	BotComments []string       `json:"bot_comments,omitempty"`
-	Commenters  map[string]int `json:"commenters,omitempty"` // human commenter (lower case) → number of their comments seen
-	Reminded    []string       `json:"reminded,omitempty"`   // users (lower case) already reminded of the code of conduct here
+	BotComments []string `json:"bot_comments,omitempty"`
+	// BotCommentIDs are the GitHub ids of those comments, where the executor reported them.
+	BotCommentIDs map[string]int64 `json:"bot_comment_ids,omitempty"`
+	Commenters    map[string]int   `json:"commenters,omitempty"` // human commenter (lower case) → number of their comments seen
+	Reminded      []string         `json:"reminded,omitempty"`   // users (lower case) already reminded of the code of conduct here
 
 	// CommandDeliveries are the delivery ids of the latest comment events whose commands ran,
 	// so a redelivery of an old event does not run them again over later decisions.
@@ -54,6 +56,12 @@ func (m Memory) clone() Memory {
 	out.OpenedLabels = slices.Clone(m.OpenedLabels)
 	out.OpenedAssignees = slices.Clone(m.OpenedAssignees)
 	out.BotComments = slices.Clone(m.BotComments)
+	if m.BotCommentIDs != nil {
+		out.BotCommentIDs = make(map[string]int64, len(m.BotCommentIDs))
+		for k, v := range m.BotCommentIDs {
+			out.BotCommentIDs[k] = v
+		}
+	}
 	out.Reminded = slices.Clone(m.Reminded)
 	out.CommandDeliveries = slices.Clone(m.CommandDeliveries)
 	if m.Commenters != nil {
@@ -90,6 +98,29 @@ func addFold(list []string, s string) []string {
 // removeFold removes s, in any case, from list.
 func removeFold(list []string, s string) []string {
 	return slices.DeleteFunc(list, func(v string) bool { return strings.EqualFold(v, s) })
+}
+
+// Posted records the ids of the keyed bot comments the executor created or edited, so that a
+// later comment's payload can tell which of them it counted (see the priority score).
+func (m Memory) Posted(results []Result) Memory {
+	out := m.clone()
+	for _, r := range results {
+		a := r.Action
+		if a.Type != Comment || a.Key == "" || r.CommentID == 0 {
+			continue
+		}
+		key := a.Rule + ":" + a.Key
+		if !containsFold(out.BotComments, key) {
+			continue
+		}
+		if out.BotCommentIDs == nil {
+			out.BotCommentIDs = map[string]int64{}
+		}
+		if _, seen := out.BotCommentIDs[key]; !seen {
+			out.BotCommentIDs[key] = r.CommentID
+		}
+	}
+	return out
 }
 
 // Rebase applies what an event changed in a repository's memory (from before to after) on

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-github/v60/github"
 )
 
 func TestRepoMemoryRebaseKeepsBothWorkersAdditions(t *testing.T) {
@@ -19,5 +20,44 @@ func TestRepoMemoryRebaseKeepsBothWorkersAdditions(t *testing.T) {
 	}
 	if got := before.Rebase(before, theirs); !cmp.Equal(got, theirs) {
 		t.Fatalf("no change should give current back, got %v", got)
+	}
+}
+
+// A comment written before the bot's welcome was posted is not counted with the welcome in it:
+// only bot comments older than the comment are taken off the payload's count.
+func TestPriorityCountsOnlyBotCommentsOlderThanTheComment(t *testing.T) {
+	mem := Memory{BotComments: []string{"code-of-conduct:welcome"}}
+	mem = mem.Posted([]Result{{Action: Action{Type: Comment, Rule: "code-of-conduct", Key: "welcome"}, Status: StatusDone, CommentID: 500}})
+	if mem.BotCommentIDs["code-of-conduct:welcome"] != 500 {
+		t.Fatalf("Posted did not record the id: %v", mem.BotCommentIDs)
+	}
+	tests := []struct {
+		name      string
+		commentID int64
+		count     int
+		want      []string // labels added
+	}{
+		{"third comment, written before the welcome existed", 400, 3, []string{"priority: low"}},
+		{"third comment, written after the welcome", 600, 4, []string{"priority: low"}},
+		{"second comment after the welcome", 600, 3, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := comment(t, "created.json", func(e *github.IssueCommentEvent) {
+				e.Comment.ID = github.Int64(tt.commentID)
+				e.Issue.Comments = github.Int(tt.count)
+				e.Issue.Labels = nil
+			})
+			out := evaluate(t, ev, DefaultConfig(), mem, RepoMemory{})
+			var got []string
+			for _, a := range out.Actions {
+				if a.Rule == RulePriority && a.Type == AddLabels {
+					got = append(got, a.Labels...)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Fatalf("priority labels added (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -117,7 +118,7 @@ func pickLevel(levels []Level, hysteresis, score, cur int) int {
 
 // score is the issue's priority score and how it was reached, for the reason.
 func (e *eval) score() (int, string) {
-	comments := e.issue.GetComments() - len(e.mem.BotComments)
+	comments := e.issue.GetComments() - e.botCommentsCounted()
 	if comments < 0 {
 		comments = 0
 	}
@@ -130,6 +131,31 @@ func (e *eval) score() (int, string) {
 		return comments + up, fmt.Sprintf("%d comments and %d 👍 (score %d)", comments, up, comments+up)
 	}
 	return comments, fmt.Sprintf("%d comments", comments)
+}
+
+// botCommentsCounted is how many of the bot's comments the payload's comment count includes. A
+// comment's payload is a picture taken when it was written: a bot comment posted after it (the
+// bot may be behind) is not in its count. GitHub's comment ids increase, so the bot comments
+// that existed then are those with a smaller id; a comment whose id is not known is counted if it
+// was decided before this event. Comments decided by this event come after any payload.
+func (e *eval) botCommentsCounted() int {
+	if e.comment == nil || e.comment.GetID() == 0 {
+		return len(e.priorBot)
+	}
+	n := 0
+	for _, k := range e.priorBot {
+		id, known := e.mem.BotCommentIDs[k]
+		if !known {
+			if v, ok := strings.CutPrefix(k, "id:"); ok {
+				id, _ = strconv.ParseInt(v, 10, 64)
+				known = id != 0
+			}
+		}
+		if !known || id < e.comment.GetID() {
+			n++
+		}
+	}
+	return n
 }
 
 // levelIndex is the position of a priority label in the configured levels, or -1.
