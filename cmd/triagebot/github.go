@@ -52,11 +52,12 @@ func newApp(s settings, log *zap.Logger, opts startOptions) (*ghapp.App, error) 
 }
 
 func newGitHubSide(app *ghapp.App, q *queue.Queue, defaults rules.Config, log *zap.Logger) (*githubSide, error) {
-	cl, err := ghapp.NewConfigLoader(app, q.ConfigBucket(), defaults, ghapp.WithConfigLogger(log.Named("config")))
+	// One clock for the App: revalidation and lookup expiry follow the same time as rate limits.
+	cl, err := ghapp.NewConfigLoader(app, q.ConfigBucket(), defaults, ghapp.WithConfigLogger(log.Named("config")), ghapp.WithConfigClock(app.Clock()))
 	if err != nil {
 		return nil, err
 	}
-	lk, err := ghapp.NewLookups(app, ghapp.WithLookupLogger(log.Named("lookup")))
+	lk, err := ghapp.NewLookups(app, ghapp.WithLookupLogger(log.Named("lookup")), ghapp.WithLookupClock(app.Clock()))
 	if err != nil {
 		return nil, err
 	}
