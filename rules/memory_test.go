@@ -61,3 +61,29 @@ func TestPriorityCountsOnlyBotCommentsOlderThanTheComment(t *testing.T) {
 		})
 	}
 }
+
+// A maintainer's label can be written before the bot's needs-triage landed: the payload lacks
+// it, the bot's memory knows it put it on, and it comes off.
+func TestTriageRemovesTheLabelTheBotPutOnEvenIfThePayloadLacksIt(t *testing.T) {
+	ev := issues(t, "labeled.json", func(e *github.IssuesEvent) {
+		e.Label = &github.Label{Name: github.String("enhancement")}
+		e.Issue.Labels = labels("enhancement")
+		e.Issue.User = user("alice")
+		e.Sender = user("maya")
+		e.Issue.AuthorAssociation = github.String("NONE")
+	})
+	mem := Memory{BotLabels: []string{"needs-triage"}}
+	out := evaluate(t, ev, DefaultConfig(), mem, RepoMemory{})
+	var removed []string
+	for _, a := range out.Actions {
+		if a.Type == RemoveLabel {
+			removed = append(removed, a.Label)
+		}
+	}
+	if diff := cmp.Diff([]string{"needs-triage"}, removed); diff != "" {
+		t.Fatalf("labels removed (-want +got):\n%s", diff)
+	}
+	if out := evaluate(t, ev, DefaultConfig(), Memory{}, RepoMemory{}); len(out.Actions) != 0 {
+		t.Fatalf("without the bot's label nothing is to remove, got %+v", out.Actions)
+	}
+}

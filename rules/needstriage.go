@@ -55,7 +55,10 @@ func (e *eval) byTemplate(opened []string, name string) bool {
 func (e *eval) triaged(rule, reason string) {
 	e.mem.Triaged = true
 	label := e.cfg.NeedsTriage.Label
-	if !e.cfg.NeedsTriage.Enabled || label == "" || !e.hasLabel(label) {
+	// The payload is a picture taken when the maintainer acted: a label the bot put on just
+	// before may not be in it yet. The bot's memory says it is there unless someone took it off.
+	present := e.hasLabel(label) || containsFold(e.mem.BotLabels, label)
+	if !e.cfg.NeedsTriage.Enabled || label == "" || !present {
 		return
 	}
 	e.emit(Action{Rule: rule, Type: RemoveLabel, Label: label, Reason: reason})
