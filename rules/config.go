@@ -3,7 +3,6 @@ package rules
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"regexp"
 	"slices"
@@ -11,6 +10,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/triagebot/triagebot/internal/yamlcheck"
 )
 
 // Config is a repository's effective configuration (DESIGN.md §5). It is plain data (JSON and
@@ -183,36 +184,14 @@ func (c Config) clone() Config {
 }
 
 // FieldError is one problem in a configuration file.
-type FieldError struct {
-	Line int    // 1-based; 0 when the problem has no single line
-	Path string // the key, e.g. "priority.levels[1].at"; empty for the whole file
-	Msg  string
-}
-
-func (e FieldError) String() string {
-	var b strings.Builder
-	if e.Line > 0 {
-		fmt.Fprintf(&b, "line %d: ", e.Line)
-	}
-	if e.Path != "" {
-		b.WriteString(e.Path + ": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
+type FieldError = yamlcheck.FieldError
 
 // ConfigError is every problem found in a configuration file. Callers print Errors one per line.
 type ConfigError struct {
 	Errors []FieldError
 }
 
-func (e *ConfigError) Error() string {
-	parts := make([]string, len(e.Errors))
-	for i, fe := range e.Errors {
-		parts[i] = fe.String()
-	}
-	return "invalid configuration: " + strings.Join(parts, "; ")
-}
+func (e *ConfigError) Error() string { return yamlcheck.Join("invalid configuration", e.Errors) }
 
 // ParseConfig overlays one configuration file (server defaults, the organisation's
 // .github/triagebot.yml, then the repository's) on base, key by key: a key the file does not

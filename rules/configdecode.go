@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/triagebot/triagebot/internal/yamlcheck"
 )
 
 // maxLabelLen is the longest label name GitHub accepts.
@@ -35,36 +37,14 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
-func describeKind(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.AliasNode:
-		return "an alias"
-	}
-	switch n.Tag {
-	case "!!null":
-		return "nothing"
-	case "!!bool":
-		return "a boolean"
-	case "!!int", "!!float":
-		return "a number"
-	}
-	return fmt.Sprintf("%q", n.Value)
-}
-
-func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
-
 // mapping decodes a mapping whose keys are known: an unknown or repeated key is an error.
 // A null value (a section written with nothing under it) leaves everything as it was.
 func (d *decoder) mapping(n *yaml.Node, path string, fields map[string]func(*yaml.Node, string)) {
-	if isNull(n) {
+	if yamlcheck.IsNull(n) {
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, path, "expected a mapping, got %s", describeKind(n))
+		d.errorf(n, path, "expected a mapping, got %s", yamlcheck.DescribeKind(n))
 		return
 	}
 	seen := map[string]bool{}
@@ -101,12 +81,12 @@ func knownKeys(fields map[string]func(*yaml.Node, string)) string {
 
 func (d *decoder) boolean(n *yaml.Node, path string, out *bool) {
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
-		d.errorf(n, path, "expected true or false, got %s", describeKind(n))
+		d.errorf(n, path, "expected true or false, got %s", yamlcheck.DescribeKind(n))
 		return
 	}
 	var v bool
 	if err := n.Decode(&v); err != nil {
-		d.errorf(n, path, "expected true or false, got %s", describeKind(n))
+		d.errorf(n, path, "expected true or false, got %s", yamlcheck.DescribeKind(n))
 		return
 	}
 	*out = v
@@ -114,12 +94,12 @@ func (d *decoder) boolean(n *yaml.Node, path string, out *bool) {
 
 func (d *decoder) integer(n *yaml.Node, path string, min int, out *int) {
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
-		d.errorf(n, path, "expected a whole number, got %s", describeKind(n))
+		d.errorf(n, path, "expected a whole number, got %s", yamlcheck.DescribeKind(n))
 		return
 	}
 	var v int
 	if err := n.Decode(&v); err != nil {
-		d.errorf(n, path, "expected a whole number, got %s", describeKind(n))
+		d.errorf(n, path, "expected a whole number, got %s", yamlcheck.DescribeKind(n))
 		return
 	}
 	if v < min {
@@ -132,7 +112,7 @@ func (d *decoder) integer(n *yaml.Node, path string, min int, out *int) {
 // str accepts any non-null scalar but a boolean: a label may well be "2024" (read as a number).
 func (d *decoder) str(n *yaml.Node, path string, out *string) bool {
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" || n.Tag == "!!bool" {
-		d.errorf(n, path, "expected a string, got %s", describeKind(n))
+		d.errorf(n, path, "expected a string, got %s", yamlcheck.DescribeKind(n))
 		return false
 	}
 	*out = n.Value
@@ -176,11 +156,11 @@ func checkLabel(name string) string {
 
 // list decodes a sequence, calling item for each entry; null is the empty list.
 func (d *decoder) list(n *yaml.Node, path string, item func(*yaml.Node, string)) bool {
-	if isNull(n) {
+	if yamlcheck.IsNull(n) {
 		return true
 	}
 	if n.Kind != yaml.SequenceNode {
-		d.errorf(n, path, "expected a list, got %s", describeKind(n))
+		d.errorf(n, path, "expected a list, got %s", yamlcheck.DescribeKind(n))
 		return false
 	}
 	for i, c := range n.Content {
@@ -425,11 +405,11 @@ func (d *decoder) route(n *yaml.Node, path string) (Route, bool) {
 var channelName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
 func (d *decoder) channels(n *yaml.Node, path string, out map[string]Channel) {
-	if isNull(n) {
+	if yamlcheck.IsNull(n) {
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, path, "expected a mapping of channel names, got %s", describeKind(n))
+		d.errorf(n, path, "expected a mapping of channel names, got %s", yamlcheck.DescribeKind(n))
 		return
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -444,7 +424,7 @@ func (d *decoder) channels(n *yaml.Node, path string, out map[string]Channel) {
 			continue
 		}
 		if v.Kind != yaml.MappingNode {
-			d.errorf(v, p, "expected a mapping, got %s", describeKind(v))
+			d.errorf(v, p, "expected a mapping, got %s", yamlcheck.DescribeKind(v))
 			continue
 		}
 		ch := Channel{Line: k.Line, Node: *v}

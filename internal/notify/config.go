@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/triagebot/triagebot/internal/yamlcheck"
 )
 
 // The channel types.
@@ -129,23 +131,7 @@ func redactURL(s string) string {
 }
 
 // FieldError is one problem in the channels' configuration.
-type FieldError struct {
-	Line int    // 1-based; 0 when the problem has no single line
-	Path string // the key, e.g. "channels.ops.url"
-	Msg  string
-}
-
-func (e FieldError) String() string {
-	var b strings.Builder
-	if e.Line > 0 {
-		fmt.Fprintf(&b, "line %d: ", e.Line)
-	}
-	if e.Path != "" {
-		b.WriteString(e.Path + ": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
+type FieldError = yamlcheck.FieldError
 
 // ConfigError lists every problem found; callers print Errors one per line. No message ever
 // contains a webhook URL or a header value.
@@ -154,11 +140,7 @@ type ConfigError struct {
 }
 
 func (e *ConfigError) Error() string {
-	parts := make([]string, len(e.Errors))
-	for i, fe := range e.Errors {
-		parts[i] = fe.String()
-	}
-	return "invalid notification channels: " + strings.Join(parts, "; ")
+	return yamlcheck.Join("invalid notification channels", e.Errors)
 }
 
 // ParseServerConfig reads the `channels:` mapping of a whole TRIAGEBOT_CONFIG file. Other
@@ -182,11 +164,11 @@ func ParseServerConfig(data []byte) (map[string]ChannelConfig, error) {
 		return map[string]ChannelConfig{}, nil
 	}
 	root := doc.Content[0]
-	if isNull(root) {
+	if yamlcheck.IsNull(root) {
 		return map[string]ChannelConfig{}, nil
 	}
 	if root.Kind != yaml.MappingNode {
-		return nil, &ConfigError{Errors: []FieldError{{Line: root.Line, Msg: "expected a mapping, got " + describeKind(root)}}}
+		return nil, &ConfigError{Errors: []FieldError{{Line: root.Line, Msg: "expected a mapping, got " + yamlcheck.DescribeKind(root)}}}
 	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		if root.Content[i].Value == "channels" {
@@ -200,12 +182,12 @@ func ParseServerConfig(data []byte) (map[string]ChannelConfig, error) {
 // keys, keys of another type, missing and malformed values are errors with their lines.
 func ParseChannels(node *yaml.Node) (map[string]ChannelConfig, error) {
 	out := map[string]ChannelConfig{}
-	if node == nil || isNull(node) {
+	if node == nil || yamlcheck.IsNull(node) {
 		return out, nil
 	}
 	d := &decoder{}
 	if node.Kind != yaml.MappingNode {
-		d.errorf(node, "channels", "expected a mapping of channel names, got %s", describeKind(node))
+		d.errorf(node, "channels", "expected a mapping of channel names, got %s", yamlcheck.DescribeKind(node))
 		return nil, d.err()
 	}
 	for i := 0; i+1 < len(node.Content); i += 2 {
@@ -266,7 +248,7 @@ var keysOf = map[string][]string{
 func (d *decoder) channel(name string, n *yaml.Node, path string) (ChannelConfig, bool) {
 	ch := ChannelConfig{Name: name, Digest: DefaultDigest}
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, path, "expected a mapping, got %s", describeKind(n))
+		d.errorf(n, path, "expected a mapping, got %s", yamlcheck.DescribeKind(n))
 		return ch, false
 	}
 	before := len(d.errs)
@@ -367,7 +349,7 @@ func (d *decoder) webhook(n *yaml.Node, vals map[string]*yaml.Node, path string,
 	} else {
 		// The URL is a secret: no message below quotes it.
 		var s string
-		if v.Kind != yaml.ScalarNode || isNull(v) || v.Tag == "!!bool" {
+		if v.Kind != yaml.ScalarNode || yamlcheck.IsNull(v) || v.Tag == "!!bool" {
 			d.errorf(v, path+".url", "expected a URL")
 		} else if s = v.Value; s == "" {
 			d.errorf(v, path+".url", "expected a URL, got an empty string")
@@ -377,9 +359,9 @@ func (d *decoder) webhook(n *yaml.Node, vals map[string]*yaml.Node, path string,
 			ch.URL = WebhookURL(s)
 		}
 	}
-	if v, ok := vals["headers"]; ok && !isNull(v) {
+	if v, ok := vals["headers"]; ok && !yamlcheck.IsNull(v) {
 		if v.Kind != yaml.MappingNode {
-			d.errorf(v, path+".headers", "expected a mapping of header names to values, got %s", describeKind(v))
+			d.errorf(v, path+".headers", "expected a mapping of header names to values, got %s", yamlcheck.DescribeKind(v))
 			return
 		}
 		ch.Headers = map[string]string{}
@@ -389,7 +371,7 @@ func (d *decoder) webhook(n *yaml.Node, vals map[string]*yaml.Node, path string,
 			switch {
 			case hk.Kind != yaml.ScalarNode || !headerName.MatchString(hk.Value):
 				d.errorf(hk, path+".headers", "%q is not a valid HTTP header name", hk.Value)
-			case hv.Kind != yaml.ScalarNode || isNull(hv):
+			case hv.Kind != yaml.ScalarNode || yamlcheck.IsNull(hv):
 				d.errorf(hv, p, "expected a string value")
 			case strings.ContainsAny(hv.Value, "\r\n\x00"):
 				d.errorf(hv, p, "a header value cannot contain line breaks")
@@ -420,7 +402,7 @@ func (d *decoder) email(n *yaml.Node, vals map[string]*yaml.Node, path string, c
 	}
 	if v, ok := vals["smtp_port"]; ok {
 		if p, err := strconv.Atoi(v.Value); v.Kind != yaml.ScalarNode || v.Tag != "!!int" || err != nil || p < 1 || p > 65535 {
-			d.errorf(v, path+".smtp_port", "expected a port number between 1 and 65535, got %s", describeKind(v))
+			d.errorf(v, path+".smtp_port", "expected a port number between 1 and 65535, got %s", yamlcheck.DescribeKind(v))
 		} else {
 			ch.SMTPPort = p
 		}
@@ -472,8 +454,8 @@ func isLoopback(host string) bool {
 }
 
 func (d *decoder) str(n *yaml.Node, path string, out *string) bool {
-	if n.Kind != yaml.ScalarNode || isNull(n) || n.Tag == "!!bool" {
-		d.errorf(n, path, "expected a string, got %s", describeKind(n))
+	if n.Kind != yaml.ScalarNode || yamlcheck.IsNull(n) || n.Tag == "!!bool" {
+		d.errorf(n, path, "expected a string, got %s", yamlcheck.DescribeKind(n))
 		return false
 	}
 	*out = n.Value
@@ -483,7 +465,7 @@ func (d *decoder) str(n *yaml.Node, path string, out *string) bool {
 // strings decodes a list of strings, each checked by check (which returns a problem or "").
 func (d *decoder) strings(n *yaml.Node, path string, out *[]string, check func(string) string) {
 	if n.Kind != yaml.SequenceNode {
-		d.errorf(n, path, "expected a list, got %s", describeKind(n))
+		d.errorf(n, path, "expected a list, got %s", yamlcheck.DescribeKind(n))
 		return
 	}
 	var vs []string
@@ -509,7 +491,7 @@ func (d *decoder) duration(n *yaml.Node, path string, out *time.Duration) {
 		return
 	}
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
-		d.errorf(n, path, "expected a duration such as 1m or 30s, got %s", describeKind(n))
+		d.errorf(n, path, "expected a duration such as 1m or 30s, got %s", yamlcheck.DescribeKind(n))
 		return
 	}
 	v, err := time.ParseDuration(n.Value)
@@ -523,26 +505,4 @@ func (d *decoder) duration(n *yaml.Node, path string, out *time.Duration) {
 	default:
 		*out = v
 	}
-}
-
-func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
-
-func describeKind(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.AliasNode:
-		return "an alias"
-	}
-	switch n.Tag {
-	case "!!null":
-		return "nothing"
-	case "!!bool":
-		return "a boolean"
-	case "!!int", "!!float":
-		return "a number"
-	}
-	return fmt.Sprintf("%q", n.Value)
 }
