@@ -31,24 +31,10 @@ func cmdConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return withExit(2, errors.New("config: say validate"))
 	}
 	fs := flag.NewFlagSet("config validate", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	server := fs.Bool("server", false, "")
-	var pos []string
-	rest := args[1:]
-	for {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, configUsage)
-				return errHelp
-			}
-			fmt.Fprint(stderr, configUsage)
-			return withExit(2, fmt.Errorf("config validate: %w", err))
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		rest = fs.Args()[1:]
+	pos, err := parseArgs(fs, args[1:], configUsage, stdout, stderr)
+	if err != nil {
+		return err
 	}
 	if len(pos) != 1 {
 		fmt.Fprint(stderr, configUsage)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -35,17 +34,13 @@ const demoRepoConfig = `priority:
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	verbose := fs.Bool("verbose", false, "also print the bot's log")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stdout, demoUsage)
-			return errHelp
-		}
-		return withExit(2, err)
+	pos, err := parseArgs(fs, args, demoUsage+"\n", stdout, stderr)
+	if err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		return withExit(2, fmt.Errorf("demo takes no arguments, got %q", fs.Arg(0)))
+	if len(pos) > 0 {
+		return withExit(2, fmt.Errorf("demo takes no arguments, got %q", pos[0]))
 	}
 	dir, err := os.MkdirTemp("", "triagebot-demo")
 	if err != nil {

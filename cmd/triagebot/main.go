@@ -4,6 +4,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -102,4 +103,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return withExit(2, fmt.Errorf("unknown command %q", args[0]))
 	}
 	return cmd(ctx, args[1:], stdout, stderr)
+}
+
+// parseArgs parses fs's flags wherever they stand among the positional arguments, which it
+// returns. --help prints usage and gives errHelp; a bad flag prints usage and gives exit 2.
+func parseArgs(fs *flag.FlagSet, args []string, usage string, stdout, stderr io.Writer) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, usage)
+				return nil, errHelp
+			}
+			fmt.Fprint(stderr, usage)
+			return nil, withExit(2, fmt.Errorf("%s: %w", fs.Name(), err))
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }

@@ -29,24 +29,11 @@ each action the bot would take as one JSON object per line. Prints nothing when 
 
 func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	configFile := fs.String("config", "", "")
 	bot := fs.String("bot", "triagebot[bot]", "")
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, replayUsage)
-				return errHelp
-			}
-			fmt.Fprint(stderr, replayUsage)
-			return withExit(2, fmt.Errorf("replay: %w", err))
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
+	pos, err := parseArgs(fs, args, replayUsage, stdout, stderr)
+	if err != nil {
+		return err
 	}
 	if len(pos) != 2 {
 		fmt.Fprint(stderr, replayUsage)
