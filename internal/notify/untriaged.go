@@ -41,7 +41,11 @@ type UntriagedIssue struct {
 
 // UntriagedNotification is the report of issue to channel by a route with after.
 func UntriagedNotification(issue UntriagedIssue, channel string, after time.Duration, now time.Time) Notification {
+	// Hours are precise enough for days-long waits; a short route (after: 30m) keeps minutes.
 	waited := now.Sub(issue.OpenedAt).Truncate(time.Hour)
+	if waited < time.Hour {
+		waited = now.Sub(issue.OpenedAt).Truncate(time.Minute)
+	}
 	return Notification{
 		ID:      UntriagedID(issue.Repo, issue.Number, channel),
 		Channel: channel,
@@ -75,6 +79,8 @@ func humanDuration(d time.Duration) string {
 		return fmt.Sprintf("%.1f days", d.Hours()/24)
 	case d >= time.Hour:
 		return fmt.Sprintf("%d hours", int(d.Hours()))
+	case d >= time.Minute:
+		return fmt.Sprintf("%d minutes", int(d.Minutes()))
 	default:
 		return d.String()
 	}

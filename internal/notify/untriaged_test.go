@@ -51,3 +51,12 @@ func TestUntriagedNotification(t *testing.T) {
 		t.Errorf("notification (-want +got):\n%s", diff)
 	}
 }
+
+func TestUntriagedNotificationOfAShortRoute(t *testing.T) {
+	opened := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	is := UntriagedIssue{Repo: "octo/repo", Number: 3, OpenedAt: opened, Label: "needs-triage"}
+	got := UntriagedNotification(is, "ops", 30*time.Minute, opened.Add(47*time.Minute+20*time.Second))
+	if got.Event != "untriaged for 47 minutes" || got.Reason != `still labelled "needs-triage" more than 30 minutes after it was opened` {
+		t.Fatalf("event %q, reason %q", got.Event, got.Reason)
+	}
+}
