@@ -14,12 +14,16 @@ import (
 	"time"
 )
 
+// binDir holds the binary the process tests built; TestMain removes it.
+var binDir string
+
 // binary builds triagebot once for the tests that run it as a process.
 var binary = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "triagebot-bin")
 	if err != nil {
 		return "", err
 	}
+	binDir = dir
 	bin := filepath.Join(dir, "triagebot")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
