@@ -58,6 +58,7 @@ func startProc(t *testing.T, dir string, env map[string]string, args ...string) 
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
+	dieWithTest(cmd)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
