@@ -1,15 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/triagebot/triagebot/internal/ghapp"
 	"github.com/triagebot/triagebot/internal/ghfake"
 )
 
@@ -45,7 +48,14 @@ type economyPhase struct {
 func TestAPIEconomy(t *testing.T) {
 	// Retries are fast here (the figures count requests, not seconds) and never give up: a burst
 	// makes events retry on conflicting repository memory (see the attempts column).
-	l, logs := startLocalT(t, localConfig{Settings: fastRetries, Start: startOptions{backoff: fastBackoff}})
+	// One clock for the in-memory GitHub and the App, so that a phase can come "later" and see
+	// the configuration cache revalidated with If-None-Match.
+	clock := &virtualClock{}
+	l, logs := startLocalT(t, localConfig{
+		Settings: fastRetries,
+		Fake:     []ghfake.Option{ghfake.WithClock(clock.Now)},
+		Start:    startOptions{backoff: fastBackoff, ghapp: []ghapp.Option{ghapp.WithClock(clock)}},
+	})
 	const repo = "octo-org/rocket"
 	const issues = 40
 	var phases []economyPhase
@@ -133,6 +143,14 @@ func TestAPIEconomy(t *testing.T) {
 		}
 	})
 
+	measure("6 minutes later: a comment on 10 issues", func() {
+		must(clock.Sleep(context.Background(), 6*time.Minute)) // past the 5-minute revalidation
+		for _, n := range nums[:10] {
+			_, err := l.Fake.Comment(repo, n, "fan9", "Still happening.")
+			must(err)
+		}
+	})
+
 	// The final state: every event's effect, once.
 	for i, n := range nums {
 		is, _ := l.Fake.Issue(repo, n)
@@ -163,9 +181,9 @@ func TestAPIEconomy(t *testing.T) {
 			total.stats.ByEndpoint[k] += v
 		}
 	}
-	t.Logf("%-32s %6s %4s %8s %8s %6s %6s %5s %9s", "phase", "events", "own", "attempts", "requests", "reads", "writes", "304s", "req/event")
+	t.Logf("%-40s %6s %4s %8s %8s %6s %6s %5s %9s", "phase", "events", "own", "attempts", "requests", "reads", "writes", "304s", "req/event")
 	for _, p := range append(phases, total) {
-		t.Logf("%-32s %6d %4d %4d/%-3d %8d %6d %6d %5d %9.2f", p.name, p.userEvents, p.own, p.attempts, p.handled,
+		t.Logf("%-40s %6d %4d %4d/%-3d %8d %6d %6d %5d %9.2f", p.name, p.userEvents, p.own, p.attempts, p.handled,
 			p.stats.Total, p.stats.Reads, p.stats.Writes, p.stats.NotModified, float64(p.stats.Total)/float64(max(p.userEvents, 1)))
 	}
 	ev := float64(total.userEvents)
