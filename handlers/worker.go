@@ -261,7 +261,7 @@ func (w *Worker) housekeeping(ctx context.Context, payload any) error {
 		}
 		// GitHub lists at most 20 commits in a push payload: a longer push may hide the file.
 		if len(ev.Commits) >= 20 {
-			paths = append(paths, pushTruncated)
+			paths = append(paths, PushTruncated)
 		}
 		owner := r.GetOwner().GetLogin()
 		if owner == "" {
@@ -284,8 +284,9 @@ func (w *Worker) housekeeping(ctx context.Context, payload any) error {
 	return nil
 }
 
-// pushTruncated stands for the paths of the commits GitHub left out of a push payload.
-const pushTruncated = "*"
+// PushTruncated is passed as a path when GitHub left commits out of a push payload: the
+// configuration file may have changed in one of them.
+const PushTruncated = "*"
 
 // describe finds the target of an event, its action and who caused it.
 func describe(m queue.Message, payload any) (t rules.Target, action, sender string) {

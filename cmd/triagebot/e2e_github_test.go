@@ -12,8 +12,6 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
-
-	"github.com/triagebot/triagebot/internal/ghfake"
 )
 
 func startLocalT(t *testing.T, cfg localConfig) (*local, *observer.ObservedLogs) {
@@ -149,5 +147,3 @@ func TestGitHubEnterpriseStylePrefixIsUsedForEverything(t *testing.T) {
 		t.Fatalf("no App or installation requests reached the prefixed API: %+v", stats)
 	}
 }
-
-var _ = ghfake.DefaultAppID

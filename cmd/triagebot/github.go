@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/triagebot/triagebot/handlers"
 	"github.com/triagebot/triagebot/internal/ghapp"
 	"github.com/triagebot/triagebot/queue"
 	"github.com/triagebot/triagebot/rules"
@@ -76,7 +77,7 @@ func (g *githubSide) Installed(ctx context.Context, installationID int64, owner,
 // Pushed reads the configuration again when a push changed it (or may have: a truncated
 // payload), in the repository or in the organisation's .github repository.
 func (g *githubSide) Pushed(ctx context.Context, owner, repo string, paths []string) error {
-	if !ghapp.TouchesConfig(paths) && !slices.Contains(paths, "*") {
+	if !ghapp.TouchesConfig(paths) && !slices.Contains(paths, handlers.PushTruncated) {
 		return nil
 	}
 	return g.config.Invalidate(ctx, owner, repo)
