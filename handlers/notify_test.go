@@ -250,16 +250,8 @@ func TestWorkerNotificationsThroughTheRealQueueAreDeduplicated(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	st, err := q.JetStream().Stream(ctx, notify.Stream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info.State.Msgs != 1 {
-		t.Fatalf("%d notifications stored for one event handled twice, want 1", info.State.Msgs)
+	if n := queuetest.Msgs(t, q.JetStream(), notify.Stream); n != 1 {
+		t.Fatalf("%d notifications stored for one event handled twice, want 1", n)
 	}
 }
 

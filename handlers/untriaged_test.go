@@ -127,16 +127,8 @@ func TestWorkerSchedulesUntriagedChecksOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	st, err := q.JetStream().Stream(ctx, handlers.TimersStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info.State.Msgs != 1 {
-		t.Fatalf("%d checks scheduled, want 1", info.State.Msgs)
+	if n := queuetest.Msgs(t, q.JetStream(), handlers.TimersStream); n != 1 {
+		t.Fatalf("%d checks scheduled, want 1", n)
 	}
 
 	// Due: the timer runs the check, which reports once and is done.

@@ -91,15 +91,7 @@ func post(t testing.TB, url string, d delivery) (int, string) {
 
 func streamMsgs(t testing.TB, q *queue.Queue) uint64 {
 	t.Helper()
-	s, err := q.JetStream().Stream(context.Background(), queue.EventStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Info(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info.State.Msgs
+	return queuetest.Msgs(t, q.JetStream(), queue.EventStream)
 }
 
 func newReceiver(t testing.TB, pub handlers.Publisher, opts ...handlers.ReceiverOption) (*handlers.Receiver, *httptest.Server) {

@@ -225,16 +225,8 @@ func TestPermanentFailureIsDeadLetteredWithReason(t *testing.T) {
 
 func assertEventsEmpty(t *testing.T, q *queue.Queue) {
 	t.Helper()
-	s, err := q.JetStream().Stream(ctxT(t), queue.EventStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Info(ctxT(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info.State.Msgs != 0 {
-		t.Fatalf("event stream still holds %d messages", info.State.Msgs)
+	if n := queuetest.Msgs(t, q.JetStream(), queue.EventStream); n != 0 {
+		t.Fatalf("event stream still holds %d messages", n)
 	}
 }
 

@@ -82,3 +82,17 @@ func LeakOptions() []goleak.Option {
 		goleak.IgnoreTopFunction("time.Sleep"),
 	}
 }
+
+// Msgs is the number of messages a stream holds now.
+func Msgs(t testing.TB, js jetstream.JetStream, stream string) uint64 {
+	t.Helper()
+	s, err := js.Stream(context.Background(), stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs
+}
