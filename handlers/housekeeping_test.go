@@ -16,7 +16,7 @@ import (
 
 type pushRecorder struct{ calls [][]string }
 
-func (p *pushRecorder) Pushed(_ context.Context, owner, repo string, paths []string) error {
+func (p *pushRecorder) Pushed(_ context.Context, _ int64, owner, repo string, paths []string) error {
 	p.calls = append(p.calls, append([]string{owner + "/" + repo}, paths...))
 	return nil
 }

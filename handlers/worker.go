@@ -43,9 +43,9 @@ type Installer interface {
 }
 
 // ConfigWatcher learns of pushes to a repository's default branch, so that a changed
-// configuration file is read again.
+// configuration file is read again (and the labels it names exist).
 type ConfigWatcher interface {
-	Pushed(ctx context.Context, owner, repo string, paths []string) error
+	Pushed(ctx context.Context, installationID int64, owner, repo string, paths []string) error
 }
 
 // StaticConfig is a ConfigSource that gives every repository the same configuration: the
@@ -267,7 +267,7 @@ func (w *Worker) housekeeping(ctx context.Context, payload any) error {
 		if owner == "" {
 			owner = r.GetOwner().GetName()
 		}
-		if err := w.cfg.ConfigWatcher.Pushed(ctx, owner, r.GetName(), paths); err != nil {
+		if err := w.cfg.ConfigWatcher.Pushed(ctx, ev.GetInstallation().GetID(), owner, r.GetName(), paths); err != nil {
 			return fmt.Errorf("configuration of %s/%s after a push: %w", owner, r.GetName(), err)
 		}
 		return nil

@@ -147,3 +147,28 @@ func TestGitHubEnterpriseStylePrefixIsUsedForEverything(t *testing.T) {
 		t.Fatalf("no App or installation requests reached the prefixed API: %+v", stats)
 	}
 }
+
+// A configuration pushed after installation names new labels: they are created with their
+// colour and description before the bot first uses them.
+func TestConfigPushCreatesTheLabelsItNames(t *testing.T) {
+	l, _ := startLocalT(t, localConfig{})
+	const repo = "octo-org/rocket"
+	if _, err := l.Fake.InstallApp("octo-org", repo); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, l)
+	cfg := "needs_triage: {label: \"status: untriaged\"}\npriority:\n  levels:\n    - {label: P1, at: 9}\n    - {label: P2, at: 5}\n"
+	if err := l.Fake.PutFile(repo, ".github/triagebot.yml", []byte(cfg)); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, l)
+	got := map[string]bool{}
+	for _, lb := range l.Fake.Labels(repo) {
+		got[lb.Name] = lb.Color != "" && lb.Description != ""
+	}
+	for _, name := range []string{"status: untriaged", "P1", "P2"} {
+		if !got[name] {
+			t.Errorf("label %q missing or without colour and description; repository labels: %v", name, l.Fake.Labels(repo))
+		}
+	}
+}

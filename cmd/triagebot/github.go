@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -75,10 +76,20 @@ func (g *githubSide) Installed(ctx context.Context, installationID int64, owner,
 }
 
 // Pushed reads the configuration again when a push changed it (or may have: a truncated
-// payload), in the repository or in the organisation's .github repository.
-func (g *githubSide) Pushed(ctx context.Context, owner, repo string, paths []string) error {
+// payload), in the repository or in the organisation's .github repository, and creates the
+// labels a repository's new configuration names, with their colours and descriptions, before
+// the bot first adds them (GitHub would create them grey and undescribed).
+func (g *githubSide) Pushed(ctx context.Context, installationID int64, owner, repo string, paths []string) error {
 	if !ghapp.TouchesConfig(paths) && !slices.Contains(paths, handlers.PushTruncated) {
 		return nil
 	}
-	return g.config.Invalidate(ctx, owner, repo)
+	if err := g.config.Invalidate(ctx, owner, repo); err != nil {
+		return err
+	}
+	if strings.EqualFold(repo, ".github") {
+		// The organisation's defaults: each repository gets its labels when next installed or
+		// configured; listing every repository of the owner here is not worth a push.
+		return nil
+	}
+	return g.Installed(ctx, installationID, owner, repo)
 }
