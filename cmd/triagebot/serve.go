@@ -177,7 +177,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			Store:  a.q,
 			Logger: log.Named("worker"),
 		}
-		dry := handlers.DryRunExecutor{Logger: log.Named("dry-run")}
+		dry := handlers.DryRunExecutor{}
 		switch {
 		case opts.executor != nil:
 			wc.Executor = opts.executor
