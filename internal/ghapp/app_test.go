@@ -9,6 +9,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v4"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/triagebot/triagebot/queue"
 )
 
 func TestNewRejectsBadSettings(t *testing.T) {
@@ -201,7 +203,7 @@ func TestInstallationTokenRefusedIsReplaced(t *testing.T) {
 				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
 			}
 			if err != nil {
-				if !IsPermanent(Classify(err)) {
+				if !queue.IsPermanent(Classify(err)) {
 					t.Errorf("%v is not permanent", err)
 				}
 			} else if _, _, err := gh.Issues.AddLabelsToIssue(context.Background(), "o", "r", 1, []string{"bug"}); err != nil {
@@ -267,10 +269,10 @@ func TestTokenEndpointFailuresClassified(t *testing.T) {
 			a, _ := newTestApp(t, g)
 			_, _, err := a.Installation(3).Issues.Get(context.Background(), "o", "r", 1)
 			err = Classify(err)
-			if IsPermanent(err) != tt.wantPermanent {
-				t.Errorf("IsPermanent(%v) = %v, want %v", err, IsPermanent(err), tt.wantPermanent)
+			if queue.IsPermanent(err) != tt.wantPermanent {
+				t.Errorf("queue.IsPermanent(%v) = %v, want %v", err, queue.IsPermanent(err), tt.wantPermanent)
 			}
-			if d, _ := RetryAfter(err); d != tt.wantRetry {
+			if d, _ := queue.RetryAfter(err); d != tt.wantRetry {
 				t.Errorf("RetryAfter(%v) = %s, want %s", err, d, tt.wantRetry)
 			}
 		})

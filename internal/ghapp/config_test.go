@@ -18,6 +18,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/triagebot/triagebot/rules"
+
+	"github.com/triagebot/triagebot/queue"
 )
 
 // startKV starts an embedded JetStream server in t.TempDir() and returns a fresh bucket.
@@ -263,7 +265,7 @@ func TestMissingFilesAndUnreachableGitHub(t *testing.T) {
 		t.Errorf("Load with a stale cache and GitHub down: %v", err)
 	}
 	_, err = l.Load(ctx, 5, "p", "q")
-	if err == nil || IsPermanent(err) {
+	if err == nil || queue.IsPermanent(err) {
 		t.Errorf("Load with nothing cached and GitHub down = %v, want a transient error", err)
 	}
 }

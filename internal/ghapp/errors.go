@@ -66,21 +66,6 @@ func (e *TransientError) Unwrap() error { return e.Err }
 // Permanent reports false.
 func (e *TransientError) Permanent() bool { return false }
 
-// IsPermanent reports whether err (or an error it wraps) says retrying cannot fix it.
-func IsPermanent(err error) bool {
-	var p interface{ Permanent() bool }
-	return errors.As(err, &p) && p.Permanent()
-}
-
-// RetryAfter is the wait a rate-limited err asks for, and whether it asks for one.
-func RetryAfter(err error) (time.Duration, bool) {
-	var r interface{ RetryAfter() time.Duration }
-	if errors.As(err, &r) {
-		return r.RetryAfter(), true
-	}
-	return 0, false
-}
-
 // Classify wraps an error of a go-github call into one of RetryAfterError, PermanentError or
 // TransientError, keeping the original in the chain. Errors already classified, and context
 // errors, are returned as they are (a cancelled context is the worker shutting down).

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/triagebot/triagebot/internal/ghapp"
+	"github.com/triagebot/triagebot/queue"
 	"github.com/triagebot/triagebot/rules"
 )
 
@@ -45,7 +46,7 @@ func Example() {
 	switch {
 	case errors.As(err, &limited):
 		fmt.Println("NakWithDelay", limited.RetryAfter()) // or queue.RetryAfter(err)
-	case ghapp.IsPermanent(err):
+	case queue.IsPermanent(err):
 		fmt.Println("dead-letter")
 	case err != nil:
 		fmt.Println("retry with backoff")

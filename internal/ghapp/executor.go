@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-github/v60/github"
 	"go.uber.org/zap"
 
+	"github.com/triagebot/triagebot/queue"
 	"github.com/triagebot/triagebot/rules"
 )
 
@@ -62,7 +63,7 @@ func (e *Executor) Execute(ctx context.Context, t rules.Target, actions []rules.
 			if first == nil {
 				first = fmt.Errorf("%s %s on %s#%d: %w", a.Rule, a.Type, a.Repo, a.Number, err)
 			}
-			_, limited := RetryAfter(err)
+			_, limited := queue.RetryAfter(err)
 			stop = limited || ctx.Err() != nil
 		}
 		results = append(results, r)

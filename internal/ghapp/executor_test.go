@@ -16,6 +16,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/triagebot/triagebot/rules"
+
+	"github.com/triagebot/triagebot/queue"
 )
 
 type fakeComment struct {
@@ -423,10 +425,10 @@ func TestExecutorClassifiesFailures(t *testing.T) {
 			if err == nil {
 				t.Fatal("Execute succeeded, want an error")
 			}
-			if IsPermanent(err) != tt.wantPermanent {
-				t.Errorf("IsPermanent(%v) = %v, want %v", err, IsPermanent(err), tt.wantPermanent)
+			if queue.IsPermanent(err) != tt.wantPermanent {
+				t.Errorf("queue.IsPermanent(%v) = %v, want %v", err, queue.IsPermanent(err), tt.wantPermanent)
 			}
-			if d, _ := RetryAfter(err); d != tt.wantRetry {
+			if d, _ := queue.RetryAfter(err); d != tt.wantRetry {
 				t.Errorf("RetryAfter = %s, want %s", d, tt.wantRetry)
 			}
 			if len(results) != 2 || results[0].Status != rules.StatusFailed || results[0].Detail == "" {

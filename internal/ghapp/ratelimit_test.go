@@ -15,6 +15,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-github/v60/github"
+
+	"github.com/triagebot/triagebot/queue"
 )
 
 func TestClassifyLimit(t *testing.T) {
@@ -140,10 +142,10 @@ func TestLongWaitIsTypedErrorAndNothingIsSentMeanwhile(t *testing.T) {
 	if ra.Kind != KindPrimary || ra.Wait != time.Hour+time.Second || ra.Status != 403 || ra.InstallationID != 1 {
 		t.Errorf("RetryAfterError = %+v", ra)
 	}
-	if d, ok := RetryAfter(fmt.Errorf("wrapped: %w", Classify(err))); !ok || d != time.Hour+time.Second {
-		t.Errorf("RetryAfter(classified) = %s %v", d, ok)
+	if d, ok := queue.RetryAfter(fmt.Errorf("wrapped: %w", Classify(err))); !ok || d != time.Hour+time.Second {
+		t.Errorf("queue.RetryAfter(classified) = %s %v", d, ok)
 	}
-	if IsPermanent(Classify(err)) {
+	if queue.IsPermanent(Classify(err)) {
 		t.Error("a rate limit classified as permanent")
 	}
 
@@ -260,7 +262,7 @@ func TestSpentBudgetBlocksBeforeBeingRefused(t *testing.T) {
 	// go-github's own bookkeeping or ours (whichever sees it first) refuses to send; either
 	// way the classified error asks for the wait.
 	_, _, err := gh.Issues.Get(ctx, "o", "r", 1)
-	if _, ok := RetryAfter(Classify(err)); !ok {
+	if _, ok := queue.RetryAfter(Classify(err)); !ok {
 		t.Fatalf("second Get error = %v, want a RetryAfter error", err)
 	}
 	if n := len(g.calls()); n != 1 {
@@ -284,7 +286,7 @@ func TestSecondaryWithoutRetryAfterBacksOffExponentially(t *testing.T) {
 	var waits []time.Duration
 	for range 4 {
 		_, _, err := gh.Issues.Get(context.Background(), "o", "r", 1)
-		d, _ := RetryAfter(err)
+		d, _ := queue.RetryAfter(err)
 		waits = append(waits, d)
 		clock.Advance(d)
 	}
@@ -417,7 +419,7 @@ func TestNotFoundRetriedOnlyWhenAsked(t *testing.T) {
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("error = %v, want error %v", err, tt.wantErr)
 			}
-			if err != nil && !IsPermanent(Classify(err)) {
+			if err != nil && !queue.IsPermanent(Classify(err)) {
 				t.Errorf("404 classified as transient: %v", err)
 			}
 			if n := len(g.calls()); n != tt.wantSent {
@@ -458,10 +460,10 @@ func TestClassify(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := Classify(tt.give)
-			if p := IsPermanent(got); p != tt.wantPermanent {
-				t.Errorf("IsPermanent(%v) = %v, want %v", got, p, tt.wantPermanent)
+			if p := queue.IsPermanent(got); p != tt.wantPermanent {
+				t.Errorf("queue.IsPermanent(%v) = %v, want %v", got, p, tt.wantPermanent)
 			}
-			d, _ := RetryAfter(got)
+			d, _ := queue.RetryAfter(got)
 			if d != tt.wantRetry {
 				t.Errorf("RetryAfter(%v) = %s, want %s", got, d, tt.wantRetry)
 			}
@@ -485,7 +487,7 @@ func TestNoInProcessWaitPastTheDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_, _, err := gh.Issues.Get(ctx, "o", "r", 1)
-	if d, ok := RetryAfter(err); !ok || d != 5*time.Second {
+	if d, ok := queue.RetryAfter(err); !ok || d != 5*time.Second {
 		t.Errorf("error = %v, want RetryAfter 5s", err)
 	}
 	if len(clock.Sleeps()) != 0 || len(g.calls()) != 0 {
