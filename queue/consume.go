@@ -69,7 +69,7 @@ func RetryAfter(err error) (time.Duration, bool) {
 // Outcome is what became of one delivery of an event.
 type Outcome struct {
 	Message  Message
-	Result   string // acked, retry, rate_limited, dead_lettered, interrupted
+	Result   string // acked, duplicate (handled before: acked), retry, rate_limited, dead_lettered, interrupted
 	Err      error
 	Duration time.Duration
 }
@@ -100,7 +100,7 @@ type Consumer struct {
 
 // Consume starts taking events from the partitions, one at a time per partition.
 func (q *Queue) Consume(ctx context.Context, h Handler, opts ConsumeOptions) (*Consumer, error) {
-	c := &Consumer{q: q, h: h, log: opts.Logger, observe: opts.Observe, backoff: opts.Backoff}
+	c := &Consumer{q: q, h: q.Once(h), log: opts.Logger, observe: opts.Observe, backoff: opts.Backoff}
 	if c.backoff == nil {
 		c.backoff = Backoff
 	}
@@ -193,8 +193,11 @@ func (c *Consumer) handle(msg jetstream.Msg) {
 
 	out := Outcome{Message: m, Err: err}
 	switch wait, limited := RetryAfter(err); {
-	case err == nil:
+	case err == nil, errors.Is(err, errAlreadyHandled):
 		out.Result = "acked"
+		if err != nil {
+			out.Result, out.Err = "duplicate", nil
+		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.hardCtx), 5*time.Second)
 		if aerr := msg.DoubleAck(ctx); aerr != nil {
 			// The event will be delivered again; the executor is idempotent.

@@ -26,6 +26,10 @@ type local struct {
 	Fake    *ghfake.Server
 	App     *app
 	fakeSrv *httptest.Server
+	// what the bot was started with, for Restart
+	settings settings
+	opts     startOptions
+	log      *zap.Logger
 }
 
 type localConfig struct {
@@ -72,11 +76,30 @@ func startLocal(ctx context.Context, cfg localConfig) (_ *local, err error) {
 	// ghfake has no GET /app; the bot login is known. One machine, one GitHub: no need to pace
 	// writes at GitHub's 80 a minute.
 	opts.ghapp = append([]ghapp.Option{ghapp.WithBotLogin(l.Fake.BotLogin()), ghapp.WithWriteRate(60000, 1000)}, opts.ghapp...)
+	l.settings, l.opts, l.log = s, opts, cfg.Log
 	if l.App, err = start(ctx, "serve", s, cfg.Log, opts); err != nil {
 		return nil, err
 	}
 	l.Fake.SetWebhook("http://"+l.App.addr+"/webhook", s.Secrets[0])
 	return l, nil
+}
+
+// Restart stops the bot (gracefully) and starts it again on the same data directory, as an
+// operator's restart of serve does; GitHub is told the new address.
+func (l *local) Restart(ctx context.Context) error {
+	if l.App != nil {
+		if err := l.App.shutdown(); err != nil {
+			return err
+		}
+		l.App = nil
+	}
+	a, err := start(ctx, "serve", l.settings, l.log, l.opts)
+	if err != nil {
+		return err
+	}
+	l.App = a
+	l.Fake.SetWebhook("http://"+a.addr+"/webhook", l.settings.Secrets[0])
+	return nil
 }
 
 // Settle waits until every webhook GitHub queued was delivered and every stored event handled,

@@ -48,7 +48,7 @@ func defaultSettings() settings {
 		LogLevel:        "info",
 		LogFormat:       "json",
 		Partitions:      16,
-		DedupWindow:     2 * time.Hour,
+		DedupWindow:     72 * time.Hour, // GitHub redelivers for 3 days
 		MaxAttempts:     10,
 		AckWait:         30 * time.Second,
 		UntriagedSweep:  time.Hour,
