@@ -24,8 +24,9 @@ type Message struct {
 	Event          string
 	DeliveryID     string
 	Body           []byte
-	Attempt        int  // 1 on the first delivery
-	LastAttempt    bool // a transient failure now dead-letters the event
+	Attempt        int       // 1 on the first delivery
+	Stored         time.Time // when JetStream stored the delivery (the event lag starts here)
+	LastAttempt    bool      // a transient failure now dead-letters the event
 }
 
 // Handler works on one event. Its error decides what happens to the message:
@@ -318,7 +319,7 @@ func decodeMessage(msg jetstream.Msg) (Message, error) {
 		m.DeliveryID = h.Get(HeaderDelivery)
 	}
 	if md, err := msg.Metadata(); err == nil {
-		m.Attempt = int(md.NumDelivered)
+		m.Attempt, m.Stored = int(md.NumDelivered), md.Timestamp
 	}
 	if err := parseSubject(&m); err != nil {
 		return m, err

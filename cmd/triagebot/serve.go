@@ -26,6 +26,7 @@ import (
 	"github.com/triagebot/triagebot/handlers"
 	"github.com/triagebot/triagebot/internal/ghapp"
 	"github.com/triagebot/triagebot/internal/notify"
+	"github.com/triagebot/triagebot/internal/ops"
 	"github.com/triagebot/triagebot/queue"
 	"github.com/triagebot/triagebot/rules"
 )
@@ -144,9 +145,14 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 	if err != nil {
 		return nil, withExit(2, fmt.Errorf("TRIAGEBOT_CONFIG: %w", err))
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := newMetrics(reg)
+	om := ops.NewMetrics(reg, buildInfo(), time.Now)
+	chStats := ops.NewChannelStats(channelTypes(channels), time.Now)
 	var gh *ghapp.App
 	if work {
-		if gh, err = newApp(s, log, opts); err != nil {
+		if gh, err = newApp(s, log, opts.observed(s, om)); err != nil {
 			return nil, err
 		}
 		if gh == nil && !s.DryRun && role != "serve" && opts.executor == nil {
@@ -156,9 +162,13 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 	if err := a.connect(ctx); err != nil {
 		return nil, err
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m := newMetrics(reg)
+	reg.MustRegister(ops.NewQueueCollector(a.q.JetStream(), a.q.Config().Partitions, log.Named("metrics")),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "triagebot_ready", Help: "1 when /readyz answers 200."}, func() float64 {
+			if a.notReady(context.Background()) != "" {
+				return 0
+			}
+			return 1
+		}))
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
@@ -196,7 +206,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			if wc.Executor == nil {
 				wc.Executor = side.exec
 			}
-			wc.Config, wc.Lookup, wc.BotLoginFunc = side.config, side.lookups.For, gh.BotLogin
+			wc.Config, wc.Lookup, wc.BotLoginFunc = countedConfig{loader: side.config, om: om}, side.lookups.For, gh.BotLogin
 			if !s.DryRun {
 				wc.Installer, wc.ConfigWatcher = side, side
 			}
@@ -208,7 +218,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			commenter = githubCommenter{exec: a.githubExec(gh, log), store: a.q, app: gh}
 			issues = issueReader{app: gh}
 		}
-		if err := a.startNotifications(ctx, channels, commenter); err != nil {
+		if err := a.startNotifications(ctx, channels, commenter, notify.WithObserver(notificationObserver(om, chStats))); err != nil {
 			return nil, err
 		}
 		wc.Notifier, wc.Untriaged = a.notifier, a.timers
@@ -225,7 +235,13 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 				Logger: log.Named("sweep"), Every: cmp.Or(opts.sweepEvery, s.UntriagedSweep)}
 			a.sweeper.Start()
 		}
-		a.consumer, err = a.q.Consume(ctx, w.Handle, queue.ConsumeOptions{Logger: log.Named("queue"), Observe: m.event, Backoff: opts.backoff})
+		observe := func(o queue.Outcome) {
+			m.event(o)
+			if o.Result == "acked" {
+				om.EventHandled(o.Message.Stored)
+			}
+		}
+		a.consumer, err = a.q.Consume(ctx, w.Handle, queue.ConsumeOptions{Logger: log.Named("queue"), Observe: observe, Backoff: opts.backoff})
 		if err != nil {
 			return nil, err
 		}
@@ -336,15 +352,22 @@ func natsTLS(s settings) (*tls.Config, error) {
 }
 
 func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
-	if a.draining.Load() {
-		http.Error(w, "shutting down", http.StatusServiceUnavailable)
-		return
-	}
-	if err := a.q.Ready(r.Context()); err != nil {
-		http.Error(w, "JetStream does not answer", http.StatusServiceUnavailable)
+	if why := a.notReady(r.Context()); why != "" {
+		http.Error(w, why, http.StatusServiceUnavailable)
 		return
 	}
 	fmt.Fprintln(w, "ready")
+}
+
+// notReady says why the process is not ready; empty when it is.
+func (a *app) notReady(ctx context.Context) string {
+	if a.draining.Load() {
+		return "shutting down"
+	}
+	if err := a.q.Ready(ctx); err != nil {
+		return "JetStream does not answer"
+	}
+	return ""
 }
 
 // shutdown refuses new deliveries, lets the events in flight finish, then drains and stops.
@@ -444,7 +467,7 @@ func (a *app) githubExec(gh *ghapp.App, log *zap.Logger) *ghapp.Executor {
 
 // startNotifications sets up the notification queue and the untriaged timers on the same
 // JetStream, and starts the dispatcher.
-func (a *app) startNotifications(ctx context.Context, channels map[string]notify.ChannelConfig, commenter notify.Commenter) error {
+func (a *app) startNotifications(ctx context.Context, channels map[string]notify.ChannelConfig, commenter notify.Commenter, opts ...notify.Option) error {
 	setupCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	js := a.q.JetStream()
@@ -455,7 +478,7 @@ func (a *app) startNotifications(ctx context.Context, channels map[string]notify
 	if a.timers, err = handlers.SetupTimers(setupCtx, js, handlers.TimersConfig{Replicas: a.s.Replicas, DedupWindow: a.s.DedupWindow, Logger: a.log.Named("timers")}); err != nil {
 		return err
 	}
-	if a.dispatcher, err = notify.NewDispatcher(a.notifier, notify.WithLogger(a.log.Named("notify")), notify.WithCommenter(commenter)); err != nil {
+	if a.dispatcher, err = notify.NewDispatcher(a.notifier, append([]notify.Option{notify.WithLogger(a.log.Named("notify")), notify.WithCommenter(commenter)}, opts...)...); err != nil {
 		return withExit(2, fmt.Errorf("TRIAGEBOT_CONFIG: %w", err))
 	}
 	if err := a.dispatcher.Start(ctx); err != nil {

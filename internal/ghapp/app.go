@@ -229,7 +229,7 @@ func (a *App) Installation(id int64) *github.Client {
 			atr.BaseURL = a.apiRoot
 			itr := ghinstallation.NewFromAppsTransport(atr, id)
 			itr.BaseURL = a.apiRoot
-			return itr
+			return &tagInstallation{id: id, next: itr}
 		}
 		return a.client(&rateLimitTransport{next: tokens(), renew: tokens, lim: newLimiter(&a.limits, id)})
 	})

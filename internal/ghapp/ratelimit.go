@@ -38,6 +38,7 @@ type limitSettings struct {
 	notFoundBackoff []time.Duration // the retries of a 404 right after an event
 	clock           Clock
 	log             *zap.Logger
+	onLimit         func(LimitEvent) // see WithLimitObserver; nil: none
 }
 
 // limiter is the rate-limit state of one installation (or of the App's own client).
@@ -299,12 +300,15 @@ func (l *limiter) strikesNow() int {
 // block stops every request of the installation until the given time.
 func (l *limiter) block(kind string, until time.Time) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if kind == KindSecondary {
 		l.strikes++
 	}
 	if until.After(l.until) {
 		l.until, l.kind = until, kind
+	}
+	l.mu.Unlock()
+	if l.set.onLimit != nil {
+		l.set.onLimit(LimitEvent{InstallationID: l.installationID, Kind: kind, Until: until})
 	}
 }
 
