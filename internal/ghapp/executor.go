@@ -84,6 +84,7 @@ type execution struct {
 }
 
 func (x *execution) do(ctx context.Context, a rules.Action) (rules.Result, error) {
+	a = rules.Limit(a) // every write passes here: within GitHub's limits whoever made the action
 	if a.Type == rules.Notify {
 		return rules.Result{Status: rules.StatusSkipped, Detail: "handled by notifications"}, nil
 	}

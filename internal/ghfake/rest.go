@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-github/v60/github"
 )
@@ -187,6 +188,9 @@ func (s *Server) hAddLabels(c *call) response {
 			return validationFailed("Label", "name", "missing_field")
 		}
 	}
+	if len(mergedLabels(is.labels, names)) > maxIssueLabels {
+		return validationFailed("Label", "labels", "custom")
+	}
 	for _, n := range names {
 		s.addLabelLocked(c.repo, is, n, s.bot())
 	}
@@ -305,6 +309,9 @@ func (s *Server) hCreateComment(c *call) response {
 	if req.Body == nil || strings.TrimSpace(*req.Body) == "" {
 		return validationFailed("IssueComment", "body", "missing_field")
 	}
+	if tooLong(*req.Body) {
+		return validationFailed("IssueComment", "body", "custom")
+	}
 	cm := s.createCommentLocked(c.repo, is, s.bot(), *req.Body)
 	res = jsonResponse(http.StatusCreated, s.ghCommentLocked(c.repo, cm))
 	res.header = http.Header{"Location": {fmt.Sprintf("%s/issues/comments/%d", c.repo.apiURL(), cm.id)}}
@@ -336,6 +343,9 @@ func (s *Server) hUpdateComment(c *call) response {
 	}
 	if req.Body == nil || strings.TrimSpace(*req.Body) == "" {
 		return validationFailed("IssueComment", "body", "missing_field")
+	}
+	if tooLong(*req.Body) {
+		return validationFailed("IssueComment", "body", "custom")
 	}
 	s.editCommentLocked(c.repo, is, cm, s.bot(), *req.Body)
 	return jsonResponse(http.StatusOK, s.ghCommentLocked(c.repo, cm))
@@ -603,4 +613,24 @@ func paginate(c *call, n int) (lo, hi int, h http.Header) {
 		h = http.Header{"Link": {strings.Join(links, ", ")}}
 	}
 	return lo, hi, h
+}
+
+// GitHub's limits on what it accepts: a comment body of at most 65,536 characters, at most 100
+// labels on an issue. Both are answered 422.
+const (
+	maxCommentChars = 65536
+	maxIssueLabels  = 100
+)
+
+func tooLong(body string) bool { return utf8.RuneCountInString(body) > maxCommentChars }
+
+// mergedLabels is have with add's names it lacks (any case).
+func mergedLabels(have, add []string) []string {
+	out := slices.Clone(have)
+	for _, n := range add {
+		if !slices.ContainsFunc(out, func(l string) bool { return strings.EqualFold(l, n) }) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
