@@ -60,15 +60,13 @@ func TestConfigValidate(t *testing.T) {
 			wantAlso:   []string{"\n" + badServer + ":5: channels.pigeon"},
 		},
 		{name: "missing file", give: []string{"validate", filepath.Join(dir, "none.yml")}, wantCode: 1, wantStderr: "no such file"},
-		{name: "no file", give: []string{"validate"}, wantCode: 2, wantStderr: "want one FILE"},
-		{name: "no verb", give: nil, wantCode: 2, wantStderr: "say validate"},
-		{name: "help", give: []string{"--help"}, wantStdout: configUsage},
-		{name: "validate help", give: []string{"validate", "-h"}, wantStdout: configUsage},
+		{name: "no file", give: []string{"validate"}, wantCode: 2, wantStderr: `expected "<file>"`},
+		{name: "no verb", give: nil, wantCode: 2, wantStderr: `expected "validate"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := exitCode(cmdConfig(context.Background(), tt.give, &stdout, &stderr), &stderr)
+			code := exitCode(run(context.Background(), append([]string{"config"}, tt.give...), &stdout, &stderr), &stderr)
 			if code != tt.wantCode {
 				t.Errorf("exit status %d, want %d; stderr %q", code, tt.wantCode, stderr.String())
 			}

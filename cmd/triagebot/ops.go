@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"runtime/debug"
 	"slices"
 
 	"github.com/triagebot/triagebot/internal/ghapp"
@@ -13,23 +12,9 @@ import (
 	"github.com/triagebot/triagebot/rules"
 )
 
-// version and commit are stamped at build time:
-// go build -ldflags "-X main.version=v1.2.3 -X main.commit=abc123" (see deploy/Dockerfile).
-var version, commit string
-
 func buildInfo() ops.BuildInfo {
-	b := ops.BuildInfo{Version: version, Commit: commit}
-	if info, ok := debug.ReadBuildInfo(); ok {
-		if b.Version == "" && info.Main.Version != "(devel)" {
-			b.Version = info.Main.Version
-		}
-		for _, s := range info.Settings {
-			if s.Key == "vcs.revision" && b.Commit == "" {
-				b.Commit = s.Value
-			}
-		}
-	}
-	return b
+	b := buildOf()
+	return ops.BuildInfo{Version: b.Version, Commit: b.Commit}
 }
 
 // observed makes every GitHub request of the App counted and every rate-limit wait known to om.

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/alecthomas/kong"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,23 +32,62 @@ import (
 	"github.com/triagebot/triagebot/rules"
 )
 
-func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return runRole(ctx, "serve", args, stdout, stderr)
+// serveCmd, receiveCmd and workCmd are the long-running roles; each embeds the settings it reads.
+type serveCmd struct{ settings }
+
+type receiveCmd struct {
+	serverSettings
+	receiverSettings
+	queueSettings
+	logSettings
 }
 
-func cmdReceive(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return runRole(ctx, "receive", args, stdout, stderr)
+type workCmd struct {
+	serverSettings
+	githubSettings
+	queueSettings
+	workerSettings
+	logSettings
 }
 
-func cmdWork(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return runRole(ctx, "work", args, stdout, stderr)
+const roleDetail = "Every flag can also be set with its environment variable; the flag wins."
+
+func (c *serveCmd) Help() string {
+	return "Runs the webhook receiver and the workers in one process. With no TRIAGEBOT_NATS_URL it starts an embedded NATS JetStream server on TRIAGEBOT_DATA_DIR. " + roleDetail
 }
 
-func runRole(ctx context.Context, role string, args []string, stdout, stderr io.Writer) error {
-	s, err := parseSettings(role, args, os.LookupEnv, stdout)
-	if err != nil {
+func (c *receiveCmd) Help() string {
+	return "Verifies deliveries and stores them in JetStream, for deployments that scale the roles apart. " + roleDetail
+}
+
+func (c *workCmd) Help() string {
+	return "Takes stored events, applies the rules, acts on GitHub, for deployments that scale the roles apart. " + roleDetail
+}
+
+func (c *serveCmd) Run(ctx context.Context, kctx *kong.Context, o streams) error {
+	s := c.settings
+	return runRole(ctx, kctx, "serve", &s, o, s.groups()...)
+}
+
+func (c *receiveCmd) Run(ctx context.Context, kctx *kong.Context, o streams) error {
+	s := settings{serverSettings: c.serverSettings, receiverSettings: c.receiverSettings, queueSettings: c.queueSettings, logSettings: c.logSettings}
+	return runRole(ctx, kctx, "receive", &s, o, &s.serverSettings, &s.receiverSettings, &s.queueSettings, &s.logSettings)
+}
+
+func (c *workCmd) Run(ctx context.Context, kctx *kong.Context, o streams) error {
+	s := settings{serverSettings: c.serverSettings, githubSettings: c.githubSettings, queueSettings: c.queueSettings, workerSettings: c.workerSettings, logSettings: c.logSettings}
+	return runRole(ctx, kctx, "work", &s, o, &s.serverSettings, &s.githubSettings, &s.queueSettings, &s.workerSettings, &s.logSettings)
+}
+
+// runRole checks the role's settings, then runs it until ctx ends.
+func runRole(ctx context.Context, kctx *kong.Context, role string, s *settings, o streams, groups ...checked) error {
+	if err := checkSettings(kctx, groups...); err != nil {
 		return err
 	}
+	return runProcess(ctx, role, *s, o.stdout, o.stderr)
+}
+
+func runProcess(ctx context.Context, role string, s settings, stdout, stderr io.Writer) error {
 	log, err := newLogger(s, stderr)
 	if err != nil {
 		return withExit(2, err)
@@ -74,6 +114,7 @@ func newLogger(s settings, w io.Writer) (*zap.Logger, error) {
 	}
 	enc := zap.NewProductionEncoderConfig()
 	enc.EncodeTime = zapcore.ISO8601TimeEncoder
+	enc.EncodeDuration = zapcore.StringDurationEncoder // "delay":"1.5s", not 1.5
 	var encoder zapcore.Encoder
 	if s.LogFormat == "console" {
 		encoder = zapcore.NewConsoleEncoder(enc)
@@ -280,6 +321,9 @@ func (a *app) connect(ctx context.Context) error {
 	var err error
 	if s.NATSURL == "" {
 		a.embedded, err = queue.StartEmbedded(queue.EmbeddedConfig{Dir: s.DataDir, MaxStore: s.StoreMaxBytes, Logger: a.log})
+		if errors.Is(err, queue.ErrDataDirInUse) {
+			return withExit(2, fmt.Errorf("TRIAGEBOT_DATA_DIR: %s is in use by another triagebot process; stop it first (one data directory serves one process)", s.DataDir))
+		}
 		if err != nil {
 			return withExit(2, fmt.Errorf("TRIAGEBOT_DATA_DIR: %w", err))
 		}
