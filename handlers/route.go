@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"sync"
 
@@ -50,10 +51,13 @@ func parseRouting(body []byte) (routing, error) {
 	// GitHub's payloads are not checked for duplicate names or invalid UTF-8 here, as
 	// encoding/json's Unmarshal did not: the worker decodes the payload again.
 	d.Reset(bytes.NewBuffer(body), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	if d.PeekKind() != '{' {
+		return routing{}, errNotObject
+	}
 	var r routing
-	err := readObject(d, func(name string) error {
+	err := readObject(d, func(name []byte) error {
 		var err error
-		switch name {
+		switch string(name) {
 		case "zen":
 			r.Zen, err = readString(d)
 		case "installation":
@@ -72,14 +76,14 @@ func parseRouting(body []byte) (routing, error) {
 	if err != nil {
 		return routing{}, fmt.Errorf("%w: %w", errNotObject, err)
 	}
-	if _, err := d.ReadToken(); err == nil {
+	if _, err := d.ReadToken(); err != io.EOF {
 		return routing{}, fmt.Errorf("%w: data after the object", errNotObject)
 	}
 	return r, nil
 }
 
 // readObject reads an object (or null), calling member for each name; member reads the value.
-func readObject(d *jsontext.Decoder, member func(name string) error) error {
+func readObject(d *jsontext.Decoder, member func(name []byte) error) error {
 	switch d.PeekKind() {
 	case 'n':
 		_, err := d.ReadToken()
@@ -92,11 +96,11 @@ func readObject(d *jsontext.Decoder, member func(name string) error) error {
 		return err
 	}
 	for d.PeekKind() != '}' {
-		name, err := d.ReadToken()
+		name, err := readName(d)
 		if err != nil {
 			return err
 		}
-		if err := member(name.String()); err != nil {
+		if err := member(name); err != nil {
 			return err
 		}
 	}
@@ -104,10 +108,23 @@ func readObject(d *jsontext.Decoder, member func(name string) error) error {
 	return err
 }
 
+// readName reads an object member's name. A name without escapes is used as it is in the
+// body, without a copy (the caller compares it, and keeps nothing).
+func readName(d *jsontext.Decoder) ([]byte, error) {
+	v, err := d.ReadValue()
+	if err != nil {
+		return nil, err
+	}
+	if raw := v[1 : len(v)-1]; bytes.IndexByte(raw, '\\') < 0 {
+		return raw, nil
+	}
+	return jsontext.AppendUnquote(nil, v)
+}
+
 // idField reads the integer member want into dst and skips the others.
-func idField(d *jsontext.Decoder, want string, dst *int64) func(string) error {
-	return func(name string) error {
-		if name != want {
+func idField(d *jsontext.Decoder, want string, dst *int64) func([]byte) error {
+	return func(name []byte) error {
+		if string(name) != want {
 			return d.SkipValue()
 		}
 		switch d.PeekKind() {

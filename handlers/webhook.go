@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -218,7 +217,7 @@ func (r *Receiver) receive(req *http.Request, event string) answer {
 	if len(id) > MaxDeliveryID {
 		return answer{http.StatusBadRequest, fmt.Sprintf("X-GitHub-Delivery over %d characters", MaxDeliveryID)}
 	}
-	if ct, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); ct == "application/x-www-form-urlencoded" {
+	if isForm(req.Header.Get("Content-Type")) {
 		return answer{http.StatusUnsupportedMediaType, "form-encoded deliveries are not accepted: set the webhook's content type to application/json"}
 	}
 	if req.ContentLength > r.maxBody {
@@ -267,6 +266,13 @@ func (r *Receiver) receive(req *http.Request, event string) answer {
 		return answer{http.StatusAccepted, "already stored"}
 	}
 	return answer{http.StatusAccepted, "stored"}
+}
+
+// isForm reports whether a Content-Type is application/x-www-form-urlencoded (GitHub's other
+// webhook content type), with or without parameters.
+func isForm(contentType string) bool {
+	mediaType, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(mediaType), "application/x-www-form-urlencoded")
 }
 
 // chunkStep is how much more of the in-flight bytes a body of unknown length takes at a time.
