@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -189,7 +190,7 @@ func (c *Consumer) handle(msg jetstream.Msg) {
 	m.LastAttempt = m.Attempt >= c.q.cfg.MaxAttempts
 
 	stopProgress := c.keepAlive(msg)
-	err = c.h(c.hardCtx, m)
+	err = c.call(m)
 	stopProgress()
 
 	out := Outcome{Message: m, Err: err}
@@ -226,6 +227,21 @@ func (c *Consumer) handle(msg jetstream.Msg) {
 	}
 	out.Duration = time.Since(start)
 	c.done(out)
+}
+
+// call runs the handler. A panic is a bug in triagebot, not a fault of the moment: it is logged
+// with its stack and becomes a permanent error, so the event is dead-lettered at once instead
+// of crashing the process on every redelivery.
+func (c *Consumer) call(m Message) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.log.Error("panic while handling an event", zap.String("delivery_id", m.DeliveryID),
+				zap.String("event", m.Event), zap.String("subject", m.Subject), zap.Any("panic", v),
+				zap.String("stack", string(debug.Stack())))
+			err = Permanent(fmt.Errorf("panic: %v", v))
+		}
+	}()
+	return c.h(c.hardCtx, m)
 }
 
 func (c *Consumer) done(o Outcome) {
