@@ -32,6 +32,7 @@ type settings struct {
 	LogFormat       string
 	Partitions      int
 	DedupWindow     time.Duration
+	ReconcileEvery  time.Duration
 	MaxAttempts     int
 	AckWait         time.Duration
 	UntriagedSweep  time.Duration
