@@ -18,6 +18,10 @@ import (
 // from the messages it still stores, so after a restart it has forgotten every id it handled.
 const DeliveryBucket = "triagebot-deliveries"
 
+// RedeliveryBucket records the failed delivery attempts the reconciler asked GitHub to
+// redeliver, so it asks once per failure; an entry outlives GitHub's 3-day redelivery window.
+const RedeliveryBucket = "triagebot-redeliveries"
+
 // States of a delivery in the ledger.
 const (
 	DeliveryStored  = "stored"  // the receiver stored it in the event stream
@@ -57,6 +61,38 @@ func (q *Queue) setupLedger(ctx context.Context) error {
 		return fmt.Errorf("create bucket %s: %w", DeliveryBucket, err)
 	}
 	q.ledger = kv
+	if q.redeliveries, err = q.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      RedeliveryBucket,
+		Description: "delivery ids the reconciler asked GitHub to redeliver",
+		Storage:     jetstream.FileStorage,
+		Replicas:    q.cfg.Replicas,
+		History:     1,
+		TTL:         73 * time.Hour,
+	}); err != nil {
+		return fmt.Errorf("create bucket %s: %w", RedeliveryBucket, err)
+	}
+	return nil
+}
+
+// ClaimRedelivery records that id (a failed attempt) is being asked for again, and reports
+// whether this call claimed it (false: some process asked before). One claim per id across
+// every process.
+func (q *Queue) ClaimRedelivery(ctx context.Context, id string) (bool, error) {
+	_, err := q.redeliveries.Create(ctx, ledgerKey(id), []byte(time.Now().UTC().Format(time.RFC3339)))
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("claim redelivery %s: %w", id, err)
+	}
+	return true, nil
+}
+
+// ReleaseRedelivery forgets a claim whose request GitHub refused, so a later run asks again.
+func (q *Queue) ReleaseRedelivery(ctx context.Context, id string) error {
+	if err := q.redeliveries.Delete(ctx, ledgerKey(id)); err != nil {
+		return fmt.Errorf("release redelivery %s: %w", id, err)
+	}
 	return nil
 }
 

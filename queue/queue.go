@@ -107,6 +107,8 @@ type Queue struct {
 	memory jetstream.KeyValue
 	config jetstream.KeyValue
 	ledger jetstream.KeyValue // delivery ids within the dedup window (ledger.go)
+	// delivery ids the reconciler asked GitHub to redeliver (ledger.go)
+	redeliveries jetstream.KeyValue
 }
 
 // Setup creates or updates every stream, consumer and bucket. It is idempotent and safe to run

@@ -30,6 +30,7 @@ type local struct {
 	settings settings
 	opts     startOptions
 	log      *zap.Logger
+	addr     string
 }
 
 type localConfig struct {
@@ -84,22 +85,32 @@ func startLocal(ctx context.Context, cfg localConfig) (_ *local, err error) {
 	return l, nil
 }
 
-// Restart stops the bot (gracefully) and starts it again on the same data directory, as an
-// operator's restart of serve does; GitHub is told the new address.
+// Restart stops the bot (gracefully) unless it is stopped, and starts it again on the same
+// data directory and address, as an operator's restart of serve does.
 func (l *local) Restart(ctx context.Context) error {
-	if l.App != nil {
-		if err := l.App.shutdown(); err != nil {
-			return err
-		}
-		l.App = nil
+	if err := l.Stop(); err != nil {
+		return err
 	}
-	a, err := start(ctx, "serve", l.settings, l.log, l.opts)
+	s := l.settings
+	s.Listen = l.addr // GitHub keeps the webhook URL it was given
+	a, err := start(ctx, "serve", s, l.log, l.opts)
 	if err != nil {
 		return err
 	}
 	l.App = a
-	l.Fake.SetWebhook("http://"+a.addr+"/webhook", l.settings.Secrets[0])
 	return nil
+}
+
+// Stop stops the bot (gracefully), keeping its address and data for Restart: GitHub's
+// deliveries fail meanwhile, as they do while a real bot is down.
+func (l *local) Stop() error {
+	if l.App == nil {
+		return nil
+	}
+	l.addr = l.App.addr
+	err := l.App.shutdown()
+	l.App = nil
+	return err
 }
 
 // Settle waits until every webhook GitHub queued was delivered and every stored event handled,

@@ -131,6 +131,8 @@ type startOptions struct {
 	transport  http.RoundTripper
 	backoff    func(attempt int) time.Duration // retry delay of transient failures (default queue.Backoff)
 	sweepEvery time.Duration                   // untriaged sweep interval (default handlers.DefaultSweepEvery)
+	// reconciler interval (default the setting; negative: off) and pace between redeliveries
+	reconcileEvery, reconcilePace time.Duration
 }
 
 // app is a running triagebot process: some of receiver, workers, embedded NATS.
@@ -153,6 +155,7 @@ type app struct {
 	dispatcher *notify.Dispatcher
 	timers     *handlers.Timers
 	sweeper    *handlers.Sweeper
+	reconciler *handlers.Reconciler
 }
 
 func start(ctx context.Context, role string, s settings, log *zap.Logger, opts startOptions) (_ *app, err error) {
@@ -276,6 +279,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 				Logger: log.Named("sweep"), Every: cmp.Or(opts.sweepEvery, s.UntriagedSweep)}
 			a.sweeper.Start()
 		}
+		a.startReconciler(gh, reg, opts)
 		observe := func(o queue.Outcome) {
 			m.event(o)
 			if o.Result == "acked" {
@@ -535,6 +539,7 @@ func (a *app) startNotifications(ctx context.Context, channels map[string]notify
 // stopNotifications stops the dispatcher (held digests go back to the queue), the timers and
 // the sweep.
 func (a *app) stopNotifications(ctx context.Context) {
+	a.stopReconciler()
 	if a.sweeper != nil {
 		a.sweeper.Stop()
 		a.sweeper = nil

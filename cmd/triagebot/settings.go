@@ -155,11 +155,13 @@ func (g *queueSettings) check(c *checker) {
 type workerSettings struct {
 	ConfigFile     string        `name:"config" env:"TRIAGEBOT_CONFIG" type:"path" help:"Server-side defaults and notification channels (YAML)."`
 	DryRun         bool          `env:"TRIAGEBOT_DRY_RUN" help:"Decide and record, but write nothing to GitHub."`
+	ReconcileEvery time.Duration `env:"TRIAGEBOT_RECONCILE_EVERY" default:"5m" help:"How often GitHub's failed deliveries are looked for and redelivered (one process at a time)."`
 	UntriagedSweep time.Duration `env:"TRIAGEBOT_UNTRIAGED_SWEEP" default:"1h" help:"How often open issues still labelled needs-triage are looked for (for untriaged notifications of issues the bot did not see open)."`
 }
 
 func (g *workerSettings) check(c *checker) {
 	c.positive("TRIAGEBOT_UNTRIAGED_SWEEP", g.UntriagedSweep)
+	c.positive("TRIAGEBOT_RECONCILE_EVERY", g.ReconcileEvery)
 }
 
 // logSettings: every command that logs.
