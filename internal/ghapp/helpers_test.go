@@ -26,7 +26,7 @@ var (
 )
 
 // testKey is one RSA key for the whole package run (generating one is slow under -race).
-func testKey(t *testing.T) []byte {
+func testKey(t testing.TB) []byte {
 	t.Helper()
 	keyOnce.Do(func() {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -88,7 +88,7 @@ type request struct {
 // ghServer is a minimal GitHub under /api/v3/ (an absolute-URL bug fails against it). Tests
 // register handlers with handle; the token endpoint is built in.
 type ghServer struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 	mux *http.ServeMux
 
@@ -100,7 +100,7 @@ type ghServer struct {
 
 const apiPrefix = "/api/v3"
 
-func newGHServer(t *testing.T) *ghServer {
+func newGHServer(t testing.TB) *ghServer {
 	t.Helper()
 	g := &ghServer{t: t, mux: http.NewServeMux(), tokenTTL: time.Hour}
 	g.handle("POST /app/installations/{id}/access_tokens", func(w http.ResponseWriter, r *http.Request) {
@@ -179,7 +179,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // newTestApp is an App against g with a fake clock.
-func newTestApp(t *testing.T, g *ghServer, opts ...Option) (*App, *fakeClock) {
+func newTestApp(t testing.TB, g *ghServer, opts ...Option) (*App, *fakeClock) {
 	t.Helper()
 	clock := newFakeClock()
 	opts = append([]Option{WithClock(clock), WithBotLogin("triagebot[bot]")}, opts...)
