@@ -225,7 +225,12 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 				Logger: log.Named("sweep"), Every: cmp.Or(opts.sweepEvery, s.UntriagedSweep)}
 			a.sweeper.Start()
 		}
-		a.consumer, err = a.q.Consume(ctx, w.Handle, queue.ConsumeOptions{Logger: log.Named("queue"), Observe: m.event, Backoff: opts.backoff})
+		handle := w.Handle
+		if gh != nil {
+			// While GitHub refuses the App's credentials, events wait (held), not fail.
+			handle = gh.AuthGate().Guard(handle)
+		}
+		a.consumer, err = a.q.Consume(ctx, handle, queue.ConsumeOptions{Logger: log.Named("queue"), Observe: m.event, Backoff: opts.backoff})
 		if err != nil {
 			return nil, err
 		}
@@ -343,6 +348,12 @@ func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := a.q.Ready(r.Context()); err != nil {
 		http.Error(w, "JetStream does not answer", http.StatusServiceUnavailable)
 		return
+	}
+	if a.github != nil {
+		if err := a.github.AuthGate().Status(); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
 	}
 	fmt.Fprintln(w, "ready")
 }

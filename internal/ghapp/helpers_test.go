@@ -96,6 +96,7 @@ type ghServer struct {
 	requests []request
 	tokenTTL time.Duration // lifetime of the tokens issued (real time: ghinstallation uses time.Now)
 	tokens   int
+	refuse   bool // the token endpoint answers 401, as GitHub does to a JWT of a wrong key
 }
 
 const apiPrefix = "/api/v3"
@@ -109,9 +110,14 @@ func newGHServer(t testing.TB) *ghServer {
 			return
 		}
 		g.mu.Lock()
+		refuse := g.refuse
 		g.tokens++
 		n, ttl := g.tokens, g.tokenTTL
 		g.mu.Unlock()
+		if refuse {
+			http.Error(w, `{"message":"A JSON web token could not be decoded"}`, http.StatusUnauthorized)
+			return
+		}
 		w.WriteHeader(http.StatusCreated)
 		fmt.Fprintf(w, `{"token":"ghs_%s_%d","expires_at":%q}`, r.PathValue("id"), n, time.Now().Add(ttl).UTC().Format(time.RFC3339))
 	})
