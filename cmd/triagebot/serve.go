@@ -286,7 +286,12 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 				om.EventHandled(o.Message.Stored)
 			}
 		}
-		a.consumer, err = a.q.Consume(ctx, w.Handle, queue.ConsumeOptions{Logger: log.Named("queue"), Observe: observe, Backoff: opts.backoff})
+		handle := w.Handle
+		if gh != nil {
+			// While GitHub refuses the App's credentials, events wait (held), not fail.
+			handle = gh.AuthGate().Guard(handle)
+		}
+		a.consumer, err = a.q.Consume(ctx, handle, queue.ConsumeOptions{Logger: log.Named("queue"), Observe: observe, Backoff: opts.backoff})
 		if err != nil {
 			return nil, err
 		}
@@ -414,6 +419,11 @@ func (a *app) notReady(ctx context.Context) string {
 	}
 	if err := a.q.Ready(ctx); err != nil {
 		return "JetStream does not answer"
+	}
+	if a.github != nil {
+		if err := a.github.AuthGate().Status(); err != nil {
+			return err.Error()
+		}
 	}
 	return ""
 }
