@@ -205,6 +205,9 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 			return err
 		}
 	}
+	if err := w.transferred(ctx, m, action, out.Memory); err != nil {
+		return err
+	}
 	if t.RepoID != 0 && !reflect.DeepEqual(in.Repo, out.Repo) {
 		if err := w.storeRepoMemory(ctx, t.RepoID, in.Repo, out.Repo, repoRev); err != nil {
 			return err

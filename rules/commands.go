@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/triagebot/triagebot/internal/markdown"
 	"github.com/triagebot/triagebot/rules/command"
 )
 
@@ -603,7 +604,7 @@ func (e *eval) replyBody() string {
 	var parts []string
 	if len(r.problems) > 0 {
 		var b strings.Builder
-		fmt.Fprintf(&b, "@%s, I could not run everything in your comment:\n\n", r.actor)
+		fmt.Fprintf(&b, "%s, I could not run everything in your comment:\n\n", markdown.Login(r.actor))
 		shown := r.problems[:min(len(r.problems), maxProblemsShown)]
 		for _, p := range shown {
 			b.WriteString("- " + p + "\n")

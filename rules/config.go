@@ -36,6 +36,11 @@ type NeedsTriageConfig struct {
 	// adding such a label is not triage.
 	NotTriageLabels []string `yaml:"not_triage_labels" json:"not_triage_labels"`
 	RemoveOnAssign  bool     `yaml:"remove_on_assign" json:"remove_on_assign"`
+	// TriageBots are the logins of Apps and bots (sender type Bot) whose labels and assignments
+	// count as triage; any other bot's (an auto-labeller's) do not.
+	TriageBots []string `yaml:"triage_bots" json:"triage_bots"`
+	// RemoveOnClose takes needs-triage off a closed issue (reopening puts it back).
+	RemoveOnClose bool `yaml:"remove_on_close" json:"remove_on_close"`
 }
 
 // The priority scores.
@@ -132,6 +137,8 @@ func DefaultConfig() Config {
 			Label:           "needs-triage",
 			NotTriageLabels: []string{"needs-triage", "priority: .*"},
 			RemoveOnAssign:  true,
+			TriageBots:      []string{},
+			RemoveOnClose:   true,
 		},
 		Priority: PriorityConfig{
 			Enabled:   true,
@@ -170,6 +177,7 @@ func DefaultConfig() Config {
 func (c Config) clone() Config {
 	out := c
 	out.NeedsTriage.NotTriageLabels = slices.Clone(c.NeedsTriage.NotTriageLabels)
+	out.NeedsTriage.TriageBots = slices.Clone(c.NeedsTriage.TriageBots)
 	out.Priority.AppliesTo = slices.Clone(c.Priority.AppliesTo)
 	out.Priority.Levels = slices.Clone(c.Priority.Levels)
 	out.CodeOfConduct.Patterns = slices.Clone(c.CodeOfConduct.Patterns)
