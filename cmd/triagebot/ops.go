@@ -1,15 +1,24 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
 	"runtime/debug"
 	"slices"
 
 	"github.com/triagebot/triagebot/internal/ghapp"
 	"github.com/triagebot/triagebot/internal/notify"
 	"github.com/triagebot/triagebot/internal/ops"
+	"github.com/triagebot/triagebot/internal/statuspage"
 	"github.com/triagebot/triagebot/rules"
 )
 
@@ -92,4 +101,94 @@ func (c countedConfig) Config(ctx context.Context, t rules.Target) (rules.Config
 		c.om.ConfigFailure(ops.ConfigBroken)
 	}
 	return loaded.Config, nil
+}
+
+// adminSettings are the status page's settings.
+func adminSettings() []setting {
+	return []setting{{flag: "admin-listen", env: "TRIAGEBOT_ADMIN_LISTEN",
+		help: "address of the status page (off: none); a non-loopback address needs TRIAGEBOT_ADMIN_TOKEN",
+		def:  func(s *settings) string { return cmp.Or(s.AdminListen, "off") },
+		set: func(s *settings, v string) error {
+			if v == "off" || v == "" {
+				s.AdminListen = ""
+				return nil
+			}
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				return fmt.Errorf("%q is not host:port or off", v)
+			}
+			s.AdminListen = v
+			return nil
+		}}, {flag: "admin-token", env: "TRIAGEBOT_ADMIN_TOKEN", secret: true,
+		help: "token the status page asks for (basic authentication password, or Bearer)",
+		def:  func(*settings) string { return "" },
+		set:  func(s *settings, v string) error { s.AdminToken = v; return nil }}, {flag: "admin-token-file", env: "TRIAGEBOT_ADMIN_TOKEN_FILE",
+		help: "file holding TRIAGEBOT_ADMIN_TOKEN",
+		def:  func(*settings) string { return "" },
+		set: func(s *settings, v string) error {
+			b, err := os.ReadFile(v)
+			if err != nil {
+				return fmt.Errorf("cannot read %s: %w", v, errors.Unwrap(err))
+			}
+			if s.AdminToken = strings.TrimSpace(string(b)); s.AdminToken == "" {
+				return fmt.Errorf("%s holds no token", v)
+			}
+			return nil
+		}}}
+}
+
+// adminListener opens the status page's address. Without a token, only a loopback address is
+// allowed: the page shows repositories, issues and errors.
+func adminListener(s settings) (net.Listener, error) {
+	if s.AdminListen == "" {
+		return nil, nil
+	}
+	host, _, _ := net.SplitHostPort(s.AdminListen)
+	if s.AdminToken == "" {
+		ip := net.ParseIP(host)
+		if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return nil, withExit(2, fmt.Errorf("TRIAGEBOT_ADMIN_LISTEN: %s is not a loopback address: set TRIAGEBOT_ADMIN_TOKEN to expose the status page", s.AdminListen))
+		}
+	}
+	ln, err := net.Listen("tcp", s.AdminListen)
+	if err != nil {
+		return nil, withExit(2, fmt.Errorf("TRIAGEBOT_ADMIN_LISTEN: %w", err))
+	}
+	return ln, nil
+}
+
+// adminServer serves the status page on its own listener.
+type adminServer struct {
+	srv    *http.Server
+	addr   string
+	served chan error
+}
+
+func (s *adminServer) start(ln net.Listener, src statuspage.Sources, token string, log *zap.Logger) error {
+	if ln == nil {
+		return nil
+	}
+	h, err := statuspage.New(src, statuspage.Options{Token: token, Logger: log})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: time.Minute, ErrorLog: zap.NewStdLog(log)}
+	s.addr, s.served = ln.Addr().String(), make(chan error, 1)
+	go func() { s.served <- s.srv.Serve(ln) }()
+	log.Info("status page", zap.String("addr", s.addr), zap.Bool("token", token != ""))
+	return nil
+}
+
+func (s *adminServer) stop(ctx context.Context) error {
+	if s.srv == nil {
+		return nil
+	}
+	err := s.srv.Shutdown(ctx)
+	if serr := <-s.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	s.srv = nil
+	return err
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/triagebot/triagebot/internal/ghapp"
 	"github.com/triagebot/triagebot/internal/notify"
 	"github.com/triagebot/triagebot/internal/ops"
+	"github.com/triagebot/triagebot/internal/statuspage"
 	"github.com/triagebot/triagebot/queue"
 	"github.com/triagebot/triagebot/rules"
 )
@@ -112,6 +113,7 @@ type app struct {
 	dispatcher *notify.Dispatcher
 	timers     *handlers.Timers
 	sweeper    *handlers.Sweeper
+	admin      adminServer // the status page
 }
 
 func start(ctx context.Context, role string, s settings, log *zap.Logger, opts startOptions) (_ *app, err error) {
@@ -136,6 +138,15 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			ln.Close()
 		}
 	}()
+	adminLn, err := adminListener(s)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil && adminLn != nil {
+			adminLn.Close()
+		}
+	}()
 	serverCfg, rawCfg, err := loadServerConfig(s.ConfigFile)
 	if err != nil {
 		return nil, withExit(2, fmt.Errorf("TRIAGEBOT_CONFIG: %w", err))
@@ -150,6 +161,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 	m := newMetrics(reg)
 	om := ops.NewMetrics(reg, buildInfo(), time.Now)
 	chStats := ops.NewChannelStats(channelTypes(channels), time.Now)
+	page := statuspage.Sources{Role: role, Partitions: s.Partitions, NotReady: a.notReady, WebURL: statuspage.WebURL(s.GitHubURL)}
 	var gh *ghapp.App
 	if work {
 		if gh, err = newApp(s, log, opts.observed(s, om)); err != nil {
@@ -211,6 +223,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 				wc.Installer, wc.ConfigWatcher = side, side
 			}
 			a.github = gh
+			page.GitHub, page.ConfigKV = om.GitHub, a.q.ConfigBucket()
 		}
 		var commenter notify.Commenter = logCommenter{log: log.Named("notify")}
 		var issues handlers.IssueReader
@@ -222,6 +235,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			return nil, err
 		}
 		wc.Notifier, wc.Untriaged = a.notifier, a.timers
+		page.Channels, page.Handled = chStats, ops.NewPerMinute(time.Now)
 		w, err := handlers.NewWorker(wc)
 		if err != nil {
 			return nil, err
@@ -239,6 +253,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			m.event(o)
 			if o.Result == "acked" {
 				om.EventHandled(o.Message.Stored)
+				page.Handled.Add()
 			}
 		}
 		a.consumer, err = a.q.Consume(ctx, w.Handle, queue.ConsumeOptions{Logger: log.Named("queue"), Observe: observe, Backoff: opts.backoff})
@@ -256,6 +271,10 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}
 	go func() { a.served <- a.srv.Serve(ln) }()
+	page.Queue, page.Conn = a.q, a.nc
+	if err := a.admin.start(adminLn, page, s.AdminToken, log.Named("admin")); err != nil {
+		return nil, err
+	}
 	log.Info("listening", zap.String("role", role), zap.String("addr", a.addr), zap.Int("partitions", a.q.Config().Partitions))
 	return a, nil
 }
@@ -395,6 +414,7 @@ func (a *app) shutdown() error {
 	if err := <-a.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		errs = append(errs, err)
 	}
+	errs = append(errs, a.admin.stop(httpCtx))
 	a.closeQueue()
 	if a.github != nil {
 		a.github.Close()

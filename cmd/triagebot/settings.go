@@ -38,6 +38,9 @@ type settings struct {
 	Replicas        int
 	StoreMaxBytes   int64
 	ShutdownTimeout time.Duration
+	AdminListen     string        // the status page's address; "" (off) disables it
+	AdminToken      string        // asked of every status page request when set
+	NATSWait        time.Duration // how long start-up waits for NATS to answer
 }
 
 func defaultSettings() settings {
@@ -55,6 +58,8 @@ func defaultSettings() settings {
 		Replicas:        1,
 		StoreMaxBytes:   10 << 30,
 		ShutdownTimeout: 10 * time.Second,
+		AdminListen:     "127.0.0.1:8081",
+		NATSWait:        2 * time.Minute,
 	}
 }
 
@@ -254,6 +259,9 @@ func settingTable() []setting {
 	add("untriaged-sweep", "TRIAGEBOT_UNTRIAGED_SWEEP", "how often open issues still labelled needs-triage are looked for (for untriaged notifications of issues the bot did not see open)", d, s)
 	d, s = duration(func(s *settings) *time.Duration { return &s.ShutdownTimeout })
 	add("shutdown-timeout", "TRIAGEBOT_SHUTDOWN_TIMEOUT", "how long events in flight may take to finish at shutdown", d, s)
+	t = append(t, adminSettings()...)
+	d, s = duration(func(s *settings) *time.Duration { return &s.NATSWait })
+	add("nats-wait", "TRIAGEBOT_NATS_WAIT", "how long start-up waits, retrying, for NATS to answer (/readyz says not ready meanwhile)", d, s)
 	return t
 }
 
