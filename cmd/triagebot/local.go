@@ -64,6 +64,7 @@ func startLocal(ctx context.Context, cfg localConfig) (_ *local, err error) {
 	}
 	s := defaultSettings()
 	s.Listen = "127.0.0.1:0"
+	s.AdminListen = "127.0.0.1:0"
 	s.DataDir = filepath.Join(cfg.Dir, "data")
 	s.Secrets = []string{hex.EncodeToString(secret)}
 	s.AppID = l.Fake.AppID()
