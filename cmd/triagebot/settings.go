@@ -35,6 +35,7 @@ type serverSettings struct {
 	AdminListen     string        `env:"TRIAGEBOT_ADMIN_LISTEN" default:"127.0.0.1:8081" help:"Address of the status page (off: none); a non-loopback address needs TRIAGEBOT_ADMIN_TOKEN."`
 	AdminToken      string        `env:"TRIAGEBOT_ADMIN_TOKEN" help:"Token the status page asks for (basic authentication password, or Bearer)."`
 	AdminTokenFile  string        `env:"TRIAGEBOT_ADMIN_TOKEN_FILE" type:"path" help:"File holding TRIAGEBOT_ADMIN_TOKEN."`
+	NATSWait        time.Duration `name:"nats-wait" env:"TRIAGEBOT_NATS_WAIT" default:"2m" help:"How long start-up waits, retrying, for NATS to answer (/readyz says not ready meanwhile)."`
 }
 
 func (g *serverSettings) check(c *checker) {
@@ -47,6 +48,7 @@ func (g *serverSettings) check(c *checker) {
 		}
 	}
 	c.positive("TRIAGEBOT_SHUTDOWN_TIMEOUT", g.ShutdownTimeout)
+	c.positive("TRIAGEBOT_NATS_WAIT", g.NATSWait)
 	g.checkAdmin(c)
 }
 
@@ -113,7 +115,6 @@ type queueSettings struct {
 	MaxAttempts   int           `env:"TRIAGEBOT_MAX_ATTEMPTS" default:"10" help:"Deliveries of an event before it is dead-lettered."`
 	AckWait       time.Duration `env:"TRIAGEBOT_ACK_WAIT" default:"30s" help:"How soon an event held by a worker that died is handed to another (a live worker renews it while it works)."`
 	Replicas      int           `env:"TRIAGEBOT_REPLICAS" default:"1" help:"Stream replicas on an external cluster (3 for R3)."`
-	NATSWait      time.Duration `name:"nats-wait" env:"TRIAGEBOT_NATS_WAIT" default:"2m" help:"How long start-up waits, retrying, for NATS to answer (/readyz says not ready meanwhile)."`
 }
 
 func (g *queueSettings) check(c *checker) {
@@ -151,7 +152,6 @@ func (g *queueSettings) check(c *checker) {
 	c.between("TRIAGEBOT_MAX_ATTEMPTS", g.MaxAttempts, 1, 1000)
 	c.positive("TRIAGEBOT_ACK_WAIT", g.AckWait)
 	c.between("TRIAGEBOT_REPLICAS", g.Replicas, 1, 5)
-	c.positive("TRIAGEBOT_NATS_WAIT", g.NATSWait)
 	if g.Replicas > 1 && g.NATSURL == "" {
 		c.failf("TRIAGEBOT_REPLICAS", "%d needs a NATS cluster (TRIAGEBOT_NATS_URL); the embedded server keeps one copy", g.Replicas)
 	}
