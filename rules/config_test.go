@@ -54,6 +54,8 @@ func TestDefaultConfigIsTheDesignBlock(t *testing.T) {
 	want := DefaultConfig()
 	// The only default beyond DESIGN.md: /needs-triage (a command of issue 5) needs a permission.
 	delete(want.Commands.Permissions, "needs-triage")
+	// And those of issue 12 §3 (bots' labels are not triage, closing takes needs-triage off).
+	want.NeedsTriage.TriageBots, want.NeedsTriage.RemoveOnClose = nil, false
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("DESIGN.md §5 parsed (-DefaultConfig +parsed):\n%s", diff)
 	}
@@ -143,7 +145,7 @@ func TestParseConfigErrors(t *testing.T) {
 	}{
 		{
 			name: "unknown key", give: "needs_triage:\n  lable: x\n",
-			want: []FieldError{{Line: 2, Path: "needs_triage.lable", Msg: "unknown key (known: enabled, label, not_triage_labels, remove_on_assign)"}},
+			want: []FieldError{{Line: 2, Path: "needs_triage.lable", Msg: "unknown key (known: enabled, label, not_triage_labels, remove_on_assign, remove_on_close, triage_bots)"}},
 		},
 		{
 			name: "unknown section", give: "# a comment\npriorty:\n  enabled: false\n",

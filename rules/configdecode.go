@@ -225,7 +225,28 @@ func (d *decoder) needsTriage(n *yaml.Node, path string, c *NeedsTriageConfig) {
 		"label":             func(n *yaml.Node, p string) { d.label(n, p, &c.Label) },
 		"not_triage_labels": func(n *yaml.Node, p string) { d.regexps(n, p, true, &c.NotTriageLabels) },
 		"remove_on_assign":  func(n *yaml.Node, p string) { d.boolean(n, p, &c.RemoveOnAssign) },
+		"triage_bots":       func(n *yaml.Node, p string) { d.strings(n, p, &c.TriageBots) },
+		"remove_on_close":   func(n *yaml.Node, p string) { d.boolean(n, p, &c.RemoveOnClose) },
 	})
+}
+
+// strings decodes a list of non-empty strings; null is the empty list.
+func (d *decoder) strings(n *yaml.Node, path string, out *[]string) {
+	before := len(d.errs)
+	v := []string{}
+	ok := d.list(n, path, func(c *yaml.Node, p string) {
+		var s string
+		if d.str(c, p, &s) {
+			if strings.TrimSpace(s) == "" {
+				d.errorf(c, p, "must not be empty")
+				return
+			}
+			v = append(v, s)
+		}
+	})
+	if ok && len(d.errs) == before {
+		*out = v
+	}
 }
 
 func (d *decoder) priority(n *yaml.Node, path string, c *PriorityConfig) {

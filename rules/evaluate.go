@@ -110,6 +110,7 @@ type eval struct {
 	repo       string // owner/name
 	number     int
 	sender     string
+	senderType string   // User or Bot
 	author     string   // the issue's author
 	labels     []string // the issue's labels once this event is applied
 	fromBot    bool
@@ -137,6 +138,7 @@ func newEval(in Input) *eval {
 		e.changes = ev.Changes
 		e.repo = ev.GetRepo().GetFullName()
 		e.sender = ev.GetSender().GetLogin()
+		e.senderType = ev.GetSender().GetType()
 	case *github.IssueCommentEvent:
 		if ev == nil {
 			return e
@@ -148,6 +150,7 @@ func newEval(in Input) *eval {
 		e.changes = ev.Changes
 		e.repo = ev.GetRepo().GetFullName()
 		e.sender = ev.GetSender().GetLogin()
+		e.senderType = ev.GetSender().GetType()
 	}
 	if e.issue == nil {
 		return e
@@ -256,6 +259,9 @@ func botCommentKey(c *github.IssueComment) string {
 
 // emit records an action on this issue. A comment is remembered as the bot's own at once.
 func (e *eval) emit(a Action) {
+	if e.cmd == nil || !e.cmd.merging || (a.Type != AddLabels && a.Type != RemoveLabel) {
+		a = Limit(a) // label actions of commands are limited once merged (mergeLabelActions)
+	}
 	a.Repo = e.repo
 	a.Number = e.number
 	e.actions = append(e.actions, a)

@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // needsTriage marks new issues as waiting for a maintainer and unmarks them once a maintainer
@@ -30,14 +31,29 @@ func (e *eval) needsTriage() {
 			// A human put needs-triage (back) on: leave it; the next triage removes it again.
 		case e.byTemplate(e.mem.OpenedLabels, e.label):
 		case matchAny(cfg.NotTriageLabels, e.label):
+		case !e.senderMayTriage():
 		default:
 			e.triaged(RuleNeedsTriage, fmt.Sprintf("@%s labelled the issue %q: it has been triaged", e.sender, e.label))
 		}
 	case "assigned":
-		if cfg.RemoveOnAssign && !e.byTemplate(e.mem.OpenedAssignees, e.assignee) {
+		if cfg.RemoveOnAssign && !e.byTemplate(e.mem.OpenedAssignees, e.assignee) && e.senderMayTriage() {
 			e.triaged(RuleNeedsTriage, fmt.Sprintf("@%s assigned the issue to @%s: it has been triaged", e.sender, e.assignee))
 		}
+	case "closed":
+		present := e.hasLabel(cfg.Label) || containsFold(e.mem.BotLabels, cfg.Label)
+		if cfg.RemoveOnClose && present {
+			e.emit(Action{Rule: RuleNeedsTriage, Type: RemoveLabel, Label: cfg.Label, Reason: "issue closed: no longer waiting for triage"})
+			e.mem.BotLabels = removeFold(e.mem.BotLabels, cfg.Label)
+			e.labels = removeFold(e.labels, cfg.Label)
+		}
 	}
+}
+
+// senderMayTriage: a person's labels and assignments are triage; those of Apps and bots (sender
+// type Bot: auto-labellers, github-actions[bot]) only when needs_triage.triage_bots names them.
+func (e *eval) senderMayTriage() bool {
+	isBot := strings.EqualFold(e.senderType, "Bot") || strings.HasSuffix(strings.ToLower(e.sender), "[bot]")
+	return !isBot || containsFold(e.cfg.NeedsTriage.TriageBots, e.sender)
 }
 
 // byTemplate reports whether this change is the author's own issue template at work rather than
@@ -47,7 +63,22 @@ func (e *eval) byTemplate(opened []string, name string) bool {
 	if e.author == "" || !strings.EqualFold(e.sender, e.author) {
 		return false
 	}
-	return containsFold(opened, name) || !isMaintainer(e.issue.GetAuthorAssociation())
+	return containsFold(opened, name) || !isMaintainer(e.issue.GetAuthorAssociation()) || e.beforeOpened()
+}
+
+// templateWindow is how soon after an issue's creation GitHub applies its template's labels and
+// assignees.
+const templateWindow = time.Minute
+
+// beforeOpened: the bot has not seen the issue's opened event yet (GitHub may deliver the
+// template's labeled event first), and the issue is as new as a template's change is: what the
+// author does then is the template at work, not triage.
+func (e *eval) beforeOpened() bool {
+	if !e.mem.OpenedAt.IsZero() || e.mem.OpenedLabels != nil {
+		return false
+	}
+	created, updated := e.issue.GetCreatedAt().Time, e.issue.GetUpdatedAt().Time
+	return !created.IsZero() && updated.Sub(created) <= templateWindow
 }
 
 // triaged records that a maintainer triaged the issue and takes the needs-triage label off if
