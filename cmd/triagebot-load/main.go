@@ -48,6 +48,8 @@ type config struct {
 	sign          string
 	timeout       time.Duration
 
+	baseline bool
+
 	ghfake  bool
 	serve   string
 	latency time.Duration
@@ -61,7 +63,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.url, "url", "http://127.0.0.1:8080/webhook", "the receiver's /webhook URL (ignored with -ghfake)")
 	fs.StringVar(&c.secret, "secret", os.Getenv("TRIAGEBOT_WEBHOOK_SECRET"), "webhook secret (default $TRIAGEBOT_WEBHOOK_SECRET)")
 	fs.StringVar(&c.payload, "payload", "testdata/webhooks/issues/opened.json", "payload to send (ignored with -ghfake)")
-	fs.StringVar(&c.event, "event", "issues", "X-GitHub-Event of the deliveries")
+	fs.StringVar(&c.event, "event", "issues", "X-GitHub-Event of the deliveries (random: a new invented name each)")
 	fs.IntVar(&c.n, "n", 1000, "deliveries to send (at most 1,000,000)")
 	fs.DurationVar(&c.duration, "duration", time.Minute, "stop sending after this long (at most 10m)")
 	fs.IntVar(&c.concurrency, "c", 32, "deliveries in flight at once (with -rate: at most)")
@@ -71,6 +73,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.size, "size", 0, "pad each body to this many bytes with a \"padding\" field (0: as it is)")
 	fs.StringVar(&c.sign, "sign", "valid", "signature: valid, forged (a wrong HMAC) or none")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "timeout of one request")
+	fs.BoolVar(&c.baseline, "baseline", false, "load a bare handler (read, verify the HMAC, answer 202) served by this process instead of -url: the floor to compare a receiver with")
 	fs.BoolVar(&c.ghfake, "ghfake", false, "start an in-memory GitHub and a triagebot (-serve) against it, and measure delivery → label latency")
 	fs.StringVar(&c.serve, "serve", "", "with -ghfake: the triagebot binary to start (go build -o /tmp/triagebot ./cmd/triagebot)")
 	fs.DurationVar(&c.latency, "latency", 0, "with -ghfake: how long the in-memory GitHub takes to answer each request")
@@ -119,7 +122,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("-payload %s: %w", c.payload, err)
 	}
-	res := send(ctx, c, c.url, bodies)
+	url := c.url
+	if c.baseline {
+		stop, addr, err := serveBaseline(c.secret)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		url = "http://" + addr + "/webhook"
+	}
+	res := send(ctx, c, url, bodies)
 	res.print(stdout, c)
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -26,8 +27,13 @@ const opened = "../../testdata/webhooks/issues/opened.json"
 
 func receiver(t *testing.T, secret string) (*queue.Queue, string) {
 	t.Helper()
+	return receiverWith(t, secret)
+}
+
+func receiverWith(t *testing.T, secret string, opts ...handlers.ReceiverOption) (*queue.Queue, string) {
+	t.Helper()
 	q, _ := queuetest.Queue(t, queue.Config{Partitions: 4})
-	r, err := handlers.NewReceiver(q, []string{secret}, zap.NewNop())
+	r, err := handlers.NewReceiver(q, []string{secret}, zap.NewNop(), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +83,33 @@ func TestLoadAgainstTheReceiver(t *testing.T) {
 	}
 	if len(subjects) != 7 { // 6 spread + the payload's own issue of the rate run
 		t.Errorf("deliveries went to %d subjects, want 7: %v", len(subjects), subjects)
+	}
+}
+
+// The baseline (a bare verify-and-202 handler in the tool) answers like a receiver, and
+// invented event names are sent when asked.
+func TestLoadBaselineAndRandomEvents(t *testing.T) {
+	out := load(t, "-baseline", "-secret", "s3cret", "-payload", opened, "-n", "20", "-c", "2")
+	if !strings.Contains(out, "status 202: 20\n") {
+		t.Errorf("baseline:\n%s", out)
+	}
+	var (
+		mu   sync.Mutex
+		seen = map[string]bool{}
+	)
+	_, url := receiverWith(t, "s3cret", handlers.WithObserver(func(event string, status int) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen[event] = true
+	}))
+	out = load(t, "-url", url, "-secret", "s3cret", "-payload", opened, "-n", "20", "-c", "2", "-event", "random", "-sign", "none")
+	if !strings.Contains(out, "status 401: 20\n") {
+		t.Errorf("random events:\n%s", out)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 1 || !seen["other"] {
+		t.Errorf("observed event labels %v, want only other", seen)
 	}
 }
 

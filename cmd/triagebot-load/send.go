@@ -154,7 +154,11 @@ func send(ctx context.Context, c config, url string, bodies []body) results {
 		wg.Go(func() {
 			defer func() { <-slots }()
 			k := i % len(bodies)
-			out[i] = post(ctx, client, url, c.event, fmt.Sprintf("%s-%d", prefix, i), sigs[k], bodies[k].data)
+			event := c.event
+			if event == "random" {
+				event = fmt.Sprintf("random-%s-%d", prefix, i)
+			}
+			out[i] = post(ctx, client, url, event, fmt.Sprintf("%s-%d", prefix, i), sigs[k], bodies[k].data)
 			out[i].at, out[i].body = due, k
 			out[i].latency = time.Since(due)
 		})
