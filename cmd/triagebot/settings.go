@@ -57,9 +57,17 @@ type receiverSettings struct {
 	WebhookSecret     string   `env:"TRIAGEBOT_WEBHOOK_SECRET" help:"Webhook secret; several, comma-separated, during a rotation (this or the _FILE is required)."`
 	WebhookSecretFile string   `env:"TRIAGEBOT_WEBHOOK_SECRET_FILE" type:"path" help:"File holding the webhook secret(s), comma- or newline-separated."`
 	Secrets           []string `kong:"-"` // from either of the above
+	MaxInflightBytes  int64    `env:"TRIAGEBOT_MAX_INFLIGHT_BYTES" default:"67108864" help:"Bytes of request bodies held at once; a delivery that cannot get its share within 1s is answered 503 (GitHub retries it)."`
+	SmeeURL           string   `name:"smee-url" env:"TRIAGEBOT_SMEE_URL" help:"A smee.io channel to receive webhooks from, for trying the bot on a machine GitHub cannot reach."`
 }
 
 func (g *receiverSettings) check(c *checker) {
+	if g.MaxInflightBytes < 1<<20 {
+		c.failf("TRIAGEBOT_MAX_INFLIGHT_BYTES", "%d is not a number of bytes of at least 1048576 (1 MiB)", g.MaxInflightBytes)
+	}
+	if g.SmeeURL != "" {
+		g.SmeeURL = strings.TrimSuffix(c.httpURL("TRIAGEBOT_SMEE_URL", g.SmeeURL), "/")
+	}
 	split := func(v string, seps string) (out []string) {
 		for _, p := range strings.FieldsFunc(v, func(r rune) bool { return strings.ContainsRune(seps, r) }) {
 			if p = strings.TrimSpace(p); p != "" {

@@ -18,6 +18,7 @@ func (s *Server) buildRoutes() []*route {
 	var rs []*route
 	const issue = "/repos/{owner}/{repo}/issues/{issue_number}"
 	s.addRoute(&rs, "POST", "/app/installations/{installation_id}/access_tokens", s.hCreateToken, "app", "free")
+	s.addRoute(&rs, "GET", "/app", s.hGetApp, "app")
 	s.addRoute(&rs, "GET", "/app/hook/deliveries", s.hListDeliveries, "app")
 	s.addRoute(&rs, "POST", "/app/hook/deliveries/{delivery_id}/attempts", s.hRedeliver, "app")
 	s.addRoute(&rs, "GET", "/rate_limit", s.hRateLimit, "free")
