@@ -25,8 +25,9 @@ type Message struct {
 	Event          string
 	DeliveryID     string
 	Body           []byte
-	Attempt        int  // 1 on the first delivery
-	LastAttempt    bool // a transient failure now dead-letters the event
+	Attempt        int       // 1 on the first delivery
+	Stored         time.Time // when JetStream stored the delivery (the event lag starts here)
+	LastAttempt    bool      // a transient failure now dead-letters the event
 }
 
 // Handler works on one event. Its error decides what happens to the message:
@@ -70,7 +71,7 @@ func RetryAfter(err error) (time.Duration, bool) {
 // Outcome is what became of one delivery of an event.
 type Outcome struct {
 	Message  Message
-	Result   string // acked, retry, rate_limited, dead_lettered, interrupted
+	Result   string // acked, duplicate (handled before: acked), retry, rate_limited, dead_lettered, interrupted
 	Err      error
 	Duration time.Duration
 }
@@ -119,7 +120,7 @@ type Consumer struct {
 
 // Consume starts taking events from the partitions, in order per issue.
 func (q *Queue) Consume(ctx context.Context, h Handler, opts ConsumeOptions) (*Consumer, error) {
-	c := &Consumer{q: q, h: h, log: opts.Logger, observe: opts.Observe, backoff: opts.Backoff, stopped: make(chan struct{})}
+	c := &Consumer{q: q, h: q.Once(h), log: opts.Logger, observe: opts.Observe, backoff: opts.Backoff, stopped: make(chan struct{})}
 	if c.backoff == nil {
 		c.backoff = Backoff
 	}
@@ -262,8 +263,11 @@ func (c *Consumer) handle(msg jetstream.Msg, m Message) {
 
 	out := Outcome{Message: m, Err: err}
 	switch wait, limited := RetryAfter(err); {
-	case err == nil:
+	case err == nil, errors.Is(err, errAlreadyHandled):
 		out.Result = "acked"
+		if err != nil {
+			out.Result, out.Err = "duplicate", nil
+		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.hardCtx), 5*time.Second)
 		if aerr := msg.DoubleAck(ctx); aerr != nil {
 			// The event will be delivered again; the executor is idempotent.
@@ -398,7 +402,7 @@ func decodeMessage(msg jetstream.Msg) (Message, error) {
 		m.DeliveryID = h.Get(HeaderDelivery)
 	}
 	if md, err := msg.Metadata(); err == nil {
-		m.Attempt = int(md.NumDelivered)
+		m.Attempt, m.Stored = int(md.NumDelivered), md.Timestamp
 	}
 	if err := parseSubject(&m); err != nil {
 		return m, err

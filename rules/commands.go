@@ -37,6 +37,8 @@ type commandRun struct {
 	sections []string // /help and /why answers, for the reply
 	later    []Action // comments, emitted once the priority rule has counted the comments
 
+	merging bool // label actions are emitted as they are, for mergeLabelActions
+
 	state     string   // the issue's state as the commands leave it
 	assignees []string // the issue's assignees as the commands leave them
 }
@@ -85,12 +87,25 @@ func (e *eval) commands(ctx context.Context) error {
 		r.assignees = addFold(r.assignees, a.GetLogin())
 	}
 	e.cmd = r
+	if n := len(cmds) - MaxCommandsPerComment; n > 0 {
+		rest := make([]string, n)
+		for i, c := range cmds[MaxCommandsPerComment:] {
+			rest[i] = c.Raw
+		}
+		r.problems = append(r.problems, fmt.Sprintf("%d more %s in this comment %s not run: a comment may hold at most %d commands (%s)",
+			n, plural(n, "command", "commands"), plural(n, "was", "were"), MaxCommandsPerComment, shownList(rest, code)))
+		cmds = cmds[:MaxCommandsPerComment]
+	}
+	start, before := len(e.actions), slices.Clone(e.labels)
+	r.merging = true
 	for _, c := range cmds {
 		if err := e.runCommand(ctx, c); err != nil {
 			e.cmd = nil
 			return err
 		}
 	}
+	e.mergeLabelActions(start, before)
+	r.merging = false
 	if e.deliveryID != "" {
 		e.mem.CommandDeliveries = append(e.mem.CommandDeliveries, e.deliveryID)
 		if n := len(e.mem.CommandDeliveries) - maxCommandDeliveries; n > 0 {
@@ -540,7 +555,7 @@ func (e *eval) whySection(ctx context.Context, c command.Command) string {
 		e.problem(c, "the bot's history could not be read just now; try `/why` again later")
 		return ""
 	}
-	r.history = FormatHistory(entries)
+	r.history = FormatHistory(entries) + configProblems(e.cfg.Problems)
 	return r.history
 }
 
@@ -589,8 +604,12 @@ func (e *eval) replyBody() string {
 	if len(r.problems) > 0 {
 		var b strings.Builder
 		fmt.Fprintf(&b, "@%s, I could not run everything in your comment:\n\n", r.actor)
-		for _, p := range r.problems {
+		shown := r.problems[:min(len(r.problems), maxProblemsShown)]
+		for _, p := range shown {
 			b.WriteString("- " + p + "\n")
+		}
+		if n := len(r.problems) - len(shown); n > 0 {
+			fmt.Fprintf(&b, "- … and %d more %s\n", n, plural(n, "problem", "problems"))
 		}
 		b.WriteString("\n" + e.advice() + "\n")
 		parts = append(parts, b.String())
@@ -718,14 +737,8 @@ func (e *eval) yourAccess() string {
 
 func patternList(patterns []string) string { return codeList(patterns) }
 
-// codeList shows pieces of user text as code spans: `a`, `b`.
-func codeList(list []string) string {
-	out := make([]string, len(list))
-	for i, s := range list {
-		out[i] = code(s)
-	}
-	return strings.Join(out, ", ")
-}
+// codeList shows pieces of user text as code spans: `a`, `b` … and 37 more.
+func codeList(list []string) string { return shownList(list, code) }
 
 // required is the permission level commands.permissions sets for a command; a command the
 // configuration does not name (a Config built in code) keeps its default.

@@ -256,6 +256,9 @@ func botCommentKey(c *github.IssueComment) string {
 
 // emit records an action on this issue. A comment is remembered as the bot's own at once.
 func (e *eval) emit(a Action) {
+	if e.cmd == nil || !e.cmd.merging || (a.Type != AddLabels && a.Type != RemoveLabel) {
+		a = Limit(a) // label actions of commands are limited once merged (mergeLabelActions)
+	}
 	a.Repo = e.repo
 	a.Number = e.number
 	e.actions = append(e.actions, a)

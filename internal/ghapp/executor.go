@@ -84,6 +84,7 @@ type execution struct {
 }
 
 func (x *execution) do(ctx context.Context, a rules.Action) (rules.Result, error) {
+	a = rules.Limit(a) // every write passes here: within GitHub's limits whoever made the action
 	if a.Type == rules.Notify {
 		return rules.Result{Status: rules.StatusSkipped, Detail: "handled by notifications"}, nil
 	}
@@ -363,12 +364,17 @@ func (e *Executor) EnsureLabels(ctx context.Context, installationID int64, owner
 
 // alreadyExists: a 422 whose errors say already_exists (someone created the label meanwhile).
 func alreadyExists(err error) bool {
+	return hasErrorCode(err, http.StatusUnprocessableEntity, "already_exists")
+}
+
+// hasErrorCode reports whether err is GitHub's answer status with code among its errors.
+func hasErrorCode(err error, status int, code string) bool {
 	var er *github.ErrorResponse
-	if !errors.As(err, &er) || er.Response == nil || er.Response.StatusCode != http.StatusUnprocessableEntity {
+	if !errors.As(err, &er) || er.Response == nil || er.Response.StatusCode != status {
 		return false
 	}
 	for _, e := range er.Errors {
-		if e.Code == "already_exists" {
+		if e.Code == code {
 			return true
 		}
 	}
