@@ -191,6 +191,10 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) (*Queue, err
 	streams := []jetstream.StreamConfig{{
 		Name:        EventStream,
 		Description: "GitHub webhook deliveries, partitioned per issue",
+		// Workers look up the first event of an issue for every event they handle: direct gets
+		// skip the API's JSON. A replica that lags can only show an event that is gone, which
+		// makes a worker wait, never one that is not first.
+		AllowDirect: true,
 		Subjects:    []string{EventSubjects + ".>"},
 		Retention:   jetstream.WorkQueuePolicy,
 		Storage:     jetstream.FileStorage,
