@@ -319,7 +319,10 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			// While GitHub refuses the App's credentials, events wait (held), not fail.
 			handle = gh.AuthGate().Guard(handle)
 		}
-		a.consumer, err = a.q.Consume(ctx, handle, queue.ConsumeOptions{Logger: log.Named("queue"), Observe: observe, Backoff: opts.backoff})
+		a.consumer, err = a.q.Consume(ctx, handle, queue.ConsumeOptions{Logger: log.Named("queue"), Observe: observe, Backoff: opts.backoff,
+			// The embedded server's data directory is locked to this process: it is the only
+			// consumer, and takes over what a killed predecessor held at once.
+			MaxInFlight: s.MaxInFlight, Takeover: s.NATSURL == ""})
 		if err != nil {
 			return nil, err
 		}
