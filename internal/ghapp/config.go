@@ -272,12 +272,7 @@ func (l *ConfigLoader) load(ctx context.Context, t rules.Target) (LoadedConfig, 
 // file is owner/repo's configuration file, from the cache or (conditionally) from GitHub; the
 // events of one process that want it at once share one fetch.
 func (l *ConfigLoader) file(ctx context.Context, t rules.Target, repo string) (cachedFile, error) {
-	key := ConfigKey(t.Owner, repo)
-	v, err, _ := l.flight.Do(key, func() (any, error) { return l.fetchFile(ctx, t, repo) })
-	if err != nil {
-		return cachedFile{}, err
-	}
-	return v.(cachedFile), nil
+	return shared(&l.flight, ConfigKey(t.Owner, repo), func() (cachedFile, error) { return l.fetchFile(ctx, t, repo) })
 }
 
 func (l *ConfigLoader) fetchFile(ctx context.Context, t rules.Target, repo string) (cachedFile, error) {
