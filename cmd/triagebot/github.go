@@ -118,3 +118,18 @@ func auditConfig(q *queue.Queue, log *zap.Logger) func(ctx context.Context, r gh
 		}
 	}
 }
+
+// shareLimits makes every process of the deployment keep one write pace and one view of the
+// waits GitHub asks for, per installation (JetStream KV).
+func shareLimits(ctx context.Context, app *ghapp.App, q *queue.Queue, log *zap.Logger) error {
+	kv, err := q.Limits(ctx)
+	if err != nil {
+		return err
+	}
+	shared, err := ghapp.NewSharedLimits(ctx, kv, log.Named("limits"))
+	if err != nil {
+		return err
+	}
+	app.ShareLimits(shared)
+	return nil
+}

@@ -156,6 +156,11 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 	if err := a.connect(ctx); err != nil {
 		return nil, err
 	}
+	if gh != nil {
+		if err := shareLimits(ctx, gh, a.q, log); err != nil {
+			return nil, err
+		}
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := newMetrics(reg)

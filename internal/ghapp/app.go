@@ -286,11 +286,22 @@ func (a *App) BotLogin(ctx context.Context) (string, error) {
 	return a.botLogin, nil
 }
 
-// Close closes the idle connections of the shared transport (at shutdown).
+// Close closes the idle connections of the shared transport, and stops the shared limits' watch
+// (at shutdown).
 func (a *App) Close() {
+	if a.limits.shared != nil {
+		a.limits.shared.Stop()
+	}
 	if c, ok := a.base.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}
+}
+
+// ShareLimits keeps the write pace and the waits GitHub asks for in JetStream, shared by every
+// process of the deployment (see SharedLimits); without it each process keeps its own. Call it
+// before the first request; Close stops s.
+func (a *App) ShareLimits(s *SharedLimits) {
+	a.limits.shared = s
 }
 
 // AuthGate is the App's "GitHub accepts our credentials" state: the worker's handler is wrapped
