@@ -106,39 +106,11 @@ func (s *SharedLimits) blocked(installationID int64) (time.Time, string) {
 
 // update applies change to the installation's entry with compare-and-set, retrying conflicts.
 func (s *SharedLimits) update(ctx context.Context, installationID int64, change func(*sharedState) bool) (sharedState, error) {
-	key := limitKey(installationID)
-	for range 50 {
-		var st sharedState
-		var rev uint64
-		e, err := s.kv.Get(ctx, key)
-		switch {
-		case err == nil:
-			rev = e.Revision()
-			if json.Unmarshal(e.Value(), &st) != nil {
-				st = sharedState{}
-			}
-		case !errors.Is(err, jetstream.ErrKeyNotFound):
-			return st, err
-		}
-		if !change(&st) {
-			return st, nil
-		}
-		data, _ := json.Marshal(st)
-		if rev == 0 {
-			_, err = s.kv.Create(ctx, key, data)
-		} else {
-			_, err = s.kv.Update(ctx, key, data, rev)
-		}
-		var apiErr *jetstream.APIError
-		if errors.Is(err, jetstream.ErrKeyExists) || errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
-			continue
-		}
-		if err == nil {
-			s.note(installationID, st)
-		}
-		return st, err
+	st, err := updateJSON(ctx, s.kv, limitKey(installationID), 50, change)
+	if err == nil {
+		s.note(installationID, st)
 	}
-	return sharedState{}, fmt.Errorf("limits of installation %d: still changing after 50 attempts", installationID)
+	return st, err
 }
 
 // note learns a wait from an entry read or written, ahead of the watch.
