@@ -219,6 +219,11 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 	if err := a.connect(ctx); err != nil {
 		return nil, err
 	}
+	if gh != nil {
+		if err := shareLimits(ctx, gh, a.q, log); err != nil {
+			return nil, err
+		}
+	}
 	reg.MustRegister(ops.NewQueueCollector(a.q.JetStream(), a.q.Config().Partitions, log.Named("metrics")),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "triagebot_ready", Help: "1 when /readyz answers 200."}, func() float64 {
 			if a.notReady(context.Background()) != "" {
