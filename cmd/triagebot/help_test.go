@@ -44,6 +44,8 @@ func TestEveryCommandsHelp(t *testing.T) {
 		{give: "dlq retry", wantUsage: "triagebot dlq retry <seq> ... [flags]", wantVars: vars(queueVars, logVars)},
 		{give: "dlq drop", wantUsage: "triagebot dlq drop <seq> ... [flags]", wantVars: vars(queueVars, logVars)},
 		{give: "redeliver", wantUsage: "triagebot redeliver [flags]", wantFlags: []string{"--since=24h", "--list"}, wantVars: vars(githubVars, logVars)},
+		{give: "setup", wantUsage: "triagebot setup --webhook-url=URL [flags]", wantFlags: []string{"--org=ORG", "--name=", "--listen=ADDR", "--no-browser", "--force"},
+			wantVars: []string{"TRIAGEBOT_GITHUB_URL", "TRIAGEBOT_DATA_DIR"}},
 		{give: "version", wantUsage: "triagebot version [flags]"},
 	}
 	// Every command has a row.

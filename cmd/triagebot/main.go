@@ -65,6 +65,7 @@ type cli struct {
 	Help    helpFlag    `short:"h" help:"Show help for the command."`
 	Version versionFlag `help:"Print the version and exit."`
 
+	Setup      setupCmd     `cmd:"" help:"Register the GitHub App from its manifest, in a browser, and write its settings."`
 	Serve      serveCmd     `cmd:"" help:"Receiver + workers (embedded NATS JetStream unless TRIAGEBOT_NATS_URL is set)."`
 	Receive    receiveCmd   `cmd:"" help:"The webhook receiver alone."`
 	Work       workCmd      `cmd:"" help:"The workers alone."`
