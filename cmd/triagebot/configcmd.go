@@ -18,7 +18,7 @@ type configCmd struct {
 }
 
 type configValidateCmd struct {
-	File   string `arg:"" type:"path" help:"The file to check."`
+	File   string `arg:"" help:"The file to check."`
 	Server bool   `help:"The file is the server-side TRIAGEBOT_CONFIG (defaults and notification channels)."`
 }
 

@@ -17,8 +17,8 @@ import (
 // replayCmd runs the rules on one payload, offline.
 type replayCmd struct {
 	Event   string `arg:"" help:"The X-GitHub-Event name: issues, issue_comment, ..."`
-	Payload string `arg:"" type:"path" placeholder:"PAYLOAD.json" help:"The delivery's body."`
-	Config  string `type:"path" placeholder:"FILE" help:"A .github/triagebot.yml to use instead of the defaults."`
+	Payload string `arg:"" placeholder:"PAYLOAD.json" help:"The delivery's body."`
+	Config  string `placeholder:"FILE" help:"A .github/triagebot.yml to use instead of the defaults."`
 	Bot     string `default:"triagebot[bot]" placeholder:"LOGIN" help:"The App's bot user, whose own events trigger nothing."`
 }
 
