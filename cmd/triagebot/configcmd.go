@@ -36,13 +36,32 @@ func (c *configValidateCmd) Run(o streams) error {
 	if c.Server {
 		return validateServerConfig(file, data, stdout, stderr)
 	}
+	if n := tabIndented(data); n > 0 {
+		fmt.Fprintf(stderr, "%s:%d: indented with a tab: YAML indents with spaces only\n", file, n)
+		return withExit(1, fmt.Errorf("config validate: %s: 1 problem: %w", file, errSilent))
+	}
 	cfg, err := rules.ParseConfig(rules.DefaultConfig(), data)
 	if err != nil {
 		n := printConfigErrors(stderr, file, err)
 		return withExit(1, fmt.Errorf("config validate: %s: %d problems: %w", file, n, errSilent))
 	}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		fmt.Fprintf(stdout, "%s: empty: every default applies: %s\n", file, summarise(cfg, -1))
+		return nil
+	}
 	fmt.Fprintf(stdout, "%s: ok: %s\n", file, summarise(cfg, -1))
 	return nil
+}
+
+// tabIndented is the first line (from 1) indented with a tab, or 0.
+func tabIndented(data []byte) int {
+	for i, line := range strings.Split(string(data), "\n") {
+		indent := line[:len(line)-len(strings.TrimLeft(line, " \t"))]
+		if strings.Contains(indent, "\t") && strings.TrimSpace(line) != "" {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // validateServerConfig checks a TRIAGEBOT_CONFIG file: `defaults` as rules reads them, and

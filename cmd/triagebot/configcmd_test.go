@@ -24,6 +24,7 @@ func TestConfigValidate(t *testing.T) {
 	empty := write("empty.yml", "")
 	bad := write("bad.yml", "needs_triage:\n  lable: x\npriority:\n  levels:\n    - {label: low, at: 3}\n    - {label: high, at: 20}\n  hysteresis: lots\n")
 	syntax := write("syntax.yml", "priority: [\n")
+	tabs := write("tabs.yml", "priority:\n  enabled: true\n\tscore: comments\n")
 	server := write("server.yml", "defaults:\n  priority: {enabled: false}\nchannels:\n  chat: {type: webhook, url: 'https://chat.example.org/hooks/abc'}\n")
 	badServer := write("bad-server.yml", "defaults:\n  priority: {enabled: 0}\nchannels:\n  chat: {type: webhook, url_file: /run/secrets/chat}\n  pigeon: {type: bird}\n")
 	tests := []struct {
@@ -40,7 +41,7 @@ func TestConfigValidate(t *testing.T) {
 		},
 		{
 			name: "empty file: the defaults", give: []string{"validate", empty},
-			wantStdout: empty + `: ok: needs-triage on ("needs-triage"), priority on (3 levels by comments), code of conduct on (reply public), commands on, 0 notification routes` + "\n",
+			wantStdout: empty + `: empty: every default applies: needs-triage on ("needs-triage"), priority on (3 levels by comments), code of conduct on (reply public), commands on, 0 notification routes` + "\n",
 		},
 		{
 			name: "every error with its line", give: []string{"validate", bad}, wantCode: 1,
@@ -59,6 +60,7 @@ func TestConfigValidate(t *testing.T) {
 			wantStderr: badServer + ":2: defaults.priority.enabled: expected true or false, got a number\n" + badServer + ":4: channels.chat",
 			wantAlso:   []string{"\n" + badServer + ":5: channels.pigeon"},
 		},
+		{name: "tab indentation", give: []string{"validate", tabs}, wantCode: 1, wantStderr: tabs + ":3: indented with a tab: YAML indents with spaces only\n"},
 		{name: "missing file", give: []string{"validate", filepath.Join(dir, "none.yml")}, wantCode: 1, wantStderr: "no such file"},
 		{name: "no file", give: []string{"validate"}, wantCode: 2, wantStderr: `expected "<file>"`},
 		{name: "no verb", give: nil, wantCode: 2, wantStderr: `expected "validate"`},
