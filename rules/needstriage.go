@@ -10,12 +10,25 @@ import (
 // is never put back on that issue.
 func (e *eval) needsTriage() {
 	cfg := e.cfg.NeedsTriage
-	if !cfg.Enabled || cfg.Label == "" || e.event != "issues" || e.isPR() {
+	switch {
+	case !cfg.Enabled || cfg.Label == "":
+		e.skip(RuleNeedsTriage, "switched off (needs_triage.enabled)")
+		return
+	case e.event != "issues":
+		e.skip(RuleNeedsTriage, "it follows issues events, not %s", e.kindOf())
+		return
+	case e.isPR():
+		e.skip(RuleNeedsTriage, "pull requests are not triaged")
 		return
 	}
 	switch e.action {
 	case "opened", "reopened":
-		if e.hasLabel(cfg.Label) || containsFold(e.mem.HumanRemoved, cfg.Label) {
+		if e.hasLabel(cfg.Label) {
+			e.skip(RuleNeedsTriage, "the issue already has %q", cfg.Label)
+			return
+		}
+		if containsFold(e.mem.HumanRemoved, cfg.Label) {
+			e.skip(RuleNeedsTriage, "a person took %q off this issue before: it is not put back", cfg.Label)
 			return
 		}
 		reason := "new issue: waiting for a maintainer to triage it"
@@ -28,15 +41,25 @@ func (e *eval) needsTriage() {
 		switch {
 		case e.label == "" || strings.EqualFold(e.label, cfg.Label):
 			// A human put needs-triage (back) on: leave it; the next triage removes it again.
+			e.skip(RuleNeedsTriage, "a person put %q on: it stays until the issue is triaged", cfg.Label)
 		case e.byTemplate(e.mem.OpenedLabels, e.label):
+			e.skip(RuleNeedsTriage, "the author's issue template applied %q: that is not triage", e.label)
 		case matchAny(cfg.NotTriageLabels, e.label):
+			e.skip(RuleNeedsTriage, "%q does not count as triage (needs_triage.not_triage_labels)", e.label)
 		default:
 			e.triaged(RuleNeedsTriage, fmt.Sprintf("@%s labelled the issue %q: it has been triaged", e.sender, e.label))
 		}
 	case "assigned":
-		if cfg.RemoveOnAssign && !e.byTemplate(e.mem.OpenedAssignees, e.assignee) {
+		switch {
+		case !cfg.RemoveOnAssign:
+			e.skip(RuleNeedsTriage, "assigning does not count as triage (needs_triage.remove_on_assign)")
+		case e.byTemplate(e.mem.OpenedAssignees, e.assignee):
+			e.skip(RuleNeedsTriage, "the author's issue template assigned @%s: that is not triage", e.assignee)
+		default:
 			e.triaged(RuleNeedsTriage, fmt.Sprintf("@%s assigned the issue to @%s: it has been triaged", e.sender, e.assignee))
 		}
+	default:
+		e.skip(RuleNeedsTriage, "an issue %s changes no triage state", e.action)
 	}
 }
 
@@ -59,6 +82,7 @@ func (e *eval) triaged(rule, reason string) {
 	// before may not be in it yet. The bot's memory says it is there unless someone took it off.
 	present := e.hasLabel(label) || containsFold(e.mem.BotLabels, label)
 	if !e.cfg.NeedsTriage.Enabled || label == "" || !present {
+		e.skip(rule, "triaged, and there is no %q on the issue to take off", label)
 		return
 	}
 	e.emit(Action{Rule: rule, Type: RemoveLabel, Label: label, Reason: reason})
