@@ -49,7 +49,7 @@ func TestConfigValidate(t *testing.T) {
 				bad + ":6: priority.levels[1].at: levels must go from the highest threshold down: 20 is not below 3 (\"low\")\n" +
 				bad + ":7: priority.hysteresis: expected a whole number, got \"lots\"\n",
 		},
-		{name: "syntax error", give: []string{"validate", syntax}, wantCode: 1, wantStderr: syntax + ":1: did not find expected node content\n"},
+		{name: "syntax error", give: []string{"validate", syntax}, wantCode: 1, wantStderr: syntax + ":1: a value is missing, or a '[' or '{' is not closed (yaml: did not find expected node content)\n"},
 		{
 			name: "server file", give: []string{"validate", "--server", server},
 			wantStdout: server + `: ok: needs-triage on ("needs-triage"), priority off, code of conduct on (reply public), commands on, 0 notification routes, 1 channel` + "\n",
