@@ -279,4 +279,3 @@ func parseDocument(data []byte) (*yaml.Node, error) {
 	}
 	return root, nil
 }
-
