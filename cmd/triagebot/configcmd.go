@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/triagebot/triagebot/internal/notify"
 	"github.com/triagebot/triagebot/rules"
 )
@@ -18,7 +20,7 @@ type configCmd struct {
 }
 
 type configValidateCmd struct {
-	File   string `arg:"" help:"The file to check."`
+	File   string `arg:"" help:"The file to check; - reads standard input."`
 	Server bool   `help:"The file is the server-side TRIAGEBOT_CONFIG (defaults and notification channels)."`
 }
 
@@ -29,16 +31,23 @@ func (c *configValidateCmd) Help() string {
 func (c *configValidateCmd) Run(o streams) error {
 	stdout, stderr := o.stdout, o.stderr
 	file := c.File
-	data, err := os.ReadFile(file)
+	var data []byte
+	var err error
+	if file == "-" {
+		file = "<stdin>"
+		data, err = io.ReadAll(o.stdin)
+	} else {
+		data, err = os.ReadFile(file)
+	}
 	if err != nil {
 		return withExit(1, fmt.Errorf("config validate: %w", err))
-	}
-	if c.Server {
-		return validateServerConfig(file, data, stdout, stderr)
 	}
 	if n := tabIndented(data); n > 0 {
 		fmt.Fprintf(stderr, "%s:%d: indented with a tab: YAML indents with spaces only\n", file, n)
 		return withExit(1, fmt.Errorf("config validate: %s: 1 problem: %w", file, errSilent))
+	}
+	if c.Server {
+		return validateServerConfig(file, data, stdout, stderr)
 	}
 	cfg, err := rules.ParseConfig(rules.DefaultConfig(), data)
 	if err != nil {
@@ -75,16 +84,27 @@ func validateServerConfig(file string, data []byte, stdout, stderr io.Writer) er
 	} else if err != nil {
 		problems = []rules.FieldError{{Msg: err.Error()}}
 	}
+	syntax := slices.ContainsFunc(problems, func(fe rules.FieldError) bool { return fe.Path == "" })
 	channels, nerr := notify.ParseServerConfig(data)
 	var ne *notify.ConfigError
 	if errors.As(nerr, &ne) {
 		// notify is the authority on channels; rules only checked their types.
 		problems = slices.DeleteFunc(problems, func(fe rules.FieldError) bool { return strings.HasPrefix(fe.Path, "channels") })
 		for _, fe := range ne.Errors {
+			if fe.Path == "" && syntax {
+				continue // the same syntax error, said once (by rules, in plainer words)
+			}
 			problems = append(problems, rules.FieldError{Line: fe.Line, Path: fe.Path, Msg: fe.Msg})
 		}
 	} else if nerr != nil {
 		problems = append(problems, rules.FieldError{Path: "channels", Msg: nerr.Error()})
+	}
+	if !syntax {
+		for _, mf := range missingFiles(data) {
+			if !slices.ContainsFunc(problems, func(fe rules.FieldError) bool { return fe.Path == mf.Path }) {
+				problems = append(problems, mf) // a key already refused is not also a missing file
+			}
+		}
 	}
 	if len(problems) > 0 {
 		slices.SortStableFunc(problems, func(a, b rules.FieldError) int { return a.Line - b.Line })
@@ -93,6 +113,42 @@ func validateServerConfig(file string, data []byte, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintf(stdout, "%s: ok: %s\n", file, summarise(sc.Defaults, len(channels)))
 	return nil
+}
+
+// missingFiles are the files a server configuration names (channels' password_file, url_file,
+// any *_file) that cannot be read here.
+func missingFiles(data []byte) []rules.FieldError {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return nil
+	}
+	var out []rules.FieldError
+	pairs := func(n *yaml.Node, f func(k, v *yaml.Node)) {
+		if n != nil && n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				f(n.Content[i], n.Content[i+1])
+			}
+		}
+	}
+	pairs(doc.Content[0], func(k, v *yaml.Node) {
+		if k.Value != "channels" {
+			return
+		}
+		pairs(v, func(name, ch *yaml.Node) {
+			pairs(ch, func(k, v *yaml.Node) {
+				if !strings.HasSuffix(k.Value, "_file") || v.Kind != yaml.ScalarNode || v.Value == "" {
+					return
+				}
+				if f, err := os.Open(v.Value); err != nil {
+					out = append(out, rules.FieldError{Line: v.Line, Path: "channels." + name.Value + "." + k.Value,
+						Msg: fmt.Sprintf("cannot read %s here: %v", v.Value, errors.Unwrap(err))})
+				} else {
+					f.Close()
+				}
+			})
+		})
+	})
+	return out
 }
 
 // printConfigErrors prints every problem of a configuration file as FILE:LINE: PATH: MESSAGE and
