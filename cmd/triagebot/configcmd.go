@@ -17,6 +17,7 @@ import (
 // configCmd groups the commands about configuration files.
 type configCmd struct {
 	Validate configValidateCmd `cmd:"" help:"Check a .github/triagebot.yml (or, with --server, the TRIAGEBOT_CONFIG file)."`
+	Init     configInitCmd     `cmd:"" help:"Write a starter .github/triagebot.yml, every default commented; --from proposes labels from a repository."`
 }
 
 type configValidateCmd struct {
@@ -54,8 +55,13 @@ func (c *configValidateCmd) Run(o streams) error {
 		n := printConfigErrors(stderr, file, err)
 		return withExit(1, fmt.Errorf("config validate: %s: %d problems: %w", file, n, errSilent))
 	}
-	if len(strings.TrimSpace(string(data))) == 0 {
-		fmt.Fprintf(stdout, "%s: empty: every default applies: %s\n", file, summarise(cfg, -1))
+	var keys map[string]any
+	if yaml.Unmarshal(data, &keys) == nil && len(keys) == 0 {
+		what := "empty"
+		if len(strings.TrimSpace(string(data))) > 0 {
+			what = "no settings, only comments"
+		}
+		fmt.Fprintf(stdout, "%s: %s: every default applies: %s\n", file, what, summarise(cfg, -1))
 		return nil
 	}
 	fmt.Fprintf(stdout, "%s: ok: %s\n", file, summarise(cfg, -1))

@@ -75,7 +75,7 @@ func TestConfigValidate(t *testing.T) {
 			wantStderr: syntax + ":1: a value is missing, or a '[' or '{' is not closed (yaml: did not find expected node content)\n"},
 		{name: "missing file", give: []string{"validate", filepath.Join(dir, "none.yml")}, wantCode: 1, wantStderr: "no such file"},
 		{name: "no file", give: []string{"validate"}, wantCode: 2, wantStderr: `expected "<file>"`},
-		{name: "no verb", give: nil, wantCode: 2, wantStderr: `expected "validate"`},
+		{name: "no verb", give: nil, wantCode: 2, wantStderr: `expected one of "validate", "init"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

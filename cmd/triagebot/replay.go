@@ -172,18 +172,11 @@ func explain(w io.Writer, actions []rules.Action, whyNot map[string][]string) er
 
 // describe says what an action does, in a few words.
 func describe(a rules.Action) string {
-	quote := func(ss []string) string {
-		q := make([]string, len(ss))
-		for i, s := range ss {
-			q[i] = fmt.Sprintf("%q", s)
-		}
-		return strings.Join(q, ", ")
-	}
 	switch a.Type {
 	case rules.AddLabels:
-		return "adds " + quote(a.Labels)
+		return "adds " + quoteAll(a.Labels)
 	case rules.RemoveLabel:
-		return "removes " + quote([]string{a.Label})
+		return "removes " + quoteAll([]string{a.Label})
 	case rules.Comment:
 		text := []rune(strings.Join(strings.Fields(a.Body), " "))
 		if len(text) > 200 {
