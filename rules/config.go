@@ -7,7 +7,6 @@ import (
 	"io"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -301,13 +300,13 @@ func parseDocument(data []byte) (*yaml.Node, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, nil
 		}
-		return nil, &ConfigError{Errors: []FieldError{syntaxError(err)}}
+		return nil, &ConfigError{Errors: []FieldError{syntaxError(err, data)}}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		return nil, &ConfigError{Errors: []FieldError{{Line: extra.Line, Msg: "only one YAML document is allowed"}}}
 	} else if !errors.Is(err, io.EOF) {
-		return nil, &ConfigError{Errors: []FieldError{syntaxError(err)}}
+		return nil, &ConfigError{Errors: []FieldError{syntaxError(err, data)}}
 	}
 	if len(doc.Content) == 0 {
 		return nil, nil
@@ -317,15 +316,6 @@ func parseDocument(data []byte) (*yaml.Node, error) {
 		return nil, nil
 	}
 	return root, nil
-}
-
-func syntaxError(err error) FieldError {
-	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return FieldError{Line: line, Msg: m[2]}
-	}
-	return FieldError{Msg: strings.TrimPrefix(msg, "yaml: ")}
 }
 
 // WithProblems is c with the problems of the files it was made from, for /why.

@@ -183,7 +183,7 @@ func TestParseConfigErrors(t *testing.T) {
 			want: []FieldError{{Line: 3, Path: "commands.permissions.close", Msg: `must be one of anyone, author, triage, write, maintain, admin, got "everyone"`}},
 		},
 		{name: "repeated key", give: "priority:\n  enabled: true\n  enabled: false\n", want: []FieldError{{Line: 3, Path: "priority.enabled", Msg: "key repeated"}}},
-		{name: "syntax", give: "priority:\n  enabled: true\n levels: [\n", want: []FieldError{{Line: 2, Msg: "did not find expected key"}}},
+		{name: "syntax", give: "priority:\n  enabled: true\n levels: [\n", want: []FieldError{{Line: 3, Msg: "this line's indentation does not line up with the keys above it (yaml: did not find expected key)"}}},
 		{name: "not a mapping", give: "- a\n- b\n", want: []FieldError{{Line: 1, Msg: "expected a mapping, got a list"}}},
 		{name: "two documents", give: "priority: {}\n---\npriority: {}\n", want: []FieldError{{Line: 2, Msg: "only one YAML document is allowed"}}},
 		{
