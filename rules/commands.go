@@ -170,6 +170,8 @@ func (e *eval) runCommand(ctx context.Context, c command.Command) error {
 		e.section(help)
 	case command.Why:
 		e.section(e.whySection(ctx, c))
+	case command.NotSecurity:
+		e.cmdNotSecurity(c, reason)
 	}
 	return nil
 }
@@ -535,6 +537,11 @@ func helpRow(e *eval, name string) (usage, what string) {
 		return "`/help`", "this list"
 	case command.Why:
 		return "`/why`", "explain what the bot did on this " + kind
+	case command.NotSecurity:
+		if !e.cfg.Security.Enabled {
+			return "", ""
+		}
+		return "`/not-security`", "say the " + kind + " is not a security report (label and lock come off)"
 	}
 	return "", ""
 }

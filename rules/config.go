@@ -22,6 +22,20 @@ type Config struct {
 	CodeOfConduct CodeOfConductConfig `yaml:"code_of_conduct" json:"code_of_conduct"`
 	Commands      CommandsConfig      `yaml:"commands" json:"commands"`
 	Notifications NotificationsConfig `yaml:"notifications" json:"notifications"`
+	Security      SecurityConfig      `yaml:"security" json:"security"`
+}
+
+// SecurityConfig configures the security-report guard (issue 12 §1).
+type SecurityConfig struct {
+	Enabled         bool     `yaml:"enabled" json:"enabled"`
+	Patterns        []string `yaml:"patterns" json:"patterns"` // regexes, any case: a match alone flags the issue
+	BuiltinPatterns bool     `yaml:"builtin_patterns" json:"builtin_patterns"`
+	Label           string   `yaml:"label" json:"label"` // "": no label
+	Comment         bool     `yaml:"comment" json:"comment"`
+	Notify          bool     `yaml:"notify" json:"notify"` // a private notification to routes on: security
+	Lock            bool     `yaml:"lock" json:"lock"`
+	// Redact replaces the body by a notice once its text went to a security route.
+	Redact bool `yaml:"redact" json:"redact"`
 }
 
 // NeedsTriageConfig configures the needs-triage rule.
@@ -120,6 +134,7 @@ const (
 	RouteConduct         = "conduct"
 	RouteNotifyCommand   = "notify_command"
 	RouteUntriaged       = "untriaged"
+	RouteSecurity        = "security"
 )
 
 // Permission levels for commands, weakest first.
@@ -161,11 +176,15 @@ func DefaultConfig() Config {
 				"label": "triage", "remove-label": "triage", "priority": "triage",
 				"triage": "triage", "needs-triage": "triage", "assign": "triage",
 				"unassign": "triage", "close": "author", "reopen": "author", "coc": "triage",
-				"notify": "anyone", "help": "anyone", "why": "anyone",
+				"notify": "anyone", "help": "anyone", "why": "anyone", "not-security": "triage",
 			},
 			AnyoneMayLabel: []string{},
 		},
 		Notifications: NotificationsConfig{Routes: []Route{}},
+		Security: SecurityConfig{
+			Enabled: true, Patterns: []string{}, BuiltinPatterns: true, Label: "security-report",
+			Comment: true, Notify: true,
+		},
 	}
 }
 
@@ -184,6 +203,7 @@ func (c Config) clone() Config {
 			out.Commands.Permissions[k] = v
 		}
 	}
+	out.Security.Patterns = slices.Clone(c.Security.Patterns)
 	out.Notifications.Routes = slices.Clone(c.Notifications.Routes)
 	for i := range out.Notifications.Routes {
 		out.Notifications.Routes[i].To = slices.Clone(out.Notifications.Routes[i].To)

@@ -216,6 +216,29 @@ func (d *decoder) config(n *yaml.Node, path string, cfg *Config) {
 		"code_of_conduct": func(n *yaml.Node, p string) { d.codeOfConduct(n, p, &cfg.CodeOfConduct) },
 		"commands":        func(n *yaml.Node, p string) { d.commands(n, p, &cfg.Commands) },
 		"notifications":   func(n *yaml.Node, p string) { d.notifications(n, p, &cfg.Notifications) },
+		"security":        func(n *yaml.Node, p string) { d.security(n, p, &cfg.Security) },
+	})
+}
+
+func (d *decoder) security(n *yaml.Node, path string, c *SecurityConfig) {
+	d.mapping(n, path, map[string]func(*yaml.Node, string){
+		"enabled":          func(n *yaml.Node, p string) { d.boolean(n, p, &c.Enabled) },
+		"patterns":         func(n *yaml.Node, p string) { d.regexps(n, p, false, &c.Patterns) },
+		"builtin_patterns": func(n *yaml.Node, p string) { d.boolean(n, p, &c.BuiltinPatterns) },
+		"label": func(n *yaml.Node, p string) {
+			var s string
+			if d.str(n, p, &s) && s != "" {
+				if msg := checkLabel(s); msg != "" {
+					d.errorf(n, p, "%s", msg)
+					return
+				}
+			}
+			c.Label = s
+		},
+		"comment": func(n *yaml.Node, p string) { d.boolean(n, p, &c.Comment) },
+		"notify":  func(n *yaml.Node, p string) { d.boolean(n, p, &c.Notify) },
+		"lock":    func(n *yaml.Node, p string) { d.boolean(n, p, &c.Lock) },
+		"redact":  func(n *yaml.Node, p string) { d.boolean(n, p, &c.Redact) },
 	})
 }
 
@@ -330,7 +353,7 @@ func (d *decoder) codeOfConduct(n *yaml.Node, path string, c *CodeOfConductConfi
 
 // commandNames are the commands `commands.permissions` may name (issue 5).
 var commandNames = []string{"label", "remove-label", "priority", "triage", "needs-triage", "assign",
-	"unassign", "close", "reopen", "coc", "notify", "help", "why"}
+	"unassign", "close", "reopen", "coc", "notify", "help", "why", "not-security"}
 
 func (d *decoder) commands(n *yaml.Node, path string, c *CommandsConfig) {
 	d.mapping(n, path, map[string]func(*yaml.Node, string){
@@ -355,7 +378,7 @@ func (d *decoder) commands(n *yaml.Node, path string, c *CommandsConfig) {
 	})
 }
 
-var routeEvents = []string{RouteIssueOpened, RouteLabeled, RoutePriorityChanged, RouteConduct, RouteNotifyCommand, RouteUntriaged}
+var routeEvents = []string{RouteIssueOpened, RouteLabeled, RoutePriorityChanged, RouteConduct, RouteNotifyCommand, RouteUntriaged, RouteSecurity}
 
 func (d *decoder) notifications(n *yaml.Node, path string, c *NotificationsConfig) {
 	d.mapping(n, path, map[string]func(*yaml.Node, string){

@@ -38,6 +38,13 @@ type Memory struct {
 	Commenters    map[string]int   `json:"commenters,omitempty"` // human commenter (lower case) → number of their comments seen
 	Reminded      []string         `json:"reminded,omitempty"`   // users (lower case) already reminded of the code of conduct here
 
+	// The security-report guard (issue 12 §1): SecurityFlagged once the issue was taken for a
+	// vulnerability report (the guard acts once per issue); SecurityLocked when the bot locked it;
+	// NotSecurity once a maintainer said /not-security: the guard leaves the issue alone for good.
+	SecurityFlagged bool `json:"security_flagged,omitempty"`
+	SecurityLocked  bool `json:"security_locked,omitempty"`
+	NotSecurity     bool `json:"not_security,omitempty"`
+
 	// CommandDeliveries are the delivery ids of the latest comment events whose commands ran,
 	// so a redelivery of an old event does not run them again over later decisions.
 	CommandDeliveries []string `json:"command_deliveries,omitempty"`

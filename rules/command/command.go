@@ -22,6 +22,7 @@ const (
 	Notify      = "notify"
 	Help        = "help"
 	Why         = "why"
+	NotSecurity = "not-security"
 )
 
 // Reasons /close accepts; Args holds them in this form.
@@ -88,12 +89,13 @@ var specs = map[string]spec{
 	Notify:      {max: 1, rest: true},
 	Help:        {},
 	Why:         {},
+	NotSecurity: {},
 }
 
 // Names returns every command name, in the order /help lists them.
 func Names() []string {
 	return []string{Label, RemoveLabel, Priority, Triage, NeedsTriage, Assign, Unassign,
-		Close, Reopen, CoC, Notify, Help, Why}
+		Close, Reopen, CoC, Notify, Help, Why, NotSecurity}
 }
 
 // Parse returns the commands of a comment body in the order they appear. It
