@@ -73,7 +73,7 @@ func untriagedRoutes(cfg rules.Config) (routes []rules.Route, afters []time.Dura
 // asks for untriaged reports.
 func (w *Worker) scheduleUntriaged(ctx context.Context, m queue.Message, t rules.Target, cfg rules.Config, payload any, openedAt time.Time) error {
 	ev, ok := payload.(*github.IssuesEvent)
-	if w.cfg.Untriaged == nil || !ok || ev.GetIssue().IsPullRequest() || openedAt.IsZero() || t.RepoID == 0 || t.Number == 0 {
+	if w.cfg.Untriaged == nil || !ok || ev.GetIssue() == nil || ev.GetIssue().IsPullRequest() || openedAt.IsZero() || t.RepoID == 0 || t.Number == 0 {
 		return nil
 	}
 	if a := ev.GetAction(); a != "opened" && a != "reopened" {

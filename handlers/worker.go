@@ -123,6 +123,9 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	if err != nil {
 		return queue.Permanent(fmt.Errorf("decode %s payload: %w", m.Event, err))
 	}
+	if err := complete(m.Event, payload); err != nil {
+		return queue.Permanent(err)
+	}
 	t, action, sender := describe(m, payload)
 	log := w.cfg.Logger.With(
 		zap.String(LogKeyDeliveryID, m.DeliveryID),
@@ -290,6 +293,29 @@ func (w *Worker) housekeeping(ctx context.Context, payload any) error {
 // PushTruncated is passed as a path when GitHub left commits out of a push payload: the
 // configuration file may have changed in one of them.
 const PushTruncated = "*"
+
+// complete checks that a payload has the objects every event of its kind carries: GitHub always
+// sends them, so a payload without them is not GitHub's and retrying cannot help.
+func complete(event string, payload any) error {
+	var missing string
+	switch ev := payload.(type) {
+	case *github.IssuesEvent:
+		if ev.Issue == nil {
+			missing = "issue"
+		}
+	case *github.IssueCommentEvent:
+		switch {
+		case ev.Issue == nil:
+			missing = "issue"
+		case ev.Comment == nil:
+			missing = "comment"
+		}
+	}
+	if missing != "" {
+		return fmt.Errorf("%s payload has no %s", event, missing)
+	}
+	return nil
+}
 
 // describe finds the target of an event, its action and who caused it.
 func describe(m queue.Message, payload any) (t rules.Target, action, sender string) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,8 +25,9 @@ type Message struct {
 	Event          string
 	DeliveryID     string
 	Body           []byte
-	Attempt        int  // 1 on the first delivery
-	LastAttempt    bool // a transient failure now dead-letters the event
+	Attempt        int       // 1 on the first delivery
+	Stored         time.Time // when JetStream stored the delivery (the event lag starts here)
+	LastAttempt    bool      // a transient failure now dead-letters the event
 }
 
 // Handler works on one event. Its error decides what happens to the message:
@@ -69,7 +71,7 @@ func RetryAfter(err error) (time.Duration, bool) {
 // Outcome is what became of one delivery of an event.
 type Outcome struct {
 	Message  Message
-	Result   string // acked, retry, rate_limited, dead_lettered, interrupted
+	Result   string // acked, duplicate (handled before: acked), retry, rate_limited, dead_lettered, interrupted
 	Err      error
 	Duration time.Duration
 }
@@ -100,7 +102,7 @@ type Consumer struct {
 
 // Consume starts taking events from the partitions, one at a time per partition.
 func (q *Queue) Consume(ctx context.Context, h Handler, opts ConsumeOptions) (*Consumer, error) {
-	c := &Consumer{q: q, h: h, log: opts.Logger, observe: opts.Observe, backoff: opts.Backoff}
+	c := &Consumer{q: q, h: q.Once(h), log: opts.Logger, observe: opts.Observe, backoff: opts.Backoff}
 	if c.backoff == nil {
 		c.backoff = Backoff
 	}
@@ -188,13 +190,16 @@ func (c *Consumer) handle(msg jetstream.Msg) {
 	m.LastAttempt = m.Attempt >= c.q.cfg.MaxAttempts
 
 	stopProgress := c.keepAlive(msg)
-	err = c.h(c.hardCtx, m)
+	err = c.call(m)
 	stopProgress()
 
 	out := Outcome{Message: m, Err: err}
 	switch wait, limited := RetryAfter(err); {
-	case err == nil:
+	case err == nil, errors.Is(err, errAlreadyHandled):
 		out.Result = "acked"
+		if err != nil {
+			out.Result, out.Err = "duplicate", nil
+		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.hardCtx), 5*time.Second)
 		if aerr := msg.DoubleAck(ctx); aerr != nil {
 			// The event will be delivered again; the executor is idempotent.
@@ -222,6 +227,21 @@ func (c *Consumer) handle(msg jetstream.Msg) {
 	}
 	out.Duration = time.Since(start)
 	c.done(out)
+}
+
+// call runs the handler. A panic is a bug in triagebot, not a fault of the moment: it is logged
+// with its stack and becomes a permanent error, so the event is dead-lettered at once instead
+// of crashing the process on every redelivery.
+func (c *Consumer) call(m Message) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.log.Error("panic while handling an event", zap.String("delivery_id", m.DeliveryID),
+				zap.String("event", m.Event), zap.String("subject", m.Subject), zap.Any("panic", v),
+				zap.String("stack", string(debug.Stack())))
+			err = Permanent(fmt.Errorf("panic: %v", v))
+		}
+	}()
+	return c.h(c.hardCtx, m)
 }
 
 func (c *Consumer) done(o Outcome) {
@@ -315,7 +335,7 @@ func decodeMessage(msg jetstream.Msg) (Message, error) {
 		m.DeliveryID = h.Get(HeaderDelivery)
 	}
 	if md, err := msg.Metadata(); err == nil {
-		m.Attempt = int(md.NumDelivered)
+		m.Attempt, m.Stored = int(md.NumDelivered), md.Timestamp
 	}
 	if err := parseSubject(&m); err != nil {
 		return m, err

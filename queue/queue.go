@@ -42,7 +42,7 @@ const (
 // Config sizes the queue. The zero value of a field means its default.
 type Config struct {
 	Partitions  int           // parallelism: one durable consumer each (default 16)
-	DedupWindow time.Duration // how long a delivery id is remembered (default 2h, at least 1h)
+	DedupWindow time.Duration // how long a delivery id is remembered (default 72h, at least 1h)
 	Replicas    int           // stream replicas: 1 embedded, 3 on a cluster (default 1)
 	MaxAttempts int           // deliveries of one event before it is dead-lettered (default 10)
 	AckWait     time.Duration // how soon an event held by a dead worker is redelivered (default 30s)
@@ -54,7 +54,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Partitions = 16
 	}
 	if c.DedupWindow == 0 {
-		c.DedupWindow = 2 * time.Hour
+		c.DedupWindow = DefaultDedupWindow
 	}
 	if c.Replicas == 0 {
 		c.Replicas = 1
@@ -106,6 +106,9 @@ type Queue struct {
 	cfg    Config
 	memory jetstream.KeyValue
 	config jetstream.KeyValue
+	ledger jetstream.KeyValue // delivery ids within the dedup window (ledger.go)
+	// delivery ids the reconciler asked GitHub to redeliver (ledger.go)
+	redeliveries jetstream.KeyValue
 }
 
 // Setup creates or updates every stream, consumer and bucket. It is idempotent and safe to run
@@ -122,8 +125,10 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) (*Queue, err
 		Retention:   jetstream.WorkQueuePolicy,
 		Storage:     jetstream.FileStorage,
 		Replicas:    cfg.Replicas,
-		Duplicates:  cfg.DedupWindow,
-		Discard:     jetstream.DiscardOld,
+		// The ledger remembers ids for the whole window; the stream's in-memory table only
+		// catches a duplicate that races the ledger.
+		Duplicates: min(cfg.DedupWindow, streamDedupCap),
+		Discard:    jetstream.DiscardOld,
 	}, {
 		Name:        DLQStream,
 		Description: "events the workers gave up on, with the reason and the original headers",
@@ -152,6 +157,9 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) (*Queue, err
 		}
 	}
 	q := &Queue{js: js, cfg: cfg}
+	if err := q.setupLedger(ctx); err != nil {
+		return nil, err
+	}
 	if q.memory, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      MemoryBucket,
 		Description: "the bot's memory of each issue and repository",

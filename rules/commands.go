@@ -563,7 +563,7 @@ func (e *eval) whySection(ctx context.Context, c command.Command) string {
 		e.problem(c, "the bot's history could not be read just now; try `/why` again later")
 		return ""
 	}
-	r.history = FormatHistory(entries)
+	r.history = FormatHistory(entries) + configProblems(e.cfg.Problems)
 	return r.history
 }
 

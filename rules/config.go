@@ -3,6 +3,7 @@ package rules
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"regexp"
 	"slices"
@@ -23,6 +24,9 @@ type Config struct {
 	Commands      CommandsConfig      `yaml:"commands" json:"commands"`
 	Notifications NotificationsConfig `yaml:"notifications" json:"notifications"`
 	Security      SecurityConfig      `yaml:"security" json:"security"`
+	// Problems say why a configuration file was not used as written (broken, too large,
+	// unreadable), set by the loader, never by a file: /why shows them.
+	Problems []string `yaml:"-" json:"-"`
 }
 
 // SecurityConfig configures the security-report guard (issue 12 §1).
@@ -204,6 +208,7 @@ func (c Config) clone() Config {
 		}
 	}
 	out.Security.Patterns = slices.Clone(c.Security.Patterns)
+	out.Problems = slices.Clone(c.Problems)
 	out.Notifications.Routes = slices.Clone(c.Notifications.Routes)
 	for i := range out.Notifications.Routes {
 		out.Notifications.Routes[i].To = slices.Clone(out.Notifications.Routes[i].To)
@@ -221,12 +226,34 @@ type ConfigError struct {
 
 func (e *ConfigError) Error() string { return yamlcheck.Join("invalid configuration", e.Errors) }
 
+// MaxConfigSize is the largest configuration file the bot reads (256 KiB): a bigger one is
+// refused as a whole, as a broken file is (the last good version, else the defaults, is used).
+const MaxConfigSize = 256 << 10
+
+// TooLargeMessage is why a configuration file of size bytes is refused.
+func TooLargeMessage(size int) string {
+	return fmt.Sprintf("the file is %s; configuration files may be at most 256 KiB", byteSize(size))
+}
+
+func byteSize(n int) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
 // ParseConfig overlays one configuration file (server defaults, the organisation's
 // .github/triagebot.yml, then the repository's) on base, key by key: a key the file does not
 // name keeps base's value; a list the file names replaces base's list; permissions are
 // overridden command by command. The file is decoded strictly: on any problem ParseConfig
 // returns base unchanged and a *ConfigError listing every problem with its line.
 func ParseConfig(base Config, data []byte) (Config, error) {
+	if len(data) > MaxConfigSize {
+		return base, &ConfigError{Errors: []FieldError{{Msg: TooLargeMessage(len(data))}}}
+	}
 	root, err := parseDocument(data)
 	if err != nil {
 		return base, err
@@ -316,4 +343,13 @@ func syntaxError(err error) FieldError {
 		return FieldError{Line: line, Msg: m[2]}
 	}
 	return FieldError{Msg: strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// WithProblems is c with the problems of the files it was made from, for /why.
+func (c Config) WithProblems(problems []error) Config {
+	c.Problems = nil
+	for _, p := range problems {
+		c.Problems = append(c.Problems, p.Error())
+	}
+	return c
 }

@@ -59,6 +59,19 @@ func FormatHistory(entries []HistoryEntry) string {
 	return b.String()
 }
 
+// configProblems is the /why note on configuration files the bot could not use as written.
+func configProblems(problems []string) string {
+	if len(problems) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\nThe configuration is not used as written:\n\n")
+	for _, p := range problems {
+		fmt.Fprintf(&b, "- %s\n", cell(p))
+	}
+	return b.String()
+}
+
 // historyWhat says what an entry did, in a few words, with its outcome when it is not "done".
 func historyWhat(h HistoryEntry) string {
 	var what string

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,38 +12,28 @@ import (
 	"github.com/triagebot/triagebot/rules"
 )
 
-const configUsage = `Usage: triagebot config validate [--server] FILE
+// configCmd groups the commands about configuration files.
+type configCmd struct {
+	Validate configValidateCmd `cmd:"" help:"Check a .github/triagebot.yml (or, with --server, the TRIAGEBOT_CONFIG file)."`
+}
 
-Checks a .github/triagebot.yml (or, with --server, the server-side TRIAGEBOT_CONFIG file).
-Exit status 0 and a one-line summary for a good file; 1 and every problem with its line for a
-bad one.
-`
+type configValidateCmd struct {
+	File   string `arg:"" type:"path" help:"The file to check."`
+	Server bool   `help:"The file is the server-side TRIAGEBOT_CONFIG (defaults and notification channels)."`
+}
 
-func cmdConfig(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-		fmt.Fprint(stdout, configUsage)
-		return errHelp
-	}
-	if len(args) == 0 || args[0] != "validate" {
-		fmt.Fprint(stderr, configUsage)
-		return withExit(2, errors.New("config: say validate"))
-	}
-	fs := flag.NewFlagSet("config validate", flag.ContinueOnError)
-	server := fs.Bool("server", false, "")
-	pos, err := parseArgs(fs, args[1:], configUsage, stdout, stderr)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		fmt.Fprint(stderr, configUsage)
-		return withExit(2, fmt.Errorf("config validate: want one FILE, got %d arguments", len(pos)))
-	}
-	file := pos[0]
+func (c *configValidateCmd) Help() string {
+	return "Exit status 0 and a one-line summary for a good file; 1 and every problem with its line for a bad one."
+}
+
+func (c *configValidateCmd) Run(o streams) error {
+	stdout, stderr := o.stdout, o.stderr
+	file := c.File
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return withExit(1, fmt.Errorf("config validate: %w", err))
 	}
-	if *server {
+	if c.Server {
 		return validateServerConfig(file, data, stdout, stderr)
 	}
 	cfg, err := rules.ParseConfig(rules.DefaultConfig(), data)

@@ -24,6 +24,7 @@ func TestConfigValidate(t *testing.T) {
 	empty := write("empty.yml", "")
 	bad := write("bad.yml", "needs_triage:\n  lable: x\npriority:\n  levels:\n    - {label: low, at: 3}\n    - {label: high, at: 20}\n  hysteresis: lots\n")
 	syntax := write("syntax.yml", "priority: [\n")
+	huge := write("huge.yml", "priority: {enabled: false}\n"+strings.Repeat("# padding\n", 30000))
 	server := write("server.yml", "defaults:\n  priority: {enabled: false}\nchannels:\n  chat: {type: webhook, url: 'https://chat.example.org/hooks/abc'}\n")
 	badServer := write("bad-server.yml", "defaults:\n  priority: {enabled: 0}\nchannels:\n  chat: {type: webhook, url_file: /run/secrets/chat}\n  pigeon: {type: bird}\n")
 	tests := []struct {
@@ -44,10 +45,12 @@ func TestConfigValidate(t *testing.T) {
 		},
 		{
 			name: "every error with its line", give: []string{"validate", bad}, wantCode: 1,
-			wantStderr: bad + ":2: needs_triage.lable: unknown key (known: enabled, label, not_triage_labels, remove_on_assign)\n" +
+			wantStderr: bad + ":2: needs_triage.lable: unknown key (known: enabled, label, not_triage_labels, remove_on_assign, remove_on_close, triage_bots)\n" +
 				bad + ":6: priority.levels[1].at: levels must go from the highest threshold down: 20 is not below 3 (\"low\")\n" +
 				bad + ":7: priority.hysteresis: expected a whole number, got \"lots\"\n",
 		},
+		{name: "over 256 KiB", give: []string{"validate", huge}, wantCode: 1,
+			wantStderr: huge + ": the file is 293.0 KiB; configuration files may be at most 256 KiB\n"},
 		{name: "syntax error", give: []string{"validate", syntax}, wantCode: 1, wantStderr: syntax + ":1: did not find expected node content\n"},
 		{
 			name: "server file", give: []string{"validate", "--server", server},
@@ -60,15 +63,13 @@ func TestConfigValidate(t *testing.T) {
 			wantAlso:   []string{"\n" + badServer + ":5: channels.pigeon"},
 		},
 		{name: "missing file", give: []string{"validate", filepath.Join(dir, "none.yml")}, wantCode: 1, wantStderr: "no such file"},
-		{name: "no file", give: []string{"validate"}, wantCode: 2, wantStderr: "want one FILE"},
-		{name: "no verb", give: nil, wantCode: 2, wantStderr: "say validate"},
-		{name: "help", give: []string{"--help"}, wantStdout: configUsage},
-		{name: "validate help", give: []string{"validate", "-h"}, wantStdout: configUsage},
+		{name: "no file", give: []string{"validate"}, wantCode: 2, wantStderr: `expected "<file>"`},
+		{name: "no verb", give: nil, wantCode: 2, wantStderr: `expected "validate"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := exitCode(cmdConfig(context.Background(), tt.give, &stdout, &stderr), &stderr)
+			code := exitCode(run(context.Background(), append([]string{"config"}, tt.give...), &stdout, &stderr), &stderr)
 			if code != tt.wantCode {
 				t.Errorf("exit status %d, want %d; stderr %q", code, tt.wantCode, stderr.String())
 			}

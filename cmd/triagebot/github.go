@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -55,7 +56,8 @@ func newApp(s settings, log *zap.Logger, opts startOptions) (*ghapp.App, error) 
 
 func newGitHubSide(app *ghapp.App, q *queue.Queue, defaults rules.Config, log *zap.Logger) (*githubSide, error) {
 	// One clock for the App: revalidation and lookup expiry follow the same time as rate limits.
-	cl, err := ghapp.NewConfigLoader(app, q.ConfigBucket(), defaults, ghapp.WithConfigLogger(log.Named("config")), ghapp.WithConfigClock(app.Clock()))
+	cl, err := ghapp.NewConfigLoader(app, q.ConfigBucket(), defaults, ghapp.WithConfigLogger(log.Named("config")),
+		ghapp.WithConfigClock(app.Clock()), ghapp.WithConfigReporter(auditConfig(q, log.Named("config"))))
 	if err != nil {
 		return nil, err
 	}
@@ -92,4 +94,27 @@ func (g *githubSide) Pushed(ctx context.Context, installationID int64, owner, re
 		return nil
 	}
 	return g.Installed(ctx, installationID, owner, repo)
+}
+
+// RuleConfig names the audit records of configuration files (the repository's trail, issue 0).
+const RuleConfig = "config"
+
+// auditConfig records in the repository's audit trail that a configuration file cannot be used
+// (once per version of it) or can be again.
+func auditConfig(q *queue.Queue, log *zap.Logger) func(ctx context.Context, r ghapp.ConfigReport) {
+	return func(ctx context.Context, r ghapp.ConfigReport) {
+		res := rules.Result{Action: rules.Action{Rule: RuleConfig, Type: RuleConfig, Repo: r.Repo}, Status: rules.StatusDone}
+		switch {
+		case r.Problem == "":
+			res.Action.Reason = fmt.Sprintf("%s %s is usable again", r.File, r.Path)
+		case r.UsedLastGood:
+			res.Status, res.Action.Reason = rules.StatusFailed, fmt.Sprintf("%s %s cannot be used (%s): using its last good version", r.File, r.Path, r.Problem)
+		default:
+			res.Status, res.Action.Reason = rules.StatusFailed, fmt.Sprintf("%s %s cannot be used (%s): it is left out", r.File, r.Path, r.Problem)
+		}
+		rec := handlers.AuditRecord{Time: time.Now().UTC(), Repo: r.Repo, Result: res}
+		if err := q.Audit(ctx, r.RepoID, 0, rec); err != nil {
+			log.Warn("audit record lost", zap.Error(err))
+		}
+	}
 }

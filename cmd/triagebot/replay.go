@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strings"
@@ -16,40 +14,30 @@ import (
 	"github.com/triagebot/triagebot/rules"
 )
 
-const replayUsage = `Usage: triagebot replay EVENT PAYLOAD.json [--config FILE] [--bot LOGIN]
+// replayCmd runs the rules on one payload, offline.
+type replayCmd struct {
+	Event   string `arg:"" help:"The X-GitHub-Event name: issues, issue_comment, ..."`
+	Payload string `arg:"" type:"path" placeholder:"PAYLOAD.json" help:"The delivery's body."`
+	Config  string `type:"path" placeholder:"FILE" help:"A .github/triagebot.yml to use instead of the defaults."`
+	Bot     string `default:"triagebot[bot]" placeholder:"LOGIN" help:"The App's bot user, whose own events trigger nothing."`
+}
 
-Runs the triage rules on one webhook payload, with an empty memory and no network, and prints
-each action the bot would take as one JSON object per line. Prints nothing when no rule acts.
+func (c *replayCmd) Help() string {
+	return "Runs the triage rules on one webhook payload, with an empty memory and no network, and prints each action the bot would take as one JSON object per line. Prints nothing when no rule acts."
+}
 
-  EVENT          the X-GitHub-Event name: issues, issue_comment, ...
-  PAYLOAD.json   the delivery's body
-  --config FILE  a .github/triagebot.yml to use instead of the defaults
-  --bot LOGIN    the App's bot user, whose own events trigger nothing (default triagebot[bot])
-`
-
-func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	configFile := fs.String("config", "", "")
-	bot := fs.String("bot", "triagebot[bot]", "")
-	pos, err := parseArgs(fs, args, replayUsage, stdout, stderr)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 2 {
-		fmt.Fprint(stderr, replayUsage)
-		return withExit(2, fmt.Errorf("replay: want EVENT and PAYLOAD.json, got %d arguments", len(pos)))
-	}
-	event, file := pos[0], pos[1]
+func (c *replayCmd) Run(ctx context.Context, o streams) error {
+	event, file := c.Event, c.Payload
 
 	cfg := rules.DefaultConfig()
-	if *configFile != "" {
-		data, err := os.ReadFile(*configFile)
+	if c.Config != "" {
+		data, err := os.ReadFile(c.Config)
 		if err != nil {
 			return withExit(1, fmt.Errorf("replay: %w", err))
 		}
 		if cfg, err = rules.ParseConfig(cfg, data); err != nil {
-			printConfigErrors(stderr, *configFile, err)
-			return withExit(1, fmt.Errorf("replay: %s is not a valid configuration: %w", *configFile, errSilent))
+			printConfigErrors(o.stderr, c.Config, err)
+			return withExit(1, fmt.Errorf("replay: %s is not a valid configuration: %w", c.Config, errSilent))
 		}
 	}
 	data, err := os.ReadFile(file)
@@ -63,12 +51,12 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	out, err := rules.Evaluate(ctx, rules.Input{
 		Event:    rules.Event{Name: event, DeliveryID: "replay", Payload: payload},
 		Config:   cfg,
-		BotLogin: *bot,
+		BotLogin: c.Bot,
 	})
 	if err != nil {
 		return withExit(1, fmt.Errorf("replay: %w", err))
 	}
-	enc := json.NewEncoder(stdout)
+	enc := json.NewEncoder(o.stdout)
 	enc.SetEscapeHTML(false)
 	for _, a := range out.Actions {
 		if err := enc.Encode(a); err != nil {

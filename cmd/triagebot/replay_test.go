@@ -70,14 +70,13 @@ func TestReplay(t *testing.T) {
 		{name: "missing file", give: []string{"issues", filepath.Join(dir, "none.json")}, wantStderr: "no such file", wantCode: 1},
 		{name: "not JSON", give: []string{"issues", offConfig}, wantStderr: "not a JSON object", wantCode: 1},
 		{name: "bad configuration", give: []string{"issues", webhook("issues", "opened.json"), "--config", badConfig}, wantStderr: "bad.yml:2: needs_triage.lable: unknown key", wantCode: 1},
-		{name: "missing arguments", give: []string{"issues"}, wantStderr: "want EVENT and PAYLOAD.json", wantCode: 2},
-		{name: "unknown flag", give: []string{"--frobnicate", "issues", "x"}, wantStderr: "flag provided but not defined", wantCode: 2},
-		{name: "help", give: []string{"--help"}, wantStdout: replayUsage},
+		{name: "missing arguments", give: []string{"issues"}, wantStderr: `expected "<payload>" (see 'triagebot replay --help')`, wantCode: 2},
+		{name: "unknown flag", give: []string{"--frobnicate", "issues", "x"}, wantStderr: "unknown flag --frobnicate", wantCode: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			err := cmdReplay(context.Background(), tt.give, &stdout, &stderr)
+			err := run(context.Background(), append([]string{"replay"}, tt.give...), &stdout, &stderr)
 			code := exitCode(err, &stderr)
 			if code != tt.wantCode {
 				t.Errorf("exit status %d, want %d (err %v)", code, tt.wantCode, err)
@@ -114,7 +113,7 @@ func TestReplayJSONLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stdout bytes.Buffer
-	if code := exitCode(cmdReplay(context.Background(), []string{"issue_comment", file}, &stdout, io.Discard), io.Discard); code != 0 {
+	if code := exitCode(run(context.Background(), []string{"replay", "issue_comment", file}, &stdout, io.Discard), io.Discard); code != 0 {
 		t.Fatalf("exit status %d", code)
 	}
 	var types []rules.ActionType

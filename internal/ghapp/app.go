@@ -97,6 +97,18 @@ func WithNotFoundBackoff(waits ...time.Duration) Option {
 	}
 }
 
+// WithAuthBackoff sets the waits between asking GitHub again while it refuses the App's
+// credentials: first, doubling up to max (default 1 s up to 1 min).
+func WithAuthBackoff(first, max time.Duration) Option {
+	return func(a *App) error {
+		if first <= 0 || max < first {
+			return fmt.Errorf("auth backoff %s up to %s: want 0 < first <= max", first, max)
+		}
+		a.authFirst, a.authMax = first, max
+		return nil
+	}
+}
+
 // WithCacheSize bounds the number of installation clients kept (default 1000).
 func WithCacheSize(n int) Option {
 	return func(a *App) error {
@@ -135,6 +147,9 @@ type App struct {
 
 	botMu    sync.Mutex
 	botLogin string
+
+	auth               *AuthGate
+	authFirst, authMax time.Duration
 }
 
 // New checks cfg, parses the private key and returns an App.
@@ -170,6 +185,8 @@ func New(cfg Config, opts ...Option) (*App, error) {
 			clock:           realClock{},
 		},
 		cacheSize: 1000,
+		authFirst: time.Second,
+		authMax:   time.Minute,
 	}
 	if a.log == nil {
 		a.log = zap.NewNop()
@@ -183,6 +200,7 @@ func New(cfg Config, opts ...Option) (*App, error) {
 		}
 	}
 	a.limits.log = a.log
+	a.auth = newAuthGate(a.limits.clock, a.log, a.authFirst, a.authMax)
 	a.installations = newLRU[int64, *github.Client](a.cacheSize)
 	atr := ghinstallation.NewAppsTransportFromPrivateKey(a.base, a.appID, a.key)
 	atr.BaseURL = a.apiRoot
@@ -229,9 +247,14 @@ func (a *App) Installation(id int64) *github.Client {
 			atr.BaseURL = a.apiRoot
 			itr := ghinstallation.NewFromAppsTransport(atr, id)
 			itr.BaseURL = a.apiRoot
-			return itr
+			return &tagInstallation{id: id, next: itr}
 		}
-		return a.client(&rateLimitTransport{next: tokens(), renew: tokens, lim: newLimiter(&a.limits, id)})
+		probe := func(ctx context.Context) error {
+			_, _, err := a.appClient.Apps.CreateInstallationToken(ctx, id, nil)
+			return err
+		}
+		onAuth := func(ae *AuthError) { a.auth.fail(ae, probe) }
+		return a.client(&rateLimitTransport{next: tokens(), renew: tokens, lim: newLimiter(&a.limits, id), onAuth: onAuth})
 	})
 }
 
@@ -243,6 +266,14 @@ func (a *App) BotLogin(ctx context.Context) (string, error) {
 		return a.botLogin, nil
 	}
 	app, _, err := a.appClient.Apps.Get(ctx, "")
+	if statusOf(err) == http.StatusUnauthorized {
+		ae := &AuthError{Status: http.StatusUnauthorized, What: "GET /app", Err: err}
+		a.auth.fail(ae, func(ctx context.Context) error {
+			_, _, err := a.appClient.Apps.Get(ctx, "")
+			return err
+		})
+		return "", fmt.Errorf("get the App: %w", ae)
+	}
 	if err != nil {
 		return "", fmt.Errorf("get the App: %w", Classify(err))
 	}
@@ -259,6 +290,10 @@ func (a *App) Close() {
 		c.CloseIdleConnections()
 	}
 }
+
+// AuthGate is the App's "GitHub accepts our credentials" state: the worker's handler is wrapped
+// in its Guard, and /readyz reads its Status.
+func (a *App) AuthGate() *AuthGate { return a.auth }
 
 // Clock is the App's clock (for the caches built on it).
 func (a *App) Clock() Clock { return a.limits.clock }

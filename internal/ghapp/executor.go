@@ -366,12 +366,17 @@ func (e *Executor) EnsureLabels(ctx context.Context, installationID int64, owner
 
 // alreadyExists: a 422 whose errors say already_exists (someone created the label meanwhile).
 func alreadyExists(err error) bool {
+	return hasErrorCode(err, http.StatusUnprocessableEntity, "already_exists")
+}
+
+// hasErrorCode reports whether err is GitHub's answer status with code among its errors.
+func hasErrorCode(err error, status int, code string) bool {
 	var er *github.ErrorResponse
-	if !errors.As(err, &er) || er.Response == nil || er.Response.StatusCode != http.StatusUnprocessableEntity {
+	if !errors.As(err, &er) || er.Response == nil || er.Response.StatusCode != status {
 		return false
 	}
 	for _, e := range er.Errors {
-		if e.Code == "already_exists" {
+		if e.Code == code {
 			return true
 		}
 	}

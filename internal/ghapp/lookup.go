@@ -145,7 +145,7 @@ func (l *Lookups) file(ctx context.Context, installationID int64, owner, repo, p
 	if cached && !f.missing {
 		etag = f.etag
 	}
-	res, err := getFile(ctx, l.clients.Installation(installationID), owner, repo, path, etag)
+	res, err := getFile(ctx, l.clients.Installation(installationID), owner, repo, path, etag, noContent)
 	if err != nil {
 		if cached {
 			l.log.Warn("lookup not revalidated: using the cached answer", zap.String("repo", owner+"/"+repo), zap.String("path", path), zap.Error(err))

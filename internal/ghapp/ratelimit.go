@@ -38,6 +38,7 @@ type limitSettings struct {
 	notFoundBackoff []time.Duration // the retries of a 404 right after an event
 	clock           Clock
 	log             *zap.Logger
+	onLimit         func(LimitEvent) // see WithLimitObserver; nil: none
 }
 
 // limiter is the rate-limit state of one installation (or of the App's own client).
@@ -70,6 +71,8 @@ type rateLimitTransport struct {
 	// renew, when set, makes a new token source: GitHub answered 401 to a token the source
 	// still believes valid (expired early by clock skew, or revoked).
 	renew func() http.RoundTripper
+	// onAuth, when set, is told when GitHub refuses the App's credentials (the token request).
+	onAuth func(*AuthError)
 
 	mu   sync.Mutex
 	next http.RoundTripper
@@ -150,6 +153,10 @@ func (t *rateLimitTransport) RoundTrip(req *http.Request) (*http.Response, error
 		if err != nil {
 			err = l.tokenError(err)
 			<-l.inFlight
+			var ae *AuthError
+			if errors.As(err, &ae) && t.onAuth != nil {
+				t.onAuth(ae)
+			}
 			return nil, err
 		}
 		if resp.StatusCode == http.StatusUnauthorized && t.renew != nil && !renewed && canRewind(req) {
@@ -239,6 +246,9 @@ func (l *limiter) tokenError(err error) error {
 	kind, wait := classifyLimit(he.Response, now, l.strikesNow())
 	he.Response.Body = io.NopCloser(bytes.NewReader(data))
 	if kind == "" {
+		if he.Response.StatusCode == http.StatusUnauthorized {
+			return &AuthError{Status: http.StatusUnauthorized, What: fmt.Sprintf("the token of installation %d", l.installationID), Err: err}
+		}
 		return err
 	}
 	l.block(kind, now.Add(wait))
@@ -299,12 +309,15 @@ func (l *limiter) strikesNow() int {
 // block stops every request of the installation until the given time.
 func (l *limiter) block(kind string, until time.Time) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if kind == KindSecondary {
 		l.strikes++
 	}
 	if until.After(l.until) {
 		l.until, l.kind = until, kind
+	}
+	l.mu.Unlock()
+	if l.set.onLimit != nil {
+		l.set.onLimit(LimitEvent{InstallationID: l.installationID, Kind: kind, Until: until})
 	}
 }
 

@@ -279,6 +279,12 @@ func testOpenAPI(t *testing.T, prefix string) {
 			_, r, err := app.Apps.RedeliverHookDelivery(ctx, 123456789)
 			return r, err
 		}},
+		{"app from a manifest", 201, func(ctx context.Context) (*github.Response, error) {
+			anon := newClient(t, srv, prefix, func() string { return "" }) // the code is the credential
+			code := manifestCode(t, fake, "/settings/apps/new?state=x", testManifest).Get("code")
+			_, r, err := anon.Apps.CompleteAppManifest(ctx, code)
+			return r, err
+		}},
 	}
 	var got, want []string
 	for _, st := range steps {

@@ -21,6 +21,7 @@ func (s *Server) buildRoutes() []*route {
 	s.addRoute(&rs, "GET", "/app/hook/deliveries", s.hListDeliveries, "app")
 	s.addRoute(&rs, "POST", "/app/hook/deliveries/{delivery_id}/attempts", s.hRedeliver, "app")
 	s.addRoute(&rs, "GET", "/rate_limit", s.hRateLimit, "free")
+	s.addRoute(&rs, "POST", "/app-manifests/{code}/conversions", s.hConvertManifest, "public", "free")
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/collaborators/{username}/permission", s.hPermission)
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/contents/{path}", s.hContents)
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/contents/", s.hContents)
@@ -438,6 +439,13 @@ func etagMatches(header, etag string) bool {
 	return false
 }
 
+// GitHub's contents API gives the content of files up to 1 MB, the metadata of files up to
+// 100 MB, and refuses larger ones (REST "Get repository content").
+const (
+	maxContentsSize = 1 << 20
+	maxBlobAPISize  = 100 << 20
+)
+
 func (s *Server) hContents(c *call) response {
 	if ref := c.r.URL.Query().Get("ref"); ref != "" && ref != c.repo.defaultBranch && ref != "refs/heads/"+c.repo.defaultBranch && ref != c.repo.head {
 		return errorResponse(http.StatusNotFound, "No commit found for the ref "+ref)
@@ -456,10 +464,22 @@ func (s *Server) hContents(c *call) response {
 	self := c.repo.apiURL() + "/contents/" + p + "?ref=" + c.repo.defaultBranch
 	html := c.repo.htmlURL() + "/blob/" + c.repo.defaultBranch + "/" + p
 	git := c.repo.apiURL() + "/git/blobs/" + f.sha
+	if len(f.content) > maxBlobAPISize {
+		return jsonResponse(http.StatusForbidden, map[string]any{
+			"message":           "This API returns blobs up to 1 MB in size. The requested blob is too large to fetch via the API, but you can use the Git Data API to request blobs up to 100 MB in size.",
+			"documentation_url": docsURL, "status": "403",
+			"errors": []map[string]string{{"resource": "Blob", "field": "data", "code": "too_large"}},
+		})
+	}
 	name := p[strings.LastIndex(p, "/")+1:]
+	encoding, content := "base64", wrapBase64(f.content)
+	if len(f.content) > maxContentsSize {
+		// GitHub gives the metadata of a file between 1 and 100 MB, not its content.
+		encoding, content = "none", ""
+	}
 	res := jsonResponse(http.StatusOK, map[string]any{
-		"type": "file", "encoding": "base64", "size": len(f.content), "name": name, "path": p,
-		"content": wrapBase64(f.content), "sha": f.sha, "url": self, "git_url": git, "html_url": html,
+		"type": "file", "encoding": encoding, "size": len(f.content), "name": name, "path": p,
+		"content": content, "sha": f.sha, "url": self, "git_url": git, "html_url": html,
 		"download_url": "https://raw.githubusercontent.com/" + c.repo.fullName() + "/" + c.repo.defaultBranch + "/" + p,
 		"_links":       map[string]string{"self": self, "git": git, "html": html},
 	})
