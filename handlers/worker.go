@@ -141,7 +141,10 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 			return fmt.Errorf("the App's bot login: %w", err)
 		}
 	}
-	if bot != "" && strings.EqualFold(sender, bot) {
+	// The bot's own comments still pass, to be remembered as the bot's (the rules take no action
+	// on them): the github notification channel posts outside the rules, and its comments must
+	// not count as people's towards a priority score.
+	if bot != "" && strings.EqualFold(sender, bot) && m.Event != "issue_comment" {
 		log.Info("event skipped: caused by the bot itself", zap.Int("attempt", m.Attempt))
 		return nil
 	}

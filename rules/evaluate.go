@@ -225,7 +225,16 @@ func (e *eval) rememberComment() {
 	switch e.action {
 	case "created":
 		if byBot {
-			e.mem.BotComments = addFold(e.mem.BotComments, botCommentKey(e.comment))
+			key := botCommentKey(e.comment)
+			e.mem.BotComments = addFold(e.mem.BotComments, key)
+			if id := e.comment.GetID(); id != 0 && !strings.HasPrefix(key, "id:") {
+				if e.mem.BotCommentIDs == nil {
+					e.mem.BotCommentIDs = map[string]int64{}
+				}
+				if _, seen := e.mem.BotCommentIDs[key]; !seen {
+					e.mem.BotCommentIDs[key] = id
+				}
+			}
 			return
 		}
 		if human {
