@@ -180,7 +180,7 @@ func DefaultConfig() Config {
 				"label": "triage", "remove-label": "triage", "priority": "triage",
 				"triage": "triage", "needs-triage": "triage", "assign": "triage",
 				"unassign": "triage", "close": "author", "reopen": "author", "coc": "triage",
-				"notify": "anyone", "help": "anyone", "why": "anyone", "not-security": "triage",
+				"notify": "anyone", "help": "anyone", "why": "anyone", "not-security": "triage", "self-assign": "anyone",
 			},
 			AnyoneMayLabel: []string{},
 		},

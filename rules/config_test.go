@@ -59,6 +59,7 @@ func TestDefaultConfigIsTheDesignBlock(t *testing.T) {
 	// And the security-report guard of issue 12 §1, with its command.
 	want.Security = SecurityConfig{}
 	delete(want.Commands.Permissions, "not-security")
+	delete(want.Commands.Permissions, "self-assign")
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("DESIGN.md §5 parsed (-DefaultConfig +parsed):\n%s", diff)
 	}
@@ -179,7 +180,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{name: "url", give: "code_of_conduct:\n  url: conduct.md\n", want: []FieldError{{Line: 2, Path: "code_of_conduct.url", Msg: `expected an http(s) URL or nothing, got "conduct.md"`}}},
 		{
 			name: "unknown command", give: "commands:\n  permissions:\n    lable: anyone\n",
-			want: []FieldError{{Line: 3, Path: "commands.permissions.lable", Msg: "unknown key (known: assign, close, coc, help, label, needs-triage, not-security, notify, priority, remove-label, reopen, triage, unassign, why)"}},
+			want: []FieldError{{Line: 3, Path: "commands.permissions.lable", Msg: "unknown key (known: assign, close, coc, help, label, needs-triage, not-security, notify, priority, remove-label, reopen, self-assign, triage, unassign, why)"}},
 		},
 		{
 			name: "unknown permission", give: "commands:\n  permissions:\n    close: everyone\n",

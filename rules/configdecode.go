@@ -353,7 +353,7 @@ func (d *decoder) codeOfConduct(n *yaml.Node, path string, c *CodeOfConductConfi
 
 // commandNames are the commands `commands.permissions` may name (issue 5).
 var commandNames = []string{"label", "remove-label", "priority", "triage", "needs-triage", "assign",
-	"unassign", "close", "reopen", "coc", "notify", "help", "why", "not-security"}
+	"unassign", "close", "reopen", "coc", "notify", "help", "why", "not-security", "self-assign"}
 
 func (d *decoder) commands(n *yaml.Node, path string, c *CommandsConfig) {
 	d.mapping(n, path, map[string]func(*yaml.Node, string){
