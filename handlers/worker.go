@@ -73,6 +73,8 @@ type WorkerConfig struct {
 	// Installer and ConfigWatcher are optional.
 	Installer     Installer
 	ConfigWatcher ConfigWatcher
+	// Forgetter, optional, deletes what the bot keeps about repositories it is uninstalled from.
+	Forgetter Forgetter
 	// Notifier takes the notifications the rules' notify actions ask for; nil: no channels
 	// are configured, and routes naming any are skipped.
 	Notifier Notifier
@@ -243,6 +245,9 @@ func (w *Worker) storeRepoMemory(ctx context.Context, repoID int64, before, afte
 // housekeeping is the work of events that concern the installation, not an issue: labels for
 // new repositories, and a fresh configuration after a push that changed it.
 func (w *Worker) housekeeping(ctx context.Context, payload any) error {
+	if err := w.uninstalled(ctx, payload); err != nil {
+		return err
+	}
 	var install []*github.Repository
 	var installationID int64
 	switch ev := payload.(type) {
