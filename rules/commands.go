@@ -175,6 +175,8 @@ func (e *eval) runCommand(ctx context.Context, c command.Command) error {
 		e.section(e.whySection(ctx, c))
 	case command.NotSecurity:
 		e.cmdNotSecurity(c, reason)
+	case command.Lifecycle, command.RemoveLifecycle:
+		e.cmdLifecycle(c, fmt.Sprintf("/%s %s by @%s", c.Name, c.Args[0], e.cmd.actor))
 	}
 	return nil
 }
@@ -555,6 +557,16 @@ func helpRow(e *eval, name string) (usage, what string) {
 		return "`/help`", "this list"
 	case command.Why:
 		return "`/why`", "explain what the bot did on this " + kind
+	case command.Lifecycle:
+		if !e.cfg.Lifecycle.Enabled {
+			return "", ""
+		}
+		return "`/lifecycle frozen`", "keep the " + kind + " from ever going stale"
+	case command.RemoveLifecycle:
+		if !e.cfg.Lifecycle.Enabled {
+			return "", ""
+		}
+		return "`/remove-lifecycle stale\\|frozen`", "take the stale or frozen mark off"
 	case command.NotSecurity:
 		if !e.cfg.Security.Enabled {
 			return "", ""

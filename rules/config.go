@@ -24,6 +24,7 @@ type Config struct {
 	Commands      CommandsConfig      `yaml:"commands" json:"commands"`
 	Notifications NotificationsConfig `yaml:"notifications" json:"notifications"`
 	Security      SecurityConfig      `yaml:"security" json:"security"`
+	Lifecycle     LifecycleConfig     `yaml:"lifecycle" json:"lifecycle"`
 	// Problems say why a configuration file was not used as written (broken, too large,
 	// unreadable), set by the loader, never by a file: /why shows them.
 	Problems []string `yaml:"-" json:"-"`
@@ -181,10 +182,12 @@ func DefaultConfig() Config {
 				"triage": "triage", "needs-triage": "triage", "assign": "triage",
 				"unassign": "triage", "close": "author", "reopen": "author", "coc": "triage",
 				"notify": "anyone", "help": "anyone", "why": "anyone", "not-security": "triage", "self-assign": "anyone",
+				"lifecycle": "triage", "remove-lifecycle": "anyone",
 			},
 			AnyoneMayLabel: []string{},
 		},
 		Notifications: NotificationsConfig{Routes: []Route{}},
+		Lifecycle:     defaultLifecycle(),
 		Security: SecurityConfig{
 			Enabled: true, Patterns: []string{}, BuiltinPatterns: true, Label: "security-report",
 			Comment: true, Notify: true,
@@ -208,6 +211,8 @@ func (c Config) clone() Config {
 		}
 	}
 	out.Security.Patterns = slices.Clone(c.Security.Patterns)
+	out.Lifecycle.ExemptLabels = slices.Clone(c.Lifecycle.ExemptLabels)
+	out.Lifecycle.Rules = slices.Clone(c.Lifecycle.Rules)
 	out.Problems = slices.Clone(c.Problems)
 	out.Notifications.Routes = slices.Clone(c.Notifications.Routes)
 	for i := range out.Notifications.Routes {

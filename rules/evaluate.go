@@ -73,6 +73,7 @@ func Evaluate(ctx context.Context, in Input) (Outcome, error) {
 	// Commands run before priority, so a /priority decides before the comment count does; their
 	// comments (replies, /coc) come after it, like conduct's.
 	e.needsTriage()
+	e.lifecycle()
 	if err := e.security(ctx); err != nil {
 		return Outcome{Memory: in.Memory, Repo: in.Repo}, err
 	}
