@@ -205,6 +205,9 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	if err := w.scheduleUntriaged(ctx, m, t, cfg, payload, out.Memory.OpenedAt); err != nil {
 		return err
 	}
+	if err := w.scheduleLifecycle(ctx, m, t, cfg, in.Memory, out.Memory); err != nil {
+		return err
+	}
 	if t.RepoID != 0 && t.Number != 0 && !reflect.DeepEqual(in.Memory, out.Memory) {
 		if err := w.cfg.Store.StoreMemory(ctx, queue.IssueKey(t.RepoID, t.Number), out.Memory, issueRev); err != nil {
 			return err
