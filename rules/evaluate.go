@@ -82,6 +82,10 @@ func Evaluate(ctx context.Context, in Input) (Outcome, error) {
 	// Commands run before priority, so a /priority decides before the comment count does; their
 	// comments (replies, /coc) come after it, like conduct's.
 	e.needsTriage()
+	e.lifecycle()
+	if err := e.security(ctx); err != nil {
+		return Outcome{Memory: in.Memory, Repo: in.Repo}, err
+	}
 	if err := e.commands(ctx); err != nil {
 		return Outcome{Memory: in.Memory, Repo: in.Repo}, err
 	}
@@ -232,7 +236,16 @@ func (e *eval) rememberComment() {
 	switch e.action {
 	case "created":
 		if byBot {
-			e.mem.BotComments = addFold(e.mem.BotComments, botCommentKey(e.comment))
+			key := botCommentKey(e.comment)
+			e.mem.BotComments = addFold(e.mem.BotComments, key)
+			if id := e.comment.GetID(); id != 0 && !strings.HasPrefix(key, "id:") {
+				if e.mem.BotCommentIDs == nil {
+					e.mem.BotCommentIDs = map[string]int64{}
+				}
+				if _, seen := e.mem.BotCommentIDs[key]; !seen {
+					e.mem.BotCommentIDs[key] = id
+				}
+			}
 			return
 		}
 		if human {
