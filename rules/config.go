@@ -23,6 +23,8 @@ type Config struct {
 	CodeOfConduct CodeOfConductConfig `yaml:"code_of_conduct" json:"code_of_conduct"`
 	Commands      CommandsConfig      `yaml:"commands" json:"commands"`
 	Notifications NotificationsConfig `yaml:"notifications" json:"notifications"`
+	// Labels are created and kept up to date in the repository (see LabelConfig).
+	Labels []LabelConfig `yaml:"labels,omitempty" json:"labels,omitempty"`
 	// Problems say why a configuration file was not used as written (broken, too large,
 	// unreadable), set by the loader, never by a file: /why shows them.
 	Problems []string `yaml:"-" json:"-"`
@@ -189,6 +191,7 @@ func (c Config) clone() Config {
 		}
 	}
 	out.Problems = slices.Clone(c.Problems)
+	out.Labels = slices.Clone(c.Labels)
 	out.Notifications.Routes = slices.Clone(c.Notifications.Routes)
 	for i := range out.Notifications.Routes {
 		out.Notifications.Routes[i].To = slices.Clone(out.Notifications.Routes[i].To)

@@ -149,7 +149,7 @@ func TestParseConfigErrors(t *testing.T) {
 		},
 		{
 			name: "unknown section", give: "# a comment\npriorty:\n  enabled: false\n",
-			want: []FieldError{{Line: 2, Path: "priorty", Msg: "unknown key (known: code_of_conduct, commands, needs_triage, notifications, priority)"}},
+			want: []FieldError{{Line: 2, Path: "priorty", Msg: "unknown key (known: code_of_conduct, commands, labels, needs_triage, notifications, priority)"}},
 		},
 		{name: "wrong type", give: "priority:\n  enabled: yes please\n", want: []FieldError{{Line: 2, Path: "priority.enabled", Msg: `expected true or false, got "yes please"`}}},
 		{name: "number expected", give: "priority:\n  hysteresis: two\n", want: []FieldError{{Line: 2, Path: "priority.hysteresis", Msg: `expected a whole number, got "two"`}}},
@@ -201,7 +201,7 @@ func TestParseConfigErrors(t *testing.T) {
 				{Line: 2, Path: "needs_triage.enabled", Msg: `expected true or false, got "maybe"`},
 				{Line: 4, Path: "priority.score", Msg: `must be one of comments, participants, comments_and_reactions, got "votes"`},
 				{Line: 5, Path: "priority.hysteresis", Msg: `expected a whole number, got "x"`},
-				{Line: 6, Path: "extra", Msg: "unknown key (known: code_of_conduct, commands, needs_triage, notifications, priority)"},
+				{Line: 6, Path: "extra", Msg: "unknown key (known: code_of_conduct, commands, labels, needs_triage, notifications, priority)"},
 			},
 		},
 	}

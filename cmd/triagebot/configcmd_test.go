@@ -45,7 +45,7 @@ func TestConfigValidate(t *testing.T) {
 		},
 		{
 			name: "every error with its line", give: []string{"validate", bad}, wantCode: 1,
-			wantStderr: bad + ":2: needs_triage.lable: unknown key (known: enabled, label, not_triage_labels, remove_on_assign)\n" +
+			wantStderr: bad + ":2: needs_triage.lable: unknown key (known: enabled, label, not_triage_labels, remove_on_assign, remove_on_close, triage_bots)\n" +
 				bad + ":6: priority.levels[1].at: levels must go from the highest threshold down: 20 is not below 3 (\"low\")\n" +
 				bad + ":7: priority.hysteresis: expected a whole number, got \"lots\"\n",
 		},

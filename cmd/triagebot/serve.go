@@ -28,6 +28,7 @@ import (
 	"github.com/triagebot/triagebot/internal/ghapp"
 	"github.com/triagebot/triagebot/internal/notify"
 	"github.com/triagebot/triagebot/internal/ops"
+	"github.com/triagebot/triagebot/internal/statuspage"
 	"github.com/triagebot/triagebot/queue"
 	"github.com/triagebot/triagebot/rules"
 )
@@ -157,6 +158,7 @@ type app struct {
 	timers     *handlers.Timers
 	sweeper    *handlers.Sweeper
 	reconciler *handlers.Reconciler
+	admin      adminServer // the status page
 }
 
 func start(ctx context.Context, role string, s settings, log *zap.Logger, opts startOptions) (_ *app, err error) {
@@ -181,6 +183,15 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			ln.Close()
 		}
 	}()
+	adminLn, err := adminListener(s)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil && adminLn != nil {
+			adminLn.Close()
+		}
+	}()
 	serverCfg, rawCfg, err := loadServerConfig(s.ConfigFile)
 	if err != nil {
 		return nil, withExit(2, fmt.Errorf("TRIAGEBOT_CONFIG: %w", err))
@@ -195,6 +206,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 	m := newMetrics(reg)
 	om := ops.NewMetrics(reg, buildInfo(), time.Now)
 	chStats := ops.NewChannelStats(channelTypes(channels), time.Now)
+	page := statuspage.Sources{Role: role, Partitions: s.Partitions, NotReady: a.notReady, WebURL: statuspage.WebURL(s.GitHubURL)}
 	var gh *ghapp.App
 	if work {
 		if gh, err = newApp(s, log, opts.observed(s, om)); err != nil {
@@ -206,6 +218,11 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 	}
 	if err := a.connect(ctx); err != nil {
 		return nil, err
+	}
+	if gh != nil {
+		if err := shareLimits(ctx, gh, a.q, log); err != nil {
+			return nil, err
+		}
 	}
 	reg.MustRegister(ops.NewQueueCollector(a.q.JetStream(), a.q.Config().Partitions, log.Named("metrics")),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "triagebot_ready", Help: "1 when /readyz answers 200."}, func() float64 {
@@ -268,6 +285,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 				wc.Installer, wc.ConfigWatcher = side, side
 			}
 			a.github = gh
+			page.GitHub, page.ConfigKV = om.GitHub, a.q.ConfigBucket()
 		}
 		var commenter notify.Commenter = logCommenter{log: log.Named("notify")}
 		var issues handlers.IssueReader
@@ -279,6 +297,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			return nil, err
 		}
 		wc.Notifier, wc.Untriaged = a.notifier, a.timers
+		page.Channels, page.Handled = chStats, ops.NewPerMinute(time.Now)
 		w, err := handlers.NewWorker(wc)
 		if err != nil {
 			return nil, err
@@ -297,6 +316,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			m.event(o)
 			if o.Result == "acked" {
 				om.EventHandled(o.Message.Stored)
+				page.Handled.Add()
 			}
 		}
 		handle := w.Handle
@@ -304,7 +324,10 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			// While GitHub refuses the App's credentials, events wait (held), not fail.
 			handle = gh.AuthGate().Guard(handle)
 		}
-		a.consumer, err = a.q.Consume(ctx, handle, queue.ConsumeOptions{Logger: log.Named("queue"), Observe: observe, Backoff: opts.backoff})
+		a.consumer, err = a.q.Consume(ctx, handle, queue.ConsumeOptions{Logger: log.Named("queue"), Observe: observe, Backoff: opts.backoff,
+			// The embedded server's data directory is locked to this process: it is the only
+			// consumer, and takes over what a killed predecessor held at once.
+			MaxInFlight: s.MaxInFlight, Takeover: s.NATSURL == ""})
 		if err != nil {
 			return nil, err
 		}
@@ -319,6 +342,10 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}
 	go func() { a.served <- a.srv.Serve(ln) }()
+	page.Queue, page.Conn = a.q, a.nc
+	if err := a.admin.start(adminLn, page, s.AdminToken, log.Named("admin")); err != nil {
+		return nil, err
+	}
 	log.Info("listening", zap.String("role", role), zap.String("addr", a.addr), zap.Int("partitions", a.q.Config().Partitions))
 	return a, nil
 }
@@ -469,6 +496,7 @@ func (a *app) shutdown() error {
 	if err := <-a.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		errs = append(errs, err)
 	}
+	errs = append(errs, a.admin.stop(httpCtx))
 	a.closeQueue()
 	if a.github != nil {
 		a.github.Close()

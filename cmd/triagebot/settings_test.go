@@ -57,6 +57,7 @@ func TestBadSettingsExitTwoNamingTheVariable(t *testing.T) {
 		{"log level", map[string]string{"TRIAGEBOT_LOG_LEVEL": "loud"}, nil, `TRIAGEBOT_LOG_LEVEL: "loud" is not debug, info, warn or error`},
 		{"log format", map[string]string{"TRIAGEBOT_LOG_FORMAT": "xml"}, nil, `TRIAGEBOT_LOG_FORMAT: "xml" is not json or console`},
 		{"partitions", map[string]string{"TRIAGEBOT_PARTITIONS": "0"}, nil, "TRIAGEBOT_PARTITIONS: 0 is not between 1 and 1024"},
+		{"max in flight", map[string]string{"TRIAGEBOT_MAX_IN_FLIGHT": "0"}, nil, "TRIAGEBOT_MAX_IN_FLIGHT: 0 is not between 1 and 100000"},
 		{"dedup window too short", map[string]string{"TRIAGEBOT_DEDUP_WINDOW": "10m"}, nil, "TRIAGEBOT_DEDUP_WINDOW: 10m0s is shorter than 1h"},
 		{"dedup window not a duration", map[string]string{"TRIAGEBOT_DEDUP_WINDOW": "soon"}, nil, `TRIAGEBOT_DEDUP_WINDOW: expected duration but got "soon"`},
 		{"ack wait not positive", map[string]string{"TRIAGEBOT_ACK_WAIT": "-1s"}, nil, `TRIAGEBOT_ACK_WAIT: -1s is not a positive duration`},

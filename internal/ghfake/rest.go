@@ -39,6 +39,7 @@ func (s *Server) buildRoutes() []*route {
 	s.addRoute(&rs, "DELETE", issue+"/labels/{name}", s.hRemoveLabel)
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/labels", s.hListRepoLabels)
 	s.addRoute(&rs, "POST", "/repos/{owner}/{repo}/labels", s.hCreateLabel)
+	s.addRoute(&rs, "PATCH", "/repos/{owner}/{repo}/labels/{name}", s.hUpdateLabel)
 	return rs
 }
 
@@ -272,6 +273,39 @@ func (s *Server) hCreateLabel(c *call) response {
 	res := jsonResponse(http.StatusCreated, s.ghLabelLocked(c.repo, l))
 	res.header = http.Header{"Location": {c.repo.apiURL() + "/labels/" + url.PathEscape(l.name)}}
 	return res
+}
+
+// hUpdateLabel is "Update a label": new_name, color and description, each optional.
+func (s *Server) hUpdateLabel(c *call) response {
+	l := c.repo.findLabel(c.params["name"])
+	if l == nil {
+		return notFound()
+	}
+	var req struct {
+		NewName     *string `json:"new_name"`
+		Color       *string `json:"color"`
+		Description *string `json:"description"`
+	}
+	if res, ok := decode(c, &req); !ok {
+		return res
+	}
+	if req.Color != nil {
+		color := strings.ToLower(strings.TrimPrefix(*req.Color, "#"))
+		if _, err := strconv.ParseUint(color, 16, 32); err != nil || len(color) != 6 {
+			return validationFailed("Label", "color", "invalid")
+		}
+		l.color = color
+	}
+	if req.Description != nil {
+		l.description = *req.Description
+	}
+	if req.NewName != nil && *req.NewName != "" {
+		if other := c.repo.findLabel(*req.NewName); other != nil && other != l {
+			return validationFailed("Label", "name", "already_exists")
+		}
+		l.name = *req.NewName
+	}
+	return jsonResponse(http.StatusOK, s.ghLabelLocked(c.repo, l))
 }
 
 func (s *Server) hListComments(c *call) response {

@@ -26,8 +26,7 @@ type GitHubStats struct {
 }
 
 type instStats struct {
-	minute    [60]int   // requests per second of the last minute, indexed by unix second % 60
-	stamp     [60]int64 // the unix second each bucket counts
+	minute    minuteRing
 	total     int64
 	remaining int // x-ratelimit-remaining of the last answer; -1: none seen
 	limit     int
@@ -56,12 +55,7 @@ func (s *GitHubStats) request(id int64, resp *http.Response) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.inst(id)
-	sec := now.Unix()
-	i := int(sec % 60)
-	if st.stamp[i] != sec {
-		st.stamp[i], st.minute[i] = sec, 0
-	}
-	st.minute[i]++
+	st.minute.add(now)
 	st.total++
 	st.seen = now
 	if resp == nil || resp.StatusCode == http.StatusUnauthorized {
@@ -110,7 +104,6 @@ type GitHubSummary struct {
 // Summary is the current picture, with at most top installations listed.
 func (s *GitHubStats) Summary(top int) GitHubSummary {
 	now := s.now()
-	sec := now.Unix()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sum := GitHubSummary{MinRemaining: -1}
@@ -120,12 +113,8 @@ func (s *GitHubStats) Summary(top int) GitHubSummary {
 			delete(s.insts, id) // bounded by the installations active in the last hour
 			continue
 		}
-		is := InstallationStats{InstallationID: id, Requests: st.total, Remaining: st.remaining, Limit: st.limit, Reset: st.reset}
-		for i, n := range st.minute {
-			if sec-st.stamp[i] < 60 {
-				is.RequestsLastMin += n
-			}
-		}
+		is := InstallationStats{InstallationID: id, RequestsLastMin: st.minute.lastMinute(now), Requests: st.total,
+			Remaining: st.remaining, Limit: st.limit, Reset: st.reset}
 		if st.reset.Before(now) && st.remaining >= 0 {
 			is.Remaining = st.limit // the window has reset since the last answer
 		}
