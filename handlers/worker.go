@@ -74,6 +74,8 @@ type WorkerConfig struct {
 	// Installer and ConfigWatcher are optional.
 	Installer     Installer
 	ConfigWatcher ConfigWatcher
+	// Forgetter, optional, deletes what the bot keeps about repositories it is uninstalled from.
+	Forgetter Forgetter
 	// Notifier takes the notifications the rules' notify actions ask for; nil: no channels
 	// are configured, and routes naming any are skipped.
 	Notifier Notifier
@@ -142,7 +144,10 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 			return fmt.Errorf("the App's bot login: %w", err)
 		}
 	}
-	if bot != "" && strings.EqualFold(sender, bot) {
+	// The bot's own comments still pass, to be remembered as the bot's (the rules take no action
+	// on them): the github notification channel posts outside the rules, and its comments must
+	// not count as people's towards a priority score.
+	if bot != "" && strings.EqualFold(sender, bot) && m.Event != "issue_comment" {
 		log.Info("event skipped: caused by the bot itself", zap.Int("attempt", m.Attempt))
 		return nil
 	}
@@ -201,6 +206,9 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	if err := w.scheduleUntriaged(ctx, m, t, cfg, payload, out.Memory.OpenedAt); err != nil {
 		return err
 	}
+	if err := w.scheduleLifecycle(ctx, m, t, cfg, in.Memory, out.Memory); err != nil {
+		return err
+	}
 	if t.RepoID != 0 && t.Number != 0 && !reflect.DeepEqual(in.Memory, out.Memory) {
 		if err := w.cfg.Store.StoreMemory(ctx, queue.IssueKey(t.RepoID, t.Number), out.Memory, issueRev); err != nil {
 			return err
@@ -257,6 +265,9 @@ const repoMemoryAttempts = 20
 // housekeeping is the work of events that concern the installation, not an issue: labels for
 // new repositories, and a fresh configuration after a push that changed it.
 func (w *Worker) housekeeping(ctx context.Context, payload any) error {
+	if err := w.uninstalled(ctx, payload); err != nil {
+		return err
+	}
 	var install []*github.Repository
 	var installationID int64
 	switch ev := payload.(type) {

@@ -94,6 +94,12 @@ func historyWhat(h HistoryEntry) string {
 		what = "closed"
 	case Reopen:
 		what = "reopened"
+	case Lock:
+		what = "locked the conversation"
+	case Unlock:
+		what = "unlocked the conversation"
+	case EditBody:
+		what = "replaced the issue's text"
 	default:
 		what = cell(h.Type)
 	}

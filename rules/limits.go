@@ -21,8 +21,8 @@ const (
 	MaxCommandsPerComment = 20
 	// maxReasonChars bounds an action's reason (the audit record, /why).
 	maxReasonChars = 1000
-	// maxNotifyChars bounds a notification's text.
-	maxNotifyChars = 4000
+	// maxNotifyChars bounds a notification's text (a security report carries the issue's).
+	maxNotifyChars = maxBodyChars
 	// maxListShown is how many items of a list of user text a message shows before "… and N more".
 	maxListShown = 10
 )

@@ -41,10 +41,13 @@ func TestEveryCommandsHelp(t *testing.T) {
 		{give: "demo", wantUsage: "triagebot demo [flags]", wantFlags: []string{"--verbose"}},
 		{give: "replay", wantUsage: "triagebot replay <event> <payload> [flags]", wantFlags: []string{"--config=FILE", "--bot=LOGIN"}},
 		{give: "config validate", wantUsage: "triagebot config validate <file> [flags]", wantFlags: []string{"--server"}},
+		{give: "config init", wantUsage: "triagebot config init [flags]", wantFlags: []string{"--from=OWNER/REPO", "-o, --output=FILE", "--force"}, wantVars: githubVars},
 		{give: "dlq list", wantUsage: "triagebot dlq list [flags]", wantVars: vars(queueVars, logVars)},
 		{give: "dlq retry", wantUsage: "triagebot dlq retry <seq> ... [flags]", wantVars: vars(queueVars, logVars)},
 		{give: "dlq drop", wantUsage: "triagebot dlq drop <seq> ... [flags]", wantVars: vars(queueVars, logVars)},
 		{give: "redeliver", wantUsage: "triagebot redeliver [flags]", wantFlags: []string{"--since=24h", "--list"}, wantVars: vars(githubVars, logVars)},
+		{give: "setup", wantUsage: "triagebot setup --webhook-url=URL [flags]", wantFlags: []string{"--org=ORG", "--name=", "--listen=ADDR", "--no-browser", "--force"},
+			wantVars: []string{"TRIAGEBOT_GITHUB_URL", "TRIAGEBOT_DATA_DIR"}},
 		{give: "version", wantUsage: "triagebot version [flags]"},
 	}
 	// Every command has a row.

@@ -99,24 +99,33 @@ func (g *receiverSettings) check(c *checker) {
 type githubSettings struct {
 	AppID          int64  `name:"app-id" env:"TRIAGEBOT_APP_ID" help:"GitHub App ID (required unless dry-run)."`
 	PrivateKeyFile string `env:"TRIAGEBOT_PRIVATE_KEY_FILE" type:"path" help:"The App's PEM private key (required unless dry-run)."`
-	GitHubURL      string `name:"github-url" env:"TRIAGEBOT_GITHUB_URL" default:"https://api.github.com/" help:"REST base URL (GitHub Enterprise Server: https://HOST/api/v3/)."`
+	githubURLSettings
 }
 
 func (g *githubSettings) check(c *checker) {
 	if g.AppID < 0 || (g.AppID == 0 && c.given("TRIAGEBOT_APP_ID")) {
 		c.failf("TRIAGEBOT_APP_ID", "%d is not an App ID (a positive number)", g.AppID)
 	}
+	g.githubURLSettings.check(c)
+}
+
+// githubURLSettings: where GitHub is (every command that talks to it).
+type githubURLSettings struct {
+	GitHubURL string `name:"github-url" env:"TRIAGEBOT_GITHUB_URL" default:"https://api.github.com/" help:"REST base URL (GitHub Enterprise Server: https://HOST/api/v3/)."`
+}
+
+func (g *githubURLSettings) check(c *checker) {
 	g.GitHubURL = c.httpURL("TRIAGEBOT_GITHUB_URL", g.GitHubURL)
 }
 
 // queueSettings: NATS JetStream, embedded or external (serve, receive, work, dlq).
 type queueSettings struct {
-	NATSURL       string        `name:"nats-url" env:"TRIAGEBOT_NATS_URL" help:"External NATS server(s), comma-separated; empty: embedded."`
-	NATSCreds     string        `name:"nats-creds" env:"TRIAGEBOT_NATS_CREDS" type:"path" help:"NATS credentials file."`
-	NATSCA        string        `name:"nats-ca" env:"TRIAGEBOT_NATS_CA" type:"path" help:"CA certificate (PEM) that signed the NATS server's TLS certificate."`
-	NATSCert      string        `name:"nats-cert" env:"TRIAGEBOT_NATS_CERT" type:"path" help:"Client certificate (PEM) for NATS mutual TLS."`
-	NATSKey       string        `name:"nats-key" env:"TRIAGEBOT_NATS_KEY" type:"path" help:"Client key (PEM) for NATS mutual TLS."`
-	DataDir       string        `env:"TRIAGEBOT_DATA_DIR" default:"./triagebot-data" help:"Embedded JetStream storage."`
+	NATSURL   string `name:"nats-url" env:"TRIAGEBOT_NATS_URL" help:"External NATS server(s), comma-separated; empty: embedded."`
+	NATSCreds string `name:"nats-creds" env:"TRIAGEBOT_NATS_CREDS" type:"path" help:"NATS credentials file."`
+	NATSCA    string `name:"nats-ca" env:"TRIAGEBOT_NATS_CA" type:"path" help:"CA certificate (PEM) that signed the NATS server's TLS certificate."`
+	NATSCert  string `name:"nats-cert" env:"TRIAGEBOT_NATS_CERT" type:"path" help:"Client certificate (PEM) for NATS mutual TLS."`
+	NATSKey   string `name:"nats-key" env:"TRIAGEBOT_NATS_KEY" type:"path" help:"Client key (PEM) for NATS mutual TLS."`
+	dataDirSettings
 	StoreMaxBytes int64         `env:"TRIAGEBOT_STORE_MAX_BYTES" default:"10737418240" help:"Embedded JetStream disk limit in bytes."`
 	Partitions    int           `env:"TRIAGEBOT_PARTITIONS" default:"16" help:"Partitions of the event stream: they spread the fetching; events of one issue are handled in order whatever the count, which may change at any time."`
 	DedupWindow   time.Duration `env:"TRIAGEBOT_DEDUP_WINDOW" default:"72h" help:"How long a delivery id is remembered against duplicates (at least 1h)."`
@@ -163,6 +172,11 @@ func (g *queueSettings) check(c *checker) {
 	if g.Replicas > 1 && g.NATSURL == "" {
 		c.failf("TRIAGEBOT_REPLICAS", "%d needs a NATS cluster (TRIAGEBOT_NATS_URL); the embedded server keeps one copy", g.Replicas)
 	}
+}
+
+// dataDirSettings: the local data directory (the embedded store; setup's App files).
+type dataDirSettings struct {
+	DataDir string `env:"TRIAGEBOT_DATA_DIR" default:"./triagebot-data" help:"Embedded JetStream storage, and the App files 'triagebot setup' writes."`
 }
 
 // workerSettings: the workers (serve, work).

@@ -23,8 +23,10 @@ func (s *Server) buildRoutes() []*route {
 	s.addRoute(&rs, "POST", "/app/hook/deliveries/{delivery_id}/attempts", s.hRedeliver, "app")
 	s.addRoute(&rs, "GET", "/rate_limit", s.hRateLimit, "free")
 	s.addRoute(&rs, "POST", "/app-manifests/{code}/conversions", s.hConvertManifest, "public", "free")
+	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/installation", s.hRepoInstallation, "app")
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/collaborators/{username}/permission", s.hPermission)
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/contents/{path}", s.hContents)
+	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/contents/", s.hContents)
 	s.addRoute(&rs, "PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}", s.hUpdateComment)
 	s.addRoute(&rs, "POST", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", s.hReact)
 	s.addRoute(&rs, "GET", issue, s.hGetIssue)
@@ -37,6 +39,8 @@ func (s *Server) buildRoutes() []*route {
 	s.addRoute(&rs, "POST", issue+"/labels", s.hAddLabels)
 	s.addRoute(&rs, "PUT", issue+"/labels", s.hSetLabels)
 	s.addRoute(&rs, "DELETE", issue+"/labels/{name}", s.hRemoveLabel)
+	s.addRoute(&rs, "PUT", issue+"/lock", s.hLock)
+	s.addRoute(&rs, "DELETE", issue+"/lock", s.hUnlock)
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/labels", s.hListRepoLabels)
 	s.addRoute(&rs, "POST", "/repos/{owner}/{repo}/labels", s.hCreateLabel)
 	s.addRoute(&rs, "PATCH", "/repos/{owner}/{repo}/labels/{name}", s.hUpdateLabel)
@@ -485,7 +489,7 @@ func (s *Server) hContents(c *call) response {
 	p := c.params["path"]
 	f, ok := c.repo.files[p]
 	if !ok {
-		return notFound()
+		return s.contentsDir(c, p)
 	}
 	etag := `W/"` + f.sha + `"`
 	h := http.Header{"Etag": {etag}, "Cache-Control": {"private, max-age=60, s-maxage=60"},
