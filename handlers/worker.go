@@ -74,6 +74,9 @@ type WorkerConfig struct {
 	// Installer and ConfigWatcher are optional.
 	Installer     Installer
 	ConfigWatcher ConfigWatcher
+	// Units, when set, takes the installation's repositories as one queued unit each
+	// (EventInstallRepository) instead of preparing them all within the installation's event.
+	Units UnitQueue
 	// Notifier takes the notifications the rules' notify actions ask for; nil: no channels
 	// are configured, and routes naming any are skipped.
 	Notifier Notifier
@@ -120,6 +123,9 @@ type AuditRecord struct {
 
 // Handle is the queue.Handler of the worker.
 func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
+	if m.Event == EventInstallRepository {
+		return w.handleUnit(ctx, m)
+	}
 	payload, err := github.ParseWebHook(m.Event, m.Body)
 	if err != nil {
 		return queue.Permanent(fmt.Errorf("decode %s payload: %w", m.Event, err))
@@ -146,7 +152,7 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 		log.Info("event skipped: caused by the bot itself", zap.Int("attempt", m.Attempt))
 		return nil
 	}
-	if err := w.housekeeping(ctx, payload); err != nil {
+	if err := w.housekeeping(ctx, m, payload); err != nil {
 		return err
 	}
 	cfg, err := w.cfg.Config.Config(ctx, t)
@@ -253,7 +259,7 @@ const repoMemoryAttempts = 20
 
 // housekeeping is the work of events that concern the installation, not an issue: labels for
 // new repositories, and a fresh configuration after a push that changed it.
-func (w *Worker) housekeeping(ctx context.Context, payload any) error {
+func (w *Worker) housekeeping(ctx context.Context, m queue.Message, payload any) error {
 	var install []*github.Repository
 	var installationID int64
 	switch ev := payload.(type) {
@@ -295,13 +301,7 @@ func (w *Worker) housekeeping(ctx context.Context, payload any) error {
 	if w.cfg.Installer == nil {
 		return nil
 	}
-	for _, r := range install {
-		owner, name, _ := strings.Cut(r.GetFullName(), "/")
-		if err := w.cfg.Installer.Installed(ctx, installationID, owner, name); err != nil {
-			return fmt.Errorf("prepare %s: %w", r.GetFullName(), err)
-		}
-	}
-	return nil
+	return w.installRepositories(ctx, m, installationID, install)
 }
 
 // PushTruncated is passed as a path when GitHub left commits out of a push payload: the

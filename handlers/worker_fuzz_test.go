@@ -14,8 +14,9 @@ import (
 	"github.com/triagebot/triagebot/rules"
 )
 
-// fuzzEvents are the events the receiver stores (handlers' subscribed list).
-var fuzzEvents = []string{"issues", "issue_comment", "installation", "installation_repositories", "push"}
+// fuzzEvents are the events the receiver stores (handlers' subscribed list), and the units the
+// worker queues itself.
+var fuzzEvents = []string{"issues", "issue_comment", "installation", "installation_repositories", "push", handlers.EventInstallRepository}
 
 type fuzzLookup struct{}
 

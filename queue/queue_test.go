@@ -139,6 +139,21 @@ func TestPartitionIsStableAndSpreads(t *testing.T) {
 	if len(seen) != 16 {
 		t.Fatalf("200 issues used %d of 16 partitions", len(seen))
 	}
+	// Events of no repository are spread by installation (they all went to one partition).
+	clear(seen)
+	for inst := int64(1); inst <= 200; inst++ {
+		p := queue.DeliveryPartition(inst, 0, 0, 16)
+		if p != queue.DeliveryPartition(inst, 0, 0, 16) || p < 0 || p >= 16 {
+			t.Fatalf("installation %d: partition %d", inst, p)
+		}
+		seen[p] = true
+	}
+	if len(seen) != 16 {
+		t.Fatalf("200 installations' events used %d of 16 partitions", len(seen))
+	}
+	if queue.DeliveryPartition(9, 77, 5, 16) != queue.Partition(77, 5, 16) {
+		t.Fatal("an issue's delivery is not in the issue's partition")
+	}
 	if got, want := queue.Subject(3, 1, 2, 4, "issues"), "triagebot.events.3.1.2.4.issues"; got != want {
 		t.Fatalf("Subject = %q, want %q", got, want)
 	}
