@@ -189,14 +189,7 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	// Notifications are enqueued even when an action failed: the retry enqueues them again
 	// under the same IDs, which the queue drops.
 	notifyErr := w.routeNotifications(ctx, log, m.DeliveryID, t, cfg, issueOf(payload), results)
-	for _, r := range results {
-		log.Info("action", zap.String(LogKeyRule, r.Action.Rule), zap.String("type", string(r.Action.Type)),
-			zap.String("status", string(r.Status)), zap.String("reason", r.Action.Reason), zap.String("detail", r.Detail))
-		rec := AuditRecord{Time: w.cfg.Now().UTC(), DeliveryID: m.DeliveryID, Event: m.Event, Repo: t.FullName(), Number: t.Number, Result: r}
-		if err := w.cfg.Store.Audit(ctx, t.RepoID, t.Number, rec); err != nil {
-			log.Warn("audit record lost", zap.Error(err))
-		}
-	}
+	w.audit(ctx, log, m, t, results)
 	if execErr != nil {
 		return fmt.Errorf("execute actions: %w", execErr)
 	}
@@ -219,6 +212,33 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	}
 	log.Info("event handled", zap.Int("actions", len(out.Actions)), zap.Int("attempt", m.Attempt))
 	return nil
+}
+
+// BatchAuditor appends several audit records of an issue at once, waiting for them together
+// rather than one after the other; *queue.Queue implements it. A Store that does is used so.
+type BatchAuditor interface {
+	AuditBatch(ctx context.Context, repoID int64, number int, records []any) error
+}
+
+// audit logs and records what became of each action.
+func (w *Worker) audit(ctx context.Context, log *zap.Logger, m queue.Message, t rules.Target, results []rules.Result) {
+	records := make([]any, 0, len(results))
+	for _, r := range results {
+		log.Info("action", zap.String(LogKeyRule, r.Action.Rule), zap.String("type", string(r.Action.Type)),
+			zap.String("status", string(r.Status)), zap.String("reason", r.Action.Reason), zap.String("detail", r.Detail))
+		records = append(records, AuditRecord{Time: w.cfg.Now().UTC(), DeliveryID: m.DeliveryID, Event: m.Event, Repo: t.FullName(), Number: t.Number, Result: r})
+	}
+	if b, ok := w.cfg.Store.(BatchAuditor); ok && len(records) > 1 {
+		if err := b.AuditBatch(ctx, t.RepoID, t.Number, records); err != nil {
+			log.Warn("audit records lost", zap.Int("records", len(records)), zap.Error(err))
+		}
+		return
+	}
+	for _, rec := range records {
+		if err := w.cfg.Store.Audit(ctx, t.RepoID, t.Number, rec); err != nil {
+			log.Warn("audit record lost", zap.Error(err))
+		}
+	}
 }
 
 // storeRepoMemory stores what this event added to the repository's memory. Events of other
@@ -281,6 +301,9 @@ func (w *Worker) housekeeping(ctx context.Context, m queue.Message, payload any)
 		}
 		var paths []string
 		for _, c := range ev.Commits {
+			if c == nil { // not GitHub's, but no reason to crash
+				continue
+			}
 			paths = append(paths, c.Added...)
 			paths = append(paths, c.Modified...)
 			paths = append(paths, c.Removed...)

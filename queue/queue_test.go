@@ -393,13 +393,19 @@ func TestMemoryCompareAndSet(t *testing.T) {
 func TestAuditTrail(t *testing.T) {
 	q, _ := queuetest.Queue(t, queue.Config{Partitions: 1})
 	ctx := ctxT(t)
-	for i := 0; i < 3; i++ {
-		if err := q.Audit(ctx, 10, 1, map[string]int{"i": i}); err != nil {
-			t.Fatal(err)
-		}
+	if err := q.Audit(ctx, 10, 1, map[string]int{"i": 0}); err != nil {
+		t.Fatal(err)
+	}
+	// Several records of one event go at once, and keep their order.
+	if err := q.AuditBatch(ctx, 10, 1, []any{map[string]int{"i": 1}, map[string]int{"i": 2}}); err != nil {
+		t.Fatal(err)
 	}
 	if err := q.Audit(ctx, 10, 2, map[string]int{"other": 1}); err != nil {
 		t.Fatal(err)
+	}
+	all, err := q.AuditTrail(ctx, 10, 1, 0)
+	if err != nil || len(all) != 3 || string(all[0]) != `{"i":0}` {
+		t.Fatalf("whole trail %s, %v", all, err)
 	}
 	recs, err := q.AuditTrail(ctx, 10, 1, 2)
 	if err != nil {
