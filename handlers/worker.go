@@ -172,13 +172,20 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	}
 	var issueRev, repoRev uint64
 	if t.RepoID != 0 {
-		if repoRev, err = w.cfg.Store.LoadMemory(ctx, queue.RepoKey(t.RepoID), &in.Repo); err != nil {
-			return err
-		}
+		// Both records are read at once: one round trip of waiting instead of two.
+		issueErr := make(chan error, 1)
 		if t.Number != 0 {
-			if issueRev, err = w.cfg.Store.LoadMemory(ctx, queue.IssueKey(t.RepoID, t.Number), &in.Memory); err != nil {
-				return err
-			}
+			go func() {
+				var err error
+				issueRev, err = w.cfg.Store.LoadMemory(ctx, queue.IssueKey(t.RepoID, t.Number), &in.Memory)
+				issueErr <- err
+			}()
+		} else {
+			issueErr <- nil
+		}
+		repoRev, err = w.cfg.Store.LoadMemory(ctx, queue.RepoKey(t.RepoID), &in.Repo)
+		if err := errors.Join(err, <-issueErr); err != nil {
+			return err
 		}
 	}
 	out, err := rules.Evaluate(ctx, in)
