@@ -15,4 +15,3 @@ func (s *Server) hRepoInstallation(c *call) response {
 	in := withNulls(s.ghFullInstallationLocked(s.installs[r.installationID]), "single_file_name", "suspended_by", "suspended_at")
 	return response{status: http.StatusOK, body: in}
 }
-
