@@ -228,8 +228,9 @@ func TestReceiverLogsRejectedSignatures(t *testing.T) {
 	}
 	wg.Wait()
 	warns = logs.FilterLevelExact(zapcore.WarnLevel).All()
-	// 10 at once, then about one a second: far fewer lines than requests.
-	if len(warns) < 2 || len(warns) > 40 {
+	// 10 at once, then about one a second: far fewer lines than requests (the bound leaves room
+	// for a slow machine).
+	if len(warns) < 2 || len(warns) > flood/2 {
 		t.Fatalf("%d warnings for %d rejected requests, want a handful", len(warns), flood+1)
 	}
 	for _, w := range warns {

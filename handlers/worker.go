@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"time"
@@ -217,7 +218,7 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 		return err
 	}
 	if t.RepoID != 0 && !reflect.DeepEqual(in.Repo, out.Repo) {
-		if err := w.storeRepoMemory(ctx, t.RepoID, in.Repo, out.Repo, repoRev); err != nil {
+		if err := w.storeRepoMemory(ctx, log, t.RepoID, in.Repo, out.Repo, repoRev); err != nil {
 			return err
 		}
 	}
@@ -225,25 +226,41 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	return nil
 }
 
-// storeRepoMemory stores what this event added to the repository's memory. Other partitions
-// change it concurrently (events of other issues): on a conflict the additions are rebased on
-// the newer memory and stored again, rather than running the whole event, actions and all, again.
-func (w *Worker) storeRepoMemory(ctx context.Context, repoID int64, before, after rules.RepoMemory, rev uint64) error {
+// storeRepoMemory stores what this event added to the repository's memory. Events of other
+// issues change it concurrently: on a conflict the additions are rebased on the newer memory
+// and stored again, and not at all when the newer memory has them already. The event's actions
+// are done by now, so a record that keeps changing never makes the event run again (its
+// actions would be posted again): what it learnt is dropped with a warning instead.
+func (w *Worker) storeRepoMemory(ctx context.Context, log *zap.Logger, repoID int64, before, after rules.RepoMemory, rev uint64) error {
 	key := queue.RepoKey(repoID)
 	current := before
-	for range 20 {
+	for attempt := range repoMemoryAttempts {
 		next := after.Rebase(before, current)
+		if attempt > 0 && reflect.DeepEqual(next, current) {
+			return nil
+		}
 		err := w.cfg.Store.StoreMemory(ctx, key, next, rev)
 		if !errors.Is(err, queue.ErrConflict) {
 			return err
+		}
+		// Writers that collided would collide again in step: spread them out.
+		select {
+		case <-time.After(time.Duration(rand.Int64N(int64(attempt+1) * int64(time.Millisecond)))):
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 		current = rules.RepoMemory{}
 		if rev, err = w.cfg.Store.LoadMemory(ctx, key, &current); err != nil {
 			return err
 		}
 	}
-	return fmt.Errorf("store memory %s: still changing after 20 attempts: %w", key, queue.ErrConflict)
+	log.Warn("repository memory still changing: what this event added to it is dropped, its actions stand",
+		zap.String("key", key), zap.Int("attempts", repoMemoryAttempts))
+	return nil
 }
+
+// repoMemoryAttempts bounds the writes of one event's additions to its repository's memory.
+const repoMemoryAttempts = 20
 
 // housekeeping is the work of events that concern the installation, not an issue: labels for
 // new repositories, and a fresh configuration after a push that changed it.

@@ -54,10 +54,16 @@ type commandRun struct {
 // on pull requests too and act on the pull request, except that /close sets no state reason
 // there. The replies and the reaction are emitted by commandFeedback, after the priority rule.
 func (e *eval) commands(ctx context.Context) error {
-	if !e.cfg.Commands.Enabled || e.event != "issue_comment" || e.comment == nil {
+	if !e.cfg.Commands.Enabled {
+		e.skip(RuleCommands, "switched off (commands.enabled)")
+		return nil
+	}
+	if e.event != "issue_comment" || e.comment == nil {
+		e.skip(RuleCommands, "commands come in comments, not in %s", e.kindOf())
 		return nil
 	}
 	if strings.HasSuffix(strings.ToLower(e.sender), "[bot]") || e.comment.GetUser().GetType() == "Bot" {
+		e.skip(RuleCommands, "comments of other apps are never read as commands")
 		return nil
 	}
 	var cmds []command.Command
@@ -72,9 +78,11 @@ func (e *eval) commands(ctx context.Context) error {
 		cmds = command.AddedCommands(*b.From, e.comment.GetBody())
 	}
 	if len(cmds) == 0 {
+		e.skip(RuleCommands, "%s: no /command line to run", e.kindOf())
 		return nil
 	}
 	if e.deliveryID != "" && slices.Contains(e.mem.CommandDeliveries, e.deliveryID) {
+		e.skip(RuleCommands, "a redelivery: its commands ran already")
 		return nil // a redelivery: its commands ran; running them again could undo later decisions
 	}
 	r := &commandRun{

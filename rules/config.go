@@ -7,7 +7,6 @@ import (
 	"io"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -25,6 +24,8 @@ type Config struct {
 	Notifications NotificationsConfig `yaml:"notifications" json:"notifications"`
 	Security      SecurityConfig      `yaml:"security" json:"security"`
 	Lifecycle     LifecycleConfig     `yaml:"lifecycle" json:"lifecycle"`
+	// Labels are created and kept up to date in the repository (see LabelConfig).
+	Labels []LabelConfig `yaml:"labels,omitempty" json:"labels,omitempty"`
 	// Problems say why a configuration file was not used as written (broken, too large,
 	// unreadable), set by the loader, never by a file: /why shows them.
 	Problems []string `yaml:"-" json:"-"`
@@ -214,6 +215,7 @@ func (c Config) clone() Config {
 	out.Lifecycle.ExemptLabels = slices.Clone(c.Lifecycle.ExemptLabels)
 	out.Lifecycle.Rules = slices.Clone(c.Lifecycle.Rules)
 	out.Problems = slices.Clone(c.Problems)
+	out.Labels = slices.Clone(c.Labels)
 	out.Notifications.Routes = slices.Clone(c.Notifications.Routes)
 	for i := range out.Notifications.Routes {
 		out.Notifications.Routes[i].To = slices.Clone(out.Notifications.Routes[i].To)
@@ -323,13 +325,13 @@ func parseDocument(data []byte) (*yaml.Node, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, nil
 		}
-		return nil, &ConfigError{Errors: []FieldError{syntaxError(err)}}
+		return nil, &ConfigError{Errors: []FieldError{syntaxError(err, data)}}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		return nil, &ConfigError{Errors: []FieldError{{Line: extra.Line, Msg: "only one YAML document is allowed"}}}
 	} else if !errors.Is(err, io.EOF) {
-		return nil, &ConfigError{Errors: []FieldError{syntaxError(err)}}
+		return nil, &ConfigError{Errors: []FieldError{syntaxError(err, data)}}
 	}
 	if len(doc.Content) == 0 {
 		return nil, nil
@@ -339,15 +341,6 @@ func parseDocument(data []byte) (*yaml.Node, error) {
 		return nil, nil
 	}
 	return root, nil
-}
-
-func syntaxError(err error) FieldError {
-	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return FieldError{Line: line, Msg: m[2]}
-	}
-	return FieldError{Msg: strings.TrimPrefix(msg, "yaml: ")}
 }
 
 // WithProblems is c with the problems of the files it was made from, for /why.

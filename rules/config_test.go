@@ -157,7 +157,7 @@ func TestParseConfigErrors(t *testing.T) {
 		},
 		{
 			name: "unknown section", give: "# a comment\npriorty:\n  enabled: false\n",
-			want: []FieldError{{Line: 2, Path: "priorty", Msg: "unknown key (known: code_of_conduct, commands, lifecycle, needs_triage, notifications, priority, security)"}},
+			want: []FieldError{{Line: 2, Path: "priorty", Msg: "unknown key (known: code_of_conduct, commands, labels, lifecycle, needs_triage, notifications, priority, security)"}},
 		},
 		{name: "wrong type", give: "priority:\n  enabled: yes please\n", want: []FieldError{{Line: 2, Path: "priority.enabled", Msg: `expected true or false, got "yes please"`}}},
 		{name: "number expected", give: "priority:\n  hysteresis: two\n", want: []FieldError{{Line: 2, Path: "priority.hysteresis", Msg: `expected a whole number, got "two"`}}},
@@ -191,7 +191,7 @@ func TestParseConfigErrors(t *testing.T) {
 			want: []FieldError{{Line: 3, Path: "commands.permissions.close", Msg: `must be one of anyone, author, triage, write, maintain, admin, got "everyone"`}},
 		},
 		{name: "repeated key", give: "priority:\n  enabled: true\n  enabled: false\n", want: []FieldError{{Line: 3, Path: "priority.enabled", Msg: "key repeated"}}},
-		{name: "syntax", give: "priority:\n  enabled: true\n levels: [\n", want: []FieldError{{Line: 2, Msg: "did not find expected key"}}},
+		{name: "syntax", give: "priority:\n  enabled: true\n levels: [\n", want: []FieldError{{Line: 3, Msg: "this line's indentation does not line up with the keys above it (yaml: did not find expected key)"}}},
 		{name: "not a mapping", give: "- a\n- b\n", want: []FieldError{{Line: 1, Msg: "expected a mapping, got a list"}}},
 		{name: "two documents", give: "priority: {}\n---\npriority: {}\n", want: []FieldError{{Line: 2, Msg: "only one YAML document is allowed"}}},
 		{
@@ -209,7 +209,7 @@ func TestParseConfigErrors(t *testing.T) {
 				{Line: 2, Path: "needs_triage.enabled", Msg: `expected true or false, got "maybe"`},
 				{Line: 4, Path: "priority.score", Msg: `must be one of comments, participants, comments_and_reactions, got "votes"`},
 				{Line: 5, Path: "priority.hysteresis", Msg: `expected a whole number, got "x"`},
-				{Line: 6, Path: "extra", Msg: "unknown key (known: code_of_conduct, commands, lifecycle, needs_triage, notifications, priority, security)"},
+				{Line: 6, Path: "extra", Msg: "unknown key (known: code_of_conduct, commands, labels, lifecycle, needs_triage, notifications, priority, security)"},
 			},
 		},
 	}

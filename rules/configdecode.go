@@ -218,6 +218,7 @@ func (d *decoder) config(n *yaml.Node, path string, cfg *Config) {
 		"notifications":   func(n *yaml.Node, p string) { d.notifications(n, p, &cfg.Notifications) },
 		"security":        func(n *yaml.Node, p string) { d.security(n, p, &cfg.Security) },
 		"lifecycle":       func(n *yaml.Node, p string) { d.lifecycle(n, p, &cfg.Lifecycle) },
+		"labels":          func(n *yaml.Node, p string) { d.labelList(n, p, &cfg.Labels) },
 	})
 }
 

@@ -37,6 +37,9 @@ type Input struct {
 	// History is what the bot did on this issue, from the audit stream, for /why. May be nil:
 	// /why then answers that the history is unavailable.
 	History func(ctx context.Context) ([]HistoryEntry, error)
+	// Explain, when set, is told in words why each rule that looked at the event did not act
+	// (replay --explain). Rules that act say why in their actions' reasons.
+	Explain func(rule, why string)
 }
 
 // Outcome is the decision: the actions, and the memory as it should be once they are done.
@@ -62,10 +65,16 @@ const (
 func Evaluate(ctx context.Context, in Input) (Outcome, error) {
 	e := newEval(in)
 	if e.issue == nil {
+		for _, r := range Rules {
+			e.skip(r, "%s events concern no issue", in.Event.Name)
+		}
 		return Outcome{Memory: in.Memory, Repo: in.Repo}, nil
 	}
 	e.remember()
 	if e.fromBot {
+		for _, r := range Rules {
+			e.skip(r, "the event was caused by the bot itself (%s)", e.sender)
+		}
 		return Outcome{Memory: e.mem, Repo: e.repoMem}, nil
 	}
 	// Order matters: priority scores the comments as they stand before any comment this event
@@ -98,6 +107,7 @@ type eval struct {
 	botLogin string
 	lookup   Lookup
 	history  func(ctx context.Context) ([]HistoryEntry, error)
+	explain  func(rule, why string)
 	mem      Memory
 	priorBot []string // the bot's comments remembered from earlier events
 	repoMem  RepoMemory
@@ -128,7 +138,7 @@ type eval struct {
 }
 
 func newEval(in Input) *eval {
-	e := &eval{cfg: in.Config, botLogin: in.BotLogin, lookup: in.Lookup, history: in.History, event: in.Event.Name, deliveryID: in.Event.DeliveryID}
+	e := &eval{cfg: in.Config, botLogin: in.BotLogin, lookup: in.Lookup, history: in.History, explain: in.Explain, event: in.Event.Name, deliveryID: in.Event.DeliveryID}
 	switch ev := in.Event.Payload.(type) {
 	case *github.IssuesEvent:
 		if ev == nil {

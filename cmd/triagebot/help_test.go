@@ -14,13 +14,14 @@ import (
 
 // The settings of each group, as the commands' help must list them.
 var (
-	serverVars   = []string{"TRIAGEBOT_LISTEN", "TRIAGEBOT_SHUTDOWN_TIMEOUT"}
+	serverVars = []string{"TRIAGEBOT_LISTEN", "TRIAGEBOT_SHUTDOWN_TIMEOUT", "TRIAGEBOT_ADMIN_LISTEN", "TRIAGEBOT_ADMIN_TOKEN",
+		"TRIAGEBOT_ADMIN_TOKEN_FILE", "TRIAGEBOT_NATS_WAIT"}
 	receiverVars = []string{"TRIAGEBOT_WEBHOOK_SECRET", "TRIAGEBOT_WEBHOOK_SECRET_FILE"}
 	githubVars   = []string{"TRIAGEBOT_APP_ID", "TRIAGEBOT_PRIVATE_KEY_FILE", "TRIAGEBOT_GITHUB_URL"}
 	queueVars    = []string{"TRIAGEBOT_NATS_URL", "TRIAGEBOT_NATS_CREDS", "TRIAGEBOT_NATS_CA", "TRIAGEBOT_NATS_CERT", "TRIAGEBOT_NATS_KEY",
 		"TRIAGEBOT_DATA_DIR", "TRIAGEBOT_STORE_MAX_BYTES", "TRIAGEBOT_PARTITIONS", "TRIAGEBOT_DEDUP_WINDOW", "TRIAGEBOT_MAX_ATTEMPTS",
 		"TRIAGEBOT_ACK_WAIT", "TRIAGEBOT_REPLICAS"}
-	workerVars = []string{"TRIAGEBOT_CONFIG", "TRIAGEBOT_DRY_RUN", "TRIAGEBOT_UNTRIAGED_SWEEP"}
+	workerVars = []string{"TRIAGEBOT_CONFIG", "TRIAGEBOT_DRY_RUN", "TRIAGEBOT_RECONCILE_EVERY", "TRIAGEBOT_UNTRIAGED_SWEEP", "TRIAGEBOT_MAX_IN_FLIGHT"}
 	logVars    = []string{"TRIAGEBOT_LOG_LEVEL", "TRIAGEBOT_LOG_FORMAT"}
 )
 
@@ -40,10 +41,13 @@ func TestEveryCommandsHelp(t *testing.T) {
 		{give: "demo", wantUsage: "triagebot demo [flags]", wantFlags: []string{"--verbose"}},
 		{give: "replay", wantUsage: "triagebot replay <event> <payload> [flags]", wantFlags: []string{"--config=FILE", "--bot=LOGIN"}},
 		{give: "config validate", wantUsage: "triagebot config validate <file> [flags]", wantFlags: []string{"--server"}},
+		{give: "config init", wantUsage: "triagebot config init [flags]", wantFlags: []string{"--from=OWNER/REPO", "-o, --output=FILE", "--force"}, wantVars: githubVars},
 		{give: "dlq list", wantUsage: "triagebot dlq list [flags]", wantVars: vars(queueVars, logVars)},
 		{give: "dlq retry", wantUsage: "triagebot dlq retry <seq> ... [flags]", wantVars: vars(queueVars, logVars)},
 		{give: "dlq drop", wantUsage: "triagebot dlq drop <seq> ... [flags]", wantVars: vars(queueVars, logVars)},
 		{give: "redeliver", wantUsage: "triagebot redeliver [flags]", wantFlags: []string{"--since=24h", "--list"}, wantVars: vars(githubVars, logVars)},
+		{give: "setup", wantUsage: "triagebot setup --webhook-url=URL [flags]", wantFlags: []string{"--org=ORG", "--name=", "--listen=ADDR", "--no-browser", "--force"},
+			wantVars: []string{"TRIAGEBOT_GITHUB_URL", "TRIAGEBOT_DATA_DIR"}},
 		{give: "version", wantUsage: "triagebot version [flags]"},
 	}
 	// Every command has a row.

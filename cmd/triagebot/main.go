@@ -65,6 +65,7 @@ type cli struct {
 	Help    helpFlag    `short:"h" help:"Show help for the command."`
 	Version versionFlag `help:"Print the version and exit."`
 
+	Setup      setupCmd     `cmd:"" help:"Register the GitHub App from its manifest, in a browser, and write its settings."`
 	Serve      serveCmd     `cmd:"" help:"Receiver + workers (embedded NATS JetStream unless TRIAGEBOT_NATS_URL is set)."`
 	Receive    receiveCmd   `cmd:"" help:"The webhook receiver alone."`
 	Work       workCmd      `cmd:"" help:"The workers alone."`
@@ -94,8 +95,11 @@ func (versionFlag) BeforeReset(kctx *kong.Context) error {
 	return errHelp
 }
 
-// streams are the command's output and log streams.
-type streams struct{ stdout, stderr io.Writer }
+// streams are the command's input, output and log streams.
+type streams struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
 
 func newParser(c *cli, stdout, stderr io.Writer) (*kong.Kong, error) {
 	return kong.New(c,
@@ -109,6 +113,11 @@ func newParser(c *cli, stdout, stderr io.Writer) (*kong.Kong, error) {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return runIO(ctx, args, os.Stdin, stdout, stderr)
+}
+
+// runIO is run with the standard input given.
+func runIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var c cli
 	parser, err := newParser(&c, stdout, stderr)
 	if err != nil {
@@ -127,5 +136,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usageError(err)
 	}
 	kctx.BindTo(ctx, (*context.Context)(nil))
-	return kctx.Run(streams{stdout, stderr})
+	return kctx.Run(streams{stdin, stdout, stderr})
 }

@@ -76,7 +76,7 @@ func (c countedConfig) Config(ctx context.Context, t rules.Target) (rules.Config
 	if t.Owner == "" || t.Name == "" || t.InstallationID == 0 {
 		return c.loader.Config(ctx, t)
 	}
-	loaded, err := c.loader.Load(ctx, t.InstallationID, t.Owner, t.Name)
+	loaded, err := c.loader.LoadFor(ctx, t)
 	switch {
 	case err != nil:
 		c.om.ConfigFailure(ops.ConfigUnreadable)

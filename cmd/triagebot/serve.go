@@ -144,6 +144,7 @@ type app struct {
 	nc       *nats.Conn
 	q        *queue.Queue
 	receiver *handlers.Receiver
+	smee     *handlers.Smee
 	consumer *queue.Consumer
 	srv      *http.Server
 	addr     string
@@ -218,6 +219,11 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 	if err := a.connect(ctx); err != nil {
 		return nil, err
 	}
+	if gh != nil {
+		if err := shareLimits(ctx, gh, a.q, log); err != nil {
+			return nil, err
+		}
+	}
 	reg.MustRegister(ops.NewQueueCollector(a.q.JetStream(), a.q.Config().Partitions, log.Named("metrics")),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "triagebot_ready", Help: "1 when /readyz answers 200."}, func() float64 {
 			if a.notReady(context.Background()) != "" {
@@ -231,11 +237,23 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	if receive {
-		a.receiver, err = handlers.NewReceiver(a.q, s.Secrets, log.Named("receiver"), handlers.WithObserver(m.delivery))
+		a.receiver, err = handlers.NewReceiver(a.q, s.Secrets, log.Named("receiver"), handlers.WithObserver(m.delivery),
+			handlers.WithMaxInflightBytes(s.MaxInflightBytes))
 		if err != nil {
 			return nil, withExit(2, fmt.Errorf("TRIAGEBOT_WEBHOOK_SECRET: %w", err))
 		}
 		mux.Handle("/webhook", a.receiver)
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "triagebot_webhook_inflight_bytes",
+			Help: "Bytes of webhook request bodies held now (at most TRIAGEBOT_MAX_INFLIGHT_BYTES)."},
+			func() float64 { return float64(a.receiver.InflightBytes()) }))
+		if s.SmeeURL != "" {
+			a.smee = &handlers.Smee{URL: s.SmeeURL, Handler: a.receiver, Logger: log.Named("smee")}
+			defer func() {
+				if err == nil {
+					a.smee.Start(ctx)
+				}
+			}()
+		}
 	}
 	if work {
 		wc := handlers.WorkerConfig{
@@ -308,7 +326,10 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			// While GitHub refuses the App's credentials, events wait (held), not fail.
 			handle = gh.AuthGate().Guard(handle)
 		}
-		a.consumer, err = a.q.Consume(ctx, handle, queue.ConsumeOptions{Logger: log.Named("queue"), Observe: observe, Backoff: opts.backoff})
+		a.consumer, err = a.q.Consume(ctx, handle, queue.ConsumeOptions{Logger: log.Named("queue"), Observe: observe, Backoff: opts.backoff,
+			// The embedded server's data directory is locked to this process: it is the only
+			// consumer, and takes over what a killed predecessor held at once.
+			MaxInFlight: s.MaxInFlight, Takeover: s.NATSURL == ""})
 		if err != nil {
 			return nil, err
 		}
@@ -452,6 +473,9 @@ func (a *app) notReady(ctx context.Context) string {
 // shutdown refuses new deliveries, lets the events in flight finish, then drains and stops.
 func (a *app) shutdown() error {
 	a.draining.Store(true)
+	if a.smee != nil {
+		a.smee.Stop() // first: a delivery from the channel answered 503 would be lost
+	}
 	if a.receiver != nil {
 		a.receiver.Drain()
 	}

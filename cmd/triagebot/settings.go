@@ -35,6 +35,7 @@ type serverSettings struct {
 	AdminListen     string        `env:"TRIAGEBOT_ADMIN_LISTEN" default:"127.0.0.1:8081" help:"Address of the status page (off: none); a non-loopback address needs TRIAGEBOT_ADMIN_TOKEN."`
 	AdminToken      string        `env:"TRIAGEBOT_ADMIN_TOKEN" help:"Token the status page asks for (basic authentication password, or Bearer)."`
 	AdminTokenFile  string        `env:"TRIAGEBOT_ADMIN_TOKEN_FILE" type:"path" help:"File holding TRIAGEBOT_ADMIN_TOKEN."`
+	NATSWait        time.Duration `name:"nats-wait" env:"TRIAGEBOT_NATS_WAIT" default:"2m" help:"How long start-up waits, retrying, for NATS to answer (/readyz says not ready meanwhile)."`
 }
 
 func (g *serverSettings) check(c *checker) {
@@ -47,6 +48,7 @@ func (g *serverSettings) check(c *checker) {
 		}
 	}
 	c.positive("TRIAGEBOT_SHUTDOWN_TIMEOUT", g.ShutdownTimeout)
+	c.positive("TRIAGEBOT_NATS_WAIT", g.NATSWait)
 	g.checkAdmin(c)
 }
 
@@ -55,9 +57,17 @@ type receiverSettings struct {
 	WebhookSecret     string   `env:"TRIAGEBOT_WEBHOOK_SECRET" help:"Webhook secret; several, comma-separated, during a rotation (this or the _FILE is required)."`
 	WebhookSecretFile string   `env:"TRIAGEBOT_WEBHOOK_SECRET_FILE" type:"path" help:"File holding the webhook secret(s), comma- or newline-separated."`
 	Secrets           []string `kong:"-"` // from either of the above
+	MaxInflightBytes  int64    `env:"TRIAGEBOT_MAX_INFLIGHT_BYTES" default:"67108864" help:"Bytes of request bodies held at once; a delivery that cannot get its share within 1s is answered 503 (GitHub retries it)."`
+	SmeeURL           string   `name:"smee-url" env:"TRIAGEBOT_SMEE_URL" help:"A smee.io channel to receive webhooks from, for trying the bot on a machine GitHub cannot reach."`
 }
 
 func (g *receiverSettings) check(c *checker) {
+	if g.MaxInflightBytes < 1<<20 {
+		c.failf("TRIAGEBOT_MAX_INFLIGHT_BYTES", "%d is not a number of bytes of at least 1048576 (1 MiB)", g.MaxInflightBytes)
+	}
+	if g.SmeeURL != "" {
+		g.SmeeURL = strings.TrimSuffix(c.httpURL("TRIAGEBOT_SMEE_URL", g.SmeeURL), "/")
+	}
 	split := func(v string, seps string) (out []string) {
 		for _, p := range strings.FieldsFunc(v, func(r rune) bool { return strings.ContainsRune(seps, r) }) {
 			if p = strings.TrimSpace(p); p != "" {
@@ -89,31 +99,39 @@ func (g *receiverSettings) check(c *checker) {
 type githubSettings struct {
 	AppID          int64  `name:"app-id" env:"TRIAGEBOT_APP_ID" help:"GitHub App ID (required unless dry-run)."`
 	PrivateKeyFile string `env:"TRIAGEBOT_PRIVATE_KEY_FILE" type:"path" help:"The App's PEM private key (required unless dry-run)."`
-	GitHubURL      string `name:"github-url" env:"TRIAGEBOT_GITHUB_URL" default:"https://api.github.com/" help:"REST base URL (GitHub Enterprise Server: https://HOST/api/v3/)."`
+	githubURLSettings
 }
 
 func (g *githubSettings) check(c *checker) {
 	if g.AppID < 0 || (g.AppID == 0 && c.given("TRIAGEBOT_APP_ID")) {
 		c.failf("TRIAGEBOT_APP_ID", "%d is not an App ID (a positive number)", g.AppID)
 	}
+	g.githubURLSettings.check(c)
+}
+
+// githubURLSettings: where GitHub is (every command that talks to it).
+type githubURLSettings struct {
+	GitHubURL string `name:"github-url" env:"TRIAGEBOT_GITHUB_URL" default:"https://api.github.com/" help:"REST base URL (GitHub Enterprise Server: https://HOST/api/v3/)."`
+}
+
+func (g *githubURLSettings) check(c *checker) {
 	g.GitHubURL = c.httpURL("TRIAGEBOT_GITHUB_URL", g.GitHubURL)
 }
 
 // queueSettings: NATS JetStream, embedded or external (serve, receive, work, dlq).
 type queueSettings struct {
-	NATSURL       string        `name:"nats-url" env:"TRIAGEBOT_NATS_URL" help:"External NATS server(s), comma-separated; empty: embedded."`
-	NATSCreds     string        `name:"nats-creds" env:"TRIAGEBOT_NATS_CREDS" type:"path" help:"NATS credentials file."`
-	NATSCA        string        `name:"nats-ca" env:"TRIAGEBOT_NATS_CA" type:"path" help:"CA certificate (PEM) that signed the NATS server's TLS certificate."`
-	NATSCert      string        `name:"nats-cert" env:"TRIAGEBOT_NATS_CERT" type:"path" help:"Client certificate (PEM) for NATS mutual TLS."`
-	NATSKey       string        `name:"nats-key" env:"TRIAGEBOT_NATS_KEY" type:"path" help:"Client key (PEM) for NATS mutual TLS."`
-	DataDir       string        `env:"TRIAGEBOT_DATA_DIR" default:"./triagebot-data" help:"Embedded JetStream storage."`
+	NATSURL   string `name:"nats-url" env:"TRIAGEBOT_NATS_URL" help:"External NATS server(s), comma-separated; empty: embedded."`
+	NATSCreds string `name:"nats-creds" env:"TRIAGEBOT_NATS_CREDS" type:"path" help:"NATS credentials file."`
+	NATSCA    string `name:"nats-ca" env:"TRIAGEBOT_NATS_CA" type:"path" help:"CA certificate (PEM) that signed the NATS server's TLS certificate."`
+	NATSCert  string `name:"nats-cert" env:"TRIAGEBOT_NATS_CERT" type:"path" help:"Client certificate (PEM) for NATS mutual TLS."`
+	NATSKey   string `name:"nats-key" env:"TRIAGEBOT_NATS_KEY" type:"path" help:"Client key (PEM) for NATS mutual TLS."`
+	dataDirSettings
 	StoreMaxBytes int64         `env:"TRIAGEBOT_STORE_MAX_BYTES" default:"10737418240" help:"Embedded JetStream disk limit in bytes."`
-	Partitions    int           `env:"TRIAGEBOT_PARTITIONS" default:"16" help:"Partitions of the event stream: events of one issue are handled in order, partitions in parallel."`
+	Partitions    int           `env:"TRIAGEBOT_PARTITIONS" default:"16" help:"Partitions of the event stream: they spread the fetching; events of one issue are handled in order whatever the count, which may change at any time."`
 	DedupWindow   time.Duration `env:"TRIAGEBOT_DEDUP_WINDOW" default:"72h" help:"How long a delivery id is remembered against duplicates (at least 1h)."`
 	MaxAttempts   int           `env:"TRIAGEBOT_MAX_ATTEMPTS" default:"10" help:"Deliveries of an event before it is dead-lettered."`
 	AckWait       time.Duration `env:"TRIAGEBOT_ACK_WAIT" default:"30s" help:"How soon an event held by a worker that died is handed to another (a live worker renews it while it works)."`
 	Replicas      int           `env:"TRIAGEBOT_REPLICAS" default:"1" help:"Stream replicas on an external cluster (3 for R3)."`
-	NATSWait      time.Duration `name:"nats-wait" env:"TRIAGEBOT_NATS_WAIT" default:"2m" help:"How long start-up waits, retrying, for NATS to answer (/readyz says not ready meanwhile)."`
 }
 
 func (g *queueSettings) check(c *checker) {
@@ -151,10 +169,14 @@ func (g *queueSettings) check(c *checker) {
 	c.between("TRIAGEBOT_MAX_ATTEMPTS", g.MaxAttempts, 1, 1000)
 	c.positive("TRIAGEBOT_ACK_WAIT", g.AckWait)
 	c.between("TRIAGEBOT_REPLICAS", g.Replicas, 1, 5)
-	c.positive("TRIAGEBOT_NATS_WAIT", g.NATSWait)
 	if g.Replicas > 1 && g.NATSURL == "" {
 		c.failf("TRIAGEBOT_REPLICAS", "%d needs a NATS cluster (TRIAGEBOT_NATS_URL); the embedded server keeps one copy", g.Replicas)
 	}
+}
+
+// dataDirSettings: the local data directory (the embedded store; setup's App files).
+type dataDirSettings struct {
+	DataDir string `env:"TRIAGEBOT_DATA_DIR" default:"./triagebot-data" help:"Embedded JetStream storage, and the App files 'triagebot setup' writes."`
 }
 
 // workerSettings: the workers (serve, work).
@@ -163,11 +185,13 @@ type workerSettings struct {
 	DryRun         bool          `env:"TRIAGEBOT_DRY_RUN" help:"Decide and record, but write nothing to GitHub."`
 	ReconcileEvery time.Duration `env:"TRIAGEBOT_RECONCILE_EVERY" default:"5m" help:"How often GitHub's failed deliveries are looked for and redelivered (one process at a time)."`
 	UntriagedSweep time.Duration `env:"TRIAGEBOT_UNTRIAGED_SWEEP" default:"1h" help:"How often open issues still labelled needs-triage are looked for (for untriaged notifications of issues the bot did not see open)."`
+	MaxInFlight    int           `env:"TRIAGEBOT_MAX_IN_FLIGHT" default:"256" help:"Events one worker process holds at once: issues handled at the same time (one event per issue at a time)."`
 }
 
 func (g *workerSettings) check(c *checker) {
 	c.positive("TRIAGEBOT_UNTRIAGED_SWEEP", g.UntriagedSweep)
 	c.positive("TRIAGEBOT_RECONCILE_EVERY", g.ReconcileEvery)
+	c.between("TRIAGEBOT_MAX_IN_FLIGHT", g.MaxInFlight, 1, 100_000)
 }
 
 // logSettings: every command that logs.

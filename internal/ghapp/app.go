@@ -29,7 +29,8 @@ type Config struct {
 	BaseURL string
 	Logger  *zap.Logger // default: no logging
 	// Transport is the one base transport every client shares (connection reuse); default a
-	// clone of http.DefaultTransport.
+	// clone of http.DefaultTransport keeping 64 idle connections per host. Every answer's body
+	// is read to its end when closed, so connections are reused whatever the transport.
 	Transport http.RoundTripper
 }
 
@@ -192,8 +193,9 @@ func New(cfg Config, opts ...Option) (*App, error) {
 		a.log = zap.NewNop()
 	}
 	if a.base == nil {
-		a.base = http.DefaultTransport.(*http.Transport).Clone()
+		a.base = defaultTransport()
 	}
+	a.base = drainBody{next: a.base}
 	for _, opt := range opts {
 		if err := opt(a); err != nil {
 			return nil, fmt.Errorf("ghapp: %w", err)
@@ -284,11 +286,22 @@ func (a *App) BotLogin(ctx context.Context) (string, error) {
 	return a.botLogin, nil
 }
 
-// Close closes the idle connections of the shared transport (at shutdown).
+// Close closes the idle connections of the shared transport, and stops the shared limits' watch
+// (at shutdown).
 func (a *App) Close() {
+	if a.limits.shared != nil {
+		a.limits.shared.Stop()
+	}
 	if c, ok := a.base.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}
+}
+
+// ShareLimits keeps the write pace and the waits GitHub asks for in JetStream, shared by every
+// process of the deployment (see SharedLimits); without it each process keeps its own. Call it
+// before the first request; Close stops s.
+func (a *App) ShareLimits(s *SharedLimits) {
+	a.limits.shared = s
 }
 
 // AuthGate is the App's "GitHub accepts our credentials" state: the worker's handler is wrapped

@@ -8,7 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,6 +63,7 @@ type ConfigReport struct {
 	File           string // the repository holding the file, owner/name
 	Path           string
 	Problem        string // why the file is not used as written; "" when it is usable again
+	Note           string // or something else the audit trail should say (a label adopted)
 	UsedLastGood   bool   // the last good version is used instead; else the file is left out
 }
 
@@ -178,6 +182,11 @@ type cachedFile struct {
 	// Unreported: the last change of ParseError was seen without a repository ID to audit it
 	// under (a push or an installation); the next event of the repository reports it.
 	Unreported bool `json:"unreported,omitempty"`
+	// Aliases are labels of the configuration that the repository has under another name
+	// (adopted by EnsureLabels): configured name, lower case → the repository's.
+	Aliases map[string]string `json:"aliases,omitempty"`
+	// Pending are notes for the audit trail seen without a repository ID (adoptions).
+	Pending []string `json:"pending,omitempty"`
 }
 
 // Config implements the worker's ConfigSource: a broken file is logged (once per version, when
@@ -200,6 +209,11 @@ func (l *ConfigLoader) Load(ctx context.Context, installationID int64, owner, re
 	return l.load(ctx, rules.Target{InstallationID: installationID, Owner: owner, Name: repo})
 }
 
+// LoadFor is Load for an event's target: a problem with the file is audited in its repository.
+func (l *ConfigLoader) LoadFor(ctx context.Context, t rules.Target) (LoadedConfig, error) {
+	return l.load(ctx, t)
+}
+
 func (l *ConfigLoader) load(ctx context.Context, t rules.Target) (LoadedConfig, error) {
 	layers := []string{OrgConfigRepo, t.Name}
 	if strings.EqualFold(t.Name, OrgConfigRepo) {
@@ -216,6 +230,9 @@ func (l *ConfigLoader) load(ctx context.Context, t rules.Target) (LoadedConfig, 
 		key += "|" + f.Version + "/" + f.GoodVersion
 		if f.Missing {
 			key += "-"
+		}
+		for _, from := range slices.Sorted(maps.Keys(f.Aliases)) {
+			key += "|" + from + "=" + f.Aliases[from]
 		}
 	}
 	if out, ok := l.parsed.get(key); ok {
@@ -261,6 +278,7 @@ func (l *ConfigLoader) load(ctx context.Context, t rules.Target) (LoadedConfig, 
 		}
 		problems = append(problems, fe)
 	}
+	out.Config = withAliases(out.Config, files[len(files)-1].Aliases)
 	out.ParseErr = errors.Join(problems...)
 	if len(problems) > 0 {
 		out.Config = out.Config.WithProblems(problems)
@@ -272,12 +290,7 @@ func (l *ConfigLoader) load(ctx context.Context, t rules.Target) (LoadedConfig, 
 // file is owner/repo's configuration file, from the cache or (conditionally) from GitHub; the
 // events of one process that want it at once share one fetch.
 func (l *ConfigLoader) file(ctx context.Context, t rules.Target, repo string) (cachedFile, error) {
-	key := ConfigKey(t.Owner, repo)
-	v, err, _ := l.flight.Do(key, func() (any, error) { return l.fetchFile(ctx, t, repo) })
-	if err != nil {
-		return cachedFile{}, err
-	}
-	return v.(cachedFile), nil
+	return shared(&l.flight, ConfigKey(t.Owner, repo), func() (cachedFile, error) { return l.fetchFile(ctx, t, repo) })
 }
 
 func (l *ConfigLoader) fetchFile(ctx context.Context, t rules.Target, repo string) (cachedFile, error) {
@@ -298,9 +311,7 @@ func (l *ConfigLoader) fetchFile(ctx context.Context, t rules.Target, repo strin
 	}
 	now := l.clock.Now()
 	if cached && !f.Stale && now.Sub(f.FetchedAt) < l.revalidate {
-		if f.Unreported && t.RepoID != 0 {
-			f.Unreported = false
-			l.report(ctx, l.reportOf(t, owner+"/"+repo, f))
+		if l.flush(ctx, t, owner+"/"+repo, &f) {
 			l.store(ctx, key, f)
 		}
 		return f, nil
@@ -331,7 +342,7 @@ func (l *ConfigLoader) fetchFile(ctx context.Context, t rules.Target, repo strin
 		next.Version = "unusable:" + contentID(nil, next.ParseError)
 	case res.Status == http.StatusNotModified:
 	case res.Status == http.StatusNotFound:
-		next = cachedFile{Missing: true, FetchedAt: now}
+		next = cachedFile{Missing: true, FetchedAt: now, Aliases: f.Aliases, Pending: f.Pending, Unreported: f.Unreported}
 	default:
 		next.ETag, next.Body, next.Missing, next.ParseError = res.ETag, res.Body, false, ""
 		next.Version = cmp.Or(res.SHA, res.ETag, contentID(res.Body, ""))
@@ -341,15 +352,81 @@ func (l *ConfigLoader) fetchFile(ctx context.Context, t rules.Target, repo strin
 			next.Good, next.GoodVersion, next.HasGood = res.Body, next.Version, true
 		}
 	}
-	switch {
-	case l.changed(ctx, t, owner+"/"+repo, f, next):
+	if l.changed(ctx, t, owner+"/"+repo, f, next) {
 		next.Unreported = t.RepoID == 0
-	case f.Unreported && t.RepoID != 0:
-		next.Unreported = false
-		l.report(ctx, l.reportOf(t, owner+"/"+repo, next))
+	} else {
+		l.flush(ctx, t, owner+"/"+repo, &next)
 	}
 	l.store(ctx, key, next)
 	return next, nil
+}
+
+// flush reports what was seen without a repository ID, now that an event gives one; it says
+// whether f changed.
+func (l *ConfigLoader) flush(ctx context.Context, t rules.Target, file string, f *cachedFile) bool {
+	if t.RepoID == 0 || !f.Unreported && len(f.Pending) == 0 {
+		return false
+	}
+	if f.Unreported {
+		l.report(ctx, l.reportOf(t, file, *f))
+	}
+	for _, note := range f.Pending {
+		r := l.reportOf(t, file, *f)
+		r.Problem, r.Note = "", note
+		l.report(ctx, r)
+	}
+	f.Unreported, f.Pending = false, nil
+	return true
+}
+
+// Adopt records that owner/repo has the configuration's labels under other names (configured
+// → existing, from EnsureLabels): its configuration uses those names from now on, and the
+// repository's audit trail says so.
+func (l *ConfigLoader) Adopt(ctx context.Context, owner, repo string, adopted map[string]string) error {
+	if len(adopted) == 0 {
+		return nil
+	}
+	_, err := updateJSON(ctx, l.kv, ConfigKey(owner, repo), 20, func(f *cachedFile) bool {
+		if f.FetchedAt.IsZero() {
+			f.Stale = true // never fetched: fetch it at the next load
+		}
+		if f.Aliases == nil {
+			f.Aliases = map[string]string{}
+		}
+		for _, from := range slices.Sorted(maps.Keys(adopted)) {
+			f.Aliases[strings.ToLower(from)] = adopted[from]
+			f.Pending = append(f.Pending, fmt.Sprintf("label %q adopted for %q: the repository's label differs only by case, spaces, dashes or a status prefix", adopted[from], from))
+		}
+		return true
+	})
+	if err != nil {
+		return fmt.Errorf("adopt labels in %s/%s: %w", owner, repo, err)
+	}
+	return nil
+}
+
+// withAliases makes cfg use the repository's names of its labels; the adopted names are not
+// triage either.
+func withAliases(cfg rules.Config, aliases map[string]string) rules.Config {
+	if len(aliases) == 0 {
+		return cfg
+	}
+	rename := func(name string) string {
+		if to, ok := aliases[strings.ToLower(name)]; ok {
+			return to
+		}
+		return name
+	}
+	out, _ := rules.ParseConfig(cfg, nil) // a deep copy
+	out.NeedsTriage.Label = rename(out.NeedsTriage.Label)
+	for i, lv := range out.Priority.Levels {
+		out.Priority.Levels[i].Label = rename(lv.Label)
+	}
+	for _, to := range aliases {
+		out.NeedsTriage.NotTriageLabels = append(out.NeedsTriage.NotTriageLabels, regexp.QuoteMeta(to))
+	}
+	slices.Sort(out.NeedsTriage.NotTriageLabels[len(out.NeedsTriage.NotTriageLabels)-len(aliases):])
+	return out
 }
 
 // unusable says why GitHub's answer gives no usable file.
@@ -489,4 +566,23 @@ func TouchesConfig(paths []string) bool {
 		}
 	}
 	return false
+}
+
+// Repositories are the owner's repositories whose configuration the bot has loaded (every
+// repository it was installed on since the cache began), for a change of the organisation's
+// defaults to reach them all.
+func (l *ConfigLoader) Repositories(ctx context.Context, owner string) ([]string, error) {
+	prefix := "file." + kvToken(owner) + "."
+	keys, err := l.kv.ListKeysFiltered(ctx, prefix+"*")
+	if err != nil {
+		return nil, fmt.Errorf("repositories of %s: %w", owner, err)
+	}
+	var out []string
+	for k := range keys.Keys() {
+		if name, ok := kvUntoken(strings.TrimPrefix(k, prefix)); ok {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }

@@ -18,10 +18,12 @@ func (s *Server) buildRoutes() []*route {
 	var rs []*route
 	const issue = "/repos/{owner}/{repo}/issues/{issue_number}"
 	s.addRoute(&rs, "POST", "/app/installations/{installation_id}/access_tokens", s.hCreateToken, "app", "free")
+	s.addRoute(&rs, "GET", "/app", s.hGetApp, "app")
 	s.addRoute(&rs, "GET", "/app/hook/deliveries", s.hListDeliveries, "app")
 	s.addRoute(&rs, "POST", "/app/hook/deliveries/{delivery_id}/attempts", s.hRedeliver, "app")
 	s.addRoute(&rs, "GET", "/rate_limit", s.hRateLimit, "free")
 	s.addRoute(&rs, "POST", "/app-manifests/{code}/conversions", s.hConvertManifest, "public", "free")
+	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/installation", s.hRepoInstallation, "app")
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/collaborators/{username}/permission", s.hPermission)
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/contents/{path}", s.hContents)
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/contents/", s.hContents)
@@ -41,6 +43,7 @@ func (s *Server) buildRoutes() []*route {
 	s.addRoute(&rs, "DELETE", issue+"/lock", s.hUnlock)
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/labels", s.hListRepoLabels)
 	s.addRoute(&rs, "POST", "/repos/{owner}/{repo}/labels", s.hCreateLabel)
+	s.addRoute(&rs, "PATCH", "/repos/{owner}/{repo}/labels/{name}", s.hUpdateLabel)
 	return rs
 }
 
@@ -276,6 +279,39 @@ func (s *Server) hCreateLabel(c *call) response {
 	return res
 }
 
+// hUpdateLabel is "Update a label": new_name, color and description, each optional.
+func (s *Server) hUpdateLabel(c *call) response {
+	l := c.repo.findLabel(c.params["name"])
+	if l == nil {
+		return notFound()
+	}
+	var req struct {
+		NewName     *string `json:"new_name"`
+		Color       *string `json:"color"`
+		Description *string `json:"description"`
+	}
+	if res, ok := decode(c, &req); !ok {
+		return res
+	}
+	if req.Color != nil {
+		color := strings.ToLower(strings.TrimPrefix(*req.Color, "#"))
+		if _, err := strconv.ParseUint(color, 16, 32); err != nil || len(color) != 6 {
+			return validationFailed("Label", "color", "invalid")
+		}
+		l.color = color
+	}
+	if req.Description != nil {
+		l.description = *req.Description
+	}
+	if req.NewName != nil && *req.NewName != "" {
+		if other := c.repo.findLabel(*req.NewName); other != nil && other != l {
+			return validationFailed("Label", "name", "already_exists")
+		}
+		l.name = *req.NewName
+	}
+	return jsonResponse(http.StatusOK, s.ghLabelLocked(c.repo, l))
+}
+
 func (s *Server) hListComments(c *call) response {
 	is, res, ok := s.callIssue(c)
 	if !ok {
@@ -453,7 +489,7 @@ func (s *Server) hContents(c *call) response {
 	p := c.params["path"]
 	f, ok := c.repo.files[p]
 	if !ok {
-		return s.dirListing(c, p)
+		return s.contentsDir(c, p)
 	}
 	etag := `W/"` + f.sha + `"`
 	h := http.Header{"Etag": {etag}, "Cache-Control": {"private, max-age=60, s-maxage=60"},
