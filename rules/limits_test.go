@@ -50,7 +50,7 @@ func TestCommandFlood(t *testing.T) {
 			name:      "2,000 labels on one line",
 			give:      "/label " + strings.Join(names, " "),
 			wantAdded: names[:99], // bug stays, needs-triage goes: 99 more fit in GitHub's 100
-			wantReply: []string{"1901 labels were not added", "GitHub allows at most 100 labels on an issue", "`n100`", "and 1891 more"},
+			wantReply: []string{"1900 more labels were not considered", "`n101`", "and 1890 more", "1 label was not added (`n100`): GitHub allows at most 100 labels on an issue"},
 		},
 		{
 			name:      "adds merged into one request, removals after",
@@ -180,8 +180,8 @@ func TestEveryCommentCapped(t *testing.T) {
 	}
 	history := func(context.Context) ([]HistoryEntry, error) {
 		var h []HistoryEntry
-		for range 5000 {
-			h = append(h, HistoryEntry{Rule: long, Type: string(AddLabels), Labels: refused[:200], Reason: long})
+		for range 1000 {
+			h = append(h, HistoryEntry{Rule: long, Type: string(AddLabels), Labels: refused[:100], Reason: long})
 		}
 		return h, nil
 	}
