@@ -170,7 +170,7 @@ func TestLimit(t *testing.T) {
 // TestEveryCommentCapped feeds hostile comments through Evaluate: no comment the bot writes
 // reaches GitHub's limit, and no label request names more labels than an issue may carry.
 func TestEveryCommentCapped(t *testing.T) {
-	long := strings.Repeat("y", 5000)
+	long := strings.Repeat("y", 1000)
 	var unknown, refused []string
 	for i := range 40 {
 		unknown = append(unknown, fmt.Sprintf("/%s%d %s", long, i, long))
