@@ -304,6 +304,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			return nil, err
 		}
 		checker := &handlers.UntriagedChecker{Config: wc.Config, Store: a.q, Notifier: a.notifier, Issues: issues, Logger: log.Named("untriaged"), Now: time.Now}
+		a.timers.Register(handlers.LifecycleKind, lifecycleChecker(wc, a.q, issues, log).Check)
 		if err := a.timers.Start(checker.Check); err != nil {
 			return nil, err
 		}
