@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,13 +41,15 @@ type Store interface {
 // Installer prepares a repository the App was just installed on (creates the labels the
 // configuration names).
 type Installer interface {
-	Installed(ctx context.Context, installationID int64, owner, repo string) error
+	// It returns the labels it created, for the audit trail.
+	Installed(ctx context.Context, installationID int64, owner, repo string) ([]string, error)
 }
 
 // ConfigWatcher learns of pushes to a repository's default branch, so that a changed
 // configuration file is read again (and the labels it names exist).
 type ConfigWatcher interface {
-	Pushed(ctx context.Context, installationID int64, owner, repo string, paths []string) error
+	// It returns the labels it created, for the audit trail.
+	Pushed(ctx context.Context, installationID int64, owner, repo string, paths []string) ([]string, error)
 }
 
 // StaticConfig is a ConfigSource that gives every repository the same configuration: the
@@ -115,6 +119,20 @@ type AuditRecord struct {
 	Repo       string       `json:"repo"`
 	Number     int          `json:"number"`
 	Result     rules.Result `json:"result"`
+
+	msgID string // dedup key of the record in the audit stream: a retried event stores it once
+}
+
+// AuditID is the record's dedup key: the delivery, the record's place among the event's
+// records and what it says (a retried attempt whose action failed before is a new record).
+func (r AuditRecord) AuditID() string { return r.msgID }
+
+// withAuditID sets the record's dedup key from its delivery, index and result.
+func (r AuditRecord) withAuditID(index int) AuditRecord {
+	data, _ := json.Marshal(r.Result)
+	sum := sha256.Sum256(data)
+	r.msgID = fmt.Sprintf("audit-%s-%d-%s", r.DeliveryID, index, hex.EncodeToString(sum[:8]))
+	return r
 }
 
 // Handle is the queue.Handler of the worker.
@@ -142,7 +160,7 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 		log.Info("event skipped: caused by the bot itself", zap.Int("attempt", m.Attempt))
 		return nil
 	}
-	if err := w.housekeeping(ctx, payload); err != nil {
+	if err := w.housekeeping(ctx, m, payload); err != nil {
 		return err
 	}
 	cfg, err := w.cfg.Config.Config(ctx, t)
@@ -179,16 +197,22 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	// Notifications are enqueued even when an action failed: the retry enqueues them again
 	// under the same IDs, which the queue drops.
 	notifyErr := w.routeNotifications(ctx, log, m.DeliveryID, t, cfg, issueOf(payload), results)
-	for _, r := range results {
+	var auditErr error
+	for i, r := range results {
 		log.Info("action", zap.String(LogKeyRule, r.Action.Rule), zap.String("type", string(r.Action.Type)),
 			zap.String("status", string(r.Status)), zap.String("reason", r.Action.Reason), zap.String("detail", r.Detail))
 		rec := AuditRecord{Time: w.cfg.Now().UTC(), DeliveryID: m.DeliveryID, Event: m.Event, Repo: t.FullName(), Number: t.Number, Result: r}
-		if err := w.cfg.Store.Audit(ctx, t.RepoID, t.Number, rec); err != nil {
-			log.Warn("audit record lost", zap.Error(err))
+		if err := w.cfg.Store.Audit(ctx, t.RepoID, t.Number, rec.withAuditID(i)); err != nil {
+			auditErr = err
 		}
 	}
 	if execErr != nil {
 		return fmt.Errorf("execute actions: %w", execErr)
+	}
+	if auditErr != nil {
+		// JetStream did not take a record (a leader election): the event is retried, its
+		// actions find their work done, and the records already stored are not stored twice.
+		return fmt.Errorf("audit trail of %s#%d: %w", t.FullName(), t.Number, auditErr)
 	}
 	out.Memory = out.Memory.Posted(results)
 	if notifyErr != nil {
@@ -233,9 +257,20 @@ func (w *Worker) storeRepoMemory(ctx context.Context, repoID int64, before, afte
 
 // housekeeping is the work of events that concern the installation, not an issue: labels for
 // new repositories, and a fresh configuration after a push that changed it.
-func (w *Worker) housekeeping(ctx context.Context, payload any) error {
+func (w *Worker) housekeeping(ctx context.Context, m queue.Message, payload any) error {
 	var install []*github.Repository
 	var installationID int64
+	audit := func(repoID int64, full, rule, reason string, created []string) error {
+		if len(created) == 0 {
+			return nil
+		}
+		rec := AuditRecord{Time: w.cfg.Now().UTC(), DeliveryID: m.DeliveryID, Event: m.Event, Repo: full, Result: rules.Result{
+			Action: rules.Action{Rule: rule, Type: AuditCreateLabel, Repo: full, Labels: created, Reason: reason}, Status: rules.StatusDone}}
+		if err := w.cfg.Store.Audit(ctx, repoID, 0, rec.withAuditID(0)); err != nil {
+			return fmt.Errorf("audit trail of %s: %w", full, err)
+		}
+		return nil
+	}
 	switch ev := payload.(type) {
 	case *github.InstallationEvent:
 		if a := ev.GetAction(); a == "created" || a == "new_permissions_accepted" || a == "unsuspend" {
@@ -267,7 +302,11 @@ func (w *Worker) housekeeping(ctx context.Context, payload any) error {
 		if owner == "" {
 			owner = r.GetOwner().GetName()
 		}
-		if err := w.cfg.ConfigWatcher.Pushed(ctx, ev.GetInstallation().GetID(), owner, r.GetName(), paths); err != nil {
+		created, err := w.cfg.ConfigWatcher.Pushed(ctx, ev.GetInstallation().GetID(), owner, r.GetName(), paths)
+		if aerr := audit(r.GetID(), owner+"/"+r.GetName(), RuleConfiguration, "a push changed the configuration, which names these labels", created); aerr != nil && err == nil {
+			err = aerr
+		}
+		if err != nil {
 			return fmt.Errorf("configuration of %s/%s after a push: %w", owner, r.GetName(), err)
 		}
 		return nil
@@ -277,7 +316,11 @@ func (w *Worker) housekeeping(ctx context.Context, payload any) error {
 	}
 	for _, r := range install {
 		owner, name, _ := strings.Cut(r.GetFullName(), "/")
-		if err := w.cfg.Installer.Installed(ctx, installationID, owner, name); err != nil {
+		created, err := w.cfg.Installer.Installed(ctx, installationID, owner, name)
+		if aerr := audit(r.GetID(), r.GetFullName(), RuleInstallation, "the App was installed on the repository; its configuration names these labels", created); aerr != nil && err == nil {
+			err = aerr
+		}
+		if err != nil {
 			return fmt.Errorf("prepare %s: %w", r.GetFullName(), err)
 		}
 	}

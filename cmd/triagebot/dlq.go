@@ -10,8 +10,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"go.uber.org/zap"
-
 	"github.com/triagebot/triagebot/queue"
 )
 
@@ -54,18 +52,11 @@ func cmdDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if verb != "list" && !all && len(seqs) == 0 {
 		return withExit(2, fmt.Errorf("dlq %s: name the sequence numbers, or all", verb))
 	}
-	log, err := newLogger(s, stderr)
+	a, err := openQueue(ctx, s, stderr)
 	if err != nil {
-		return withExit(2, err)
-	}
-	a := &app{s: s, log: log.WithOptions(zap.IncreaseLevel(zap.WarnLevel))}
-	defer a.closeQueue()
-	if err := a.connect(ctx); err != nil {
-		if errors.Is(err, queue.ErrDataDirInUse) {
-			return withExit(2, fmt.Errorf("TRIAGEBOT_DATA_DIR: %w; stop 'triagebot serve' first", err))
-		}
 		return err
 	}
+	defer a.closeQueue()
 	dls, err := a.q.DeadLetters(ctx, 0)
 	if err != nil {
 		return err

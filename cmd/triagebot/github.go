@@ -66,11 +66,11 @@ func newGitHubSide(app *ghapp.App, q *queue.Queue, defaults rules.Config, log *z
 	return &githubSide{app: app, exec: ghapp.NewExecutor(app, log.Named("executor")), config: cl, lookups: lk}, nil
 }
 
-// Installed creates the labels the repository's configuration names.
-func (g *githubSide) Installed(ctx context.Context, installationID int64, owner, repo string) error {
+// Installed creates the labels the repository's configuration names, and says which.
+func (g *githubSide) Installed(ctx context.Context, installationID int64, owner, repo string) ([]string, error) {
 	cfg, err := g.config.Load(ctx, installationID, owner, repo)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	return g.exec.EnsureLabels(ctx, installationID, owner, repo, ghapp.LabelSpecs(cfg.Config))
 }
@@ -79,17 +79,17 @@ func (g *githubSide) Installed(ctx context.Context, installationID int64, owner,
 // payload), in the repository or in the organisation's .github repository, and creates the
 // labels a repository's new configuration names, with their colours and descriptions, before
 // the bot first adds them (GitHub would create them grey and undescribed).
-func (g *githubSide) Pushed(ctx context.Context, installationID int64, owner, repo string, paths []string) error {
+func (g *githubSide) Pushed(ctx context.Context, installationID int64, owner, repo string, paths []string) ([]string, error) {
 	if !ghapp.TouchesConfig(paths) && !slices.Contains(paths, handlers.PushTruncated) {
-		return nil
+		return nil, nil
 	}
 	if err := g.config.Invalidate(ctx, owner, repo); err != nil {
-		return err
+		return nil, err
 	}
 	if strings.EqualFold(repo, ".github") {
 		// The organisation's defaults: each repository gets its labels when next installed or
 		// configured; listing every repository of the owner here is not worth a push.
-		return nil
+		return nil, nil
 	}
 	return g.Installed(ctx, installationID, owner, repo)
 }

@@ -68,6 +68,7 @@ Usage:
   triagebot replay EVENT FILE      the actions the rules would take on a payload, as JSON lines
   triagebot config validate FILE   check a .github/triagebot.yml
   triagebot dlq list|retry|drop    inspect and re-queue dead letters
+  triagebot audit OWNER/REPO[#N] [--since DUR] [--json]  what the bot did, and why
   triagebot redeliver [--since DUR] [--list]  ask GitHub to redeliver deliveries that failed
 
 Run 'triagebot COMMAND --help' for a command's flags and settings.
@@ -84,6 +85,7 @@ func commands() map[string]command {
 		"replay":    cmdReplay,
 		"config":    cmdConfig,
 		"dlq":       cmdDLQ,
+		"audit":     cmdAudit,
 		"demo":      cmdDemo,
 		"redeliver": cmdRedeliver,
 	}

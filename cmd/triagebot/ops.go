@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"slices"
 
+	"github.com/triagebot/triagebot/handlers"
 	"github.com/triagebot/triagebot/internal/ghapp"
 	"github.com/triagebot/triagebot/internal/notify"
 	"github.com/triagebot/triagebot/internal/ops"
@@ -54,15 +55,29 @@ func (o startOptions) observed(s settings, om *ops.Metrics) startOptions {
 	return o
 }
 
-// notificationObserver counts the dispatcher's sends and failures by channel type and keeps
-// each channel's last success and failure for the status page.
-func notificationObserver(om *ops.Metrics, chs *ops.ChannelStats) func(notify.Outcome) {
+// auditor appends to the audit trail (the queue).
+type auditor interface {
+	Audit(ctx context.Context, repoID int64, number int, record any) error
+}
+
+// notificationObserver counts the dispatcher's sends and failures by channel type, keeps each
+// channel's last success and failure for the status page, and records each notification sent
+// in the audit trail.
+func notificationObserver(om *ops.Metrics, chs *ops.ChannelStats, store auditor, log *zap.Logger) func(notify.Outcome) {
 	return func(o notify.Outcome) {
 		typ := chs.Type(o.Channel)
 		switch o.Result {
 		case notify.ResultSent:
 			om.NotificationOutcome(typ, ops.NotificationSent, len(o.IDs))
 			chs.Record(o.Channel, len(o.IDs), nil)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			for _, n := range o.Sent {
+				if err := store.Audit(ctx, n.RepoID, n.Number, handlers.NotificationSentRecord(n, typ, time.Now())); err != nil {
+					// Sent and recorded as sent in the notify bucket; only the trail misses it.
+					log.Warn("audit record of a notification sent lost", zap.String("notification_id", n.ID), zap.Error(err))
+				}
+			}
 		case notify.ResultRetry, notify.ResultRateLimited, notify.ResultDeadLettered:
 			om.NotificationOutcome(typ, ops.NotificationFailed, len(o.IDs))
 			err := o.Err

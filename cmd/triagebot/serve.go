@@ -231,7 +231,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			commenter = githubCommenter{exec: a.githubExec(gh, log), store: a.q, app: gh}
 			issues = issueReader{app: gh}
 		}
-		if err := a.startNotifications(ctx, channels, commenter, notify.WithObserver(notificationObserver(om, chStats))); err != nil {
+		if err := a.startNotifications(ctx, channels, commenter, notify.WithObserver(notificationObserver(om, chStats, a.q, log.Named("notify")))); err != nil {
 			return nil, err
 		}
 		wc.Notifier, wc.Untriaged = a.notifier, a.timers

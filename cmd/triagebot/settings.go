@@ -319,6 +319,7 @@ var roleHelp = map[string]string{
 	"receive":   "Runs the webhook receiver alone: verifies deliveries and stores them in JetStream.",
 	"work":      "Runs the workers alone: takes stored events, applies the rules, acts on GitHub.",
 	"dlq":       dlqUsage,
+	"audit":     auditUsage,
 	"redeliver": "Asks GitHub to redeliver the App's webhook deliveries that failed (no 2xx) in the last\n--since DUR (default 24h, at most 72h); --list only lists them. Safe to run any time: the\nreceiver stores a delivery id once.",
 }
 

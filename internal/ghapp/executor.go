@@ -324,17 +324,19 @@ func (x *execution) setState(ctx context.Context, i issueRef, state, reason stri
 // EnsureLabels creates the labels of specs that the repository lacks (compared in any case),
 // with their colour and description; labels that exist are left as the maintainers made them.
 // Call it on installation.created, installation_repositories.added and configuration changes.
-func (e *Executor) EnsureLabels(ctx context.Context, installationID int64, owner, repo string, specs []LabelSpec) error {
+// It returns the names of the labels it created (for the audit trail), also when it fails.
+func (e *Executor) EnsureLabels(ctx context.Context, installationID int64, owner, repo string, specs []LabelSpec) ([]string, error) {
 	if len(specs) == 0 {
-		return nil
+		return nil, nil
 	}
+	var created []string
 	gh := e.app.Installation(installationID)
 	have := map[string]bool{}
 	opts := &github.ListOptions{PerPage: 100}
 	for {
 		page, resp, err := gh.Issues.ListLabels(ctx, owner, repo, opts)
 		if err != nil {
-			return fmt.Errorf("list labels of %s/%s: %w", owner, repo, Classify(err))
+			return nil, fmt.Errorf("list labels of %s/%s: %w", owner, repo, Classify(err))
 		}
 		for _, l := range page {
 			have[strings.ToLower(l.GetName())] = true
@@ -352,13 +354,17 @@ func (e *Executor) EnsureLabels(ctx context.Context, installationID int64, owner
 		if s.Description != "" {
 			l.Description = github.String(s.Description)
 		}
-		if _, _, err := gh.Issues.CreateLabel(ctx, owner, repo, l); err != nil && !alreadyExists(err) {
-			return fmt.Errorf("create label %q in %s/%s: %w", s.Name, owner, repo, Classify(err))
+		_, _, err := gh.Issues.CreateLabel(ctx, owner, repo, l)
+		switch {
+		case err == nil:
+			created = append(created, s.Name)
+			e.log.Info("label created", zap.String("repo", owner+"/"+repo), zap.String("label", s.Name))
+		case !alreadyExists(err):
+			return created, fmt.Errorf("create label %q in %s/%s: %w", s.Name, owner, repo, Classify(err))
 		}
 		have[strings.ToLower(s.Name)] = true
-		e.log.Info("label created", zap.String("repo", owner+"/"+repo), zap.String("label", s.Name))
 	}
-	return nil
+	return created, nil
 }
 
 // alreadyExists: a 422 whose errors say already_exists (someone created the label meanwhile).

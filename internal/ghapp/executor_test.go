@@ -451,8 +451,13 @@ func TestEnsureLabels(t *testing.T) {
 	f.register(g)
 	a, _ := newTestApp(t, g)
 	specs := LabelSpecs(rules.DefaultConfig())
-	if err := NewExecutor(a, nil).EnsureLabels(context.Background(), 5, "o", "r", specs); err != nil {
+	created, err := NewExecutor(a, nil).EnsureLabels(context.Background(), 5, "o", "r", specs)
+	if err != nil {
 		t.Fatal(err)
+	}
+	// priority: high was created by someone else meanwhile (the 422 already_exists).
+	if diff := cmp.Diff([]string{"priority: medium", "priority: low"}, created); diff != "" {
+		t.Errorf("created (-want +got):\n%s", diff)
 	}
 	want := []string{"Needs-Triage", "bug",
 		"priority: medium #d93f0b Priority by community interest (score 10 or more)",
