@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
 	"runtime/debug"
 	"slices"
@@ -206,4 +208,67 @@ func (s *adminServer) stop(ctx context.Context) error {
 	}
 	s.srv = nil
 	return err
+}
+
+// awaitNATS connects to the external NATS server, retrying with backoff for TRIAGEBOT_NATS_WAIT
+// while none answers, so that containers can start in any order. A refusal (credentials, TLS)
+// is not waited out.
+func (a *app) awaitNATS(ctx context.Context, opts []nats.Option) (*nats.Conn, error) {
+	var nc *nats.Conn
+	err := a.retryStart(ctx, "NATS at "+redactURL(a.s.NATSURL), func() error {
+		var err error
+		nc, err = nats.Connect(a.s.NATSURL, opts...)
+		if err != nil && !errors.Is(err, nats.ErrNoServers) && !errors.Is(err, nats.ErrTimeout) {
+			return refused{err}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, withExit(2, fmt.Errorf("TRIAGEBOT_NATS_URL: %w", err))
+	}
+	return nc, nil
+}
+
+// retryStart runs f until it succeeds, with backoff (250 ms doubling to 5 s), for at most
+// TRIAGEBOT_NATS_WAIT; /readyz says what start-up waits for meanwhile.
+func (a *app) retryStart(ctx context.Context, what string, f func() error) error {
+	phase := "waiting for " + what
+	a.phase.Store(&phase)
+	deadline := time.Now().Add(a.s.NATSWait)
+	wait := 250 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := f()
+		var r refused
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &r):
+			return r.err
+		case time.Now().Add(wait).After(deadline):
+			return fmt.Errorf("%s did not answer within %s (TRIAGEBOT_NATS_WAIT): %w", what, a.s.NATSWait, err)
+		}
+		a.log.Warn("start-up: "+phase+"; retrying", zap.String("addr", a.addr), zap.Int("attempt", attempt), zap.Duration("retry_in", wait), zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w", phase, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// refused is an answer that waiting does not change.
+type refused struct{ err error }
+
+func (r refused) Error() string { return r.err.Error() }
+
+// redactURL leaves credentials out of NATS URLs for logs.
+func redactURL(v string) string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil {
+			out = append(out, u.Redacted())
+		}
+	}
+	return strings.Join(out, ",")
 }
