@@ -69,6 +69,7 @@ Usage:
   triagebot config validate FILE   check a .github/triagebot.yml
   triagebot dlq list|retry|drop    inspect and re-queue dead letters
   triagebot audit OWNER/REPO[#N] [--since DUR] [--json]  what the bot did, and why
+  triagebot healthcheck [--live]   asks a running triagebot's /readyz (/healthz): the container health check
   triagebot redeliver [--since DUR] [--list]  ask GitHub to redeliver deliveries that failed
 
 Run 'triagebot COMMAND --help' for a command's flags and settings.
@@ -79,15 +80,16 @@ type command func(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":     cmdServe,
-		"receive":   cmdReceive,
-		"work":      cmdWork,
-		"replay":    cmdReplay,
-		"config":    cmdConfig,
-		"dlq":       cmdDLQ,
-		"audit":     cmdAudit,
-		"demo":      cmdDemo,
-		"redeliver": cmdRedeliver,
+		"serve":       cmdServe,
+		"receive":     cmdReceive,
+		"work":        cmdWork,
+		"replay":      cmdReplay,
+		"config":      cmdConfig,
+		"dlq":         cmdDLQ,
+		"audit":       cmdAudit,
+		"healthcheck": cmdHealthcheck,
+		"demo":        cmdDemo,
+		"redeliver":   cmdRedeliver,
 	}
 }
 

@@ -163,6 +163,10 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 	m := newMetrics(reg)
 	om := ops.NewMetrics(reg, buildInfo(), time.Now)
 	chStats := ops.NewChannelStats(channelTypes(channels), time.Now)
+	for _, typ := range channelTypes(channels) {
+		om.NotificationOutcome(typ, ops.NotificationSent, 0) // series from the start: rates and alerts work
+		om.NotificationOutcome(typ, ops.NotificationFailed, 0)
+	}
 	page := statuspage.Sources{Role: role, Partitions: s.Partitions, NotReady: a.notReady, WebURL: statuspage.WebURL(s.GitHubURL)}
 	var gh *ghapp.App
 	if work {

@@ -315,12 +315,13 @@ func parseSettingsArgs(name string, args []string, getenv func(string) (string, 
 }
 
 var roleHelp = map[string]string{
-	"serve":     "Runs the webhook receiver and the workers in one process. With no TRIAGEBOT_NATS_URL it\nstarts an embedded NATS JetStream server on TRIAGEBOT_DATA_DIR.",
-	"receive":   "Runs the webhook receiver alone: verifies deliveries and stores them in JetStream.",
-	"work":      "Runs the workers alone: takes stored events, applies the rules, acts on GitHub.",
-	"dlq":       dlqUsage,
-	"audit":     auditUsage,
-	"redeliver": "Asks GitHub to redeliver the App's webhook deliveries that failed (no 2xx) in the last\n--since DUR (default 24h, at most 72h); --list only lists them. Safe to run any time: the\nreceiver stores a delivery id once.",
+	"serve":       "Runs the webhook receiver and the workers in one process. With no TRIAGEBOT_NATS_URL it\nstarts an embedded NATS JetStream server on TRIAGEBOT_DATA_DIR.",
+	"receive":     "Runs the webhook receiver alone: verifies deliveries and stores them in JetStream.",
+	"work":        "Runs the workers alone: takes stored events, applies the rules, acts on GitHub.",
+	"dlq":         dlqUsage,
+	"audit":       auditUsage,
+	"healthcheck": "Asks the triagebot listening on TRIAGEBOT_LISTEN whether it is ready (/readyz; --live: /healthz).\nExit 0 when it is: the health check of the distroless image, which has no shell or curl.",
+	"redeliver":   "Asks GitHub to redeliver the App's webhook deliveries that failed (no 2xx) in the last\n--since DUR (default 24h, at most 72h); --list only lists them. Safe to run any time: the\nreceiver stores a delivery id once.",
 }
 
 func printSettingsHelp(w io.Writer, name string, table []setting) {
