@@ -7,58 +7,47 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/alecthomas/kong"
 	"go.uber.org/zap"
 
 	"github.com/triagebot/triagebot/handlers"
 	"github.com/triagebot/triagebot/queue"
 )
 
-const auditUsage = `Prints the audit trail of a repository or an issue: every side effect of the bot, oldest first.
-
-  triagebot audit [flags] OWNER/REPO[#N] [--since DUR] [--json]
-
---since DUR   how far back (default 7d; h, m, s and d units: 36h, 30d)
---json        one JSON record a line instead of a table
-
+const auditHelp = `Prints the audit trail of a repository or an issue: every side effect of the bot, oldest first.
 With the embedded default, stop 'triagebot serve' first: one data directory serves one process.`
 
-func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	since, asJSON := 7*24*time.Hour, false
-	var rest []string
-	for i := 0; i < len(args); i++ {
-		switch a := args[i]; {
-		case a == "--help" || a == "-h":
-			fmt.Fprintln(stdout, "Usage:\n"+auditUsage)
-			return errHelp
-		case a == "--json":
-			asJSON = true
-		case a == "--since" && i+1 < len(args):
-			d, err := parseSince(args[i+1])
-			if err != nil {
-				return withExit(2, fmt.Errorf("--since: %w", err))
-			}
-			since = d
-			i++
-		case a == "--since":
-			return withExit(2, errors.New("--since: give a duration such as 24h or 7d"))
-		default:
-			rest = append(rest, a)
-		}
-	}
-	s, pos, err := parseSettingsArgs("audit", rest, os.LookupEnv, stdout)
-	if err != nil {
+// auditCmd prints an audit trail.
+type auditCmd struct {
+	queueSettings
+	logSettings
+	Target string `arg:"" name:"OWNER/REPO[#N]" help:"The repository, or one of its issues."`
+	Since  string `default:"7d" help:"How far back: h, m, s or d units (36h, 30d)."`
+	JSON   bool   `name:"json" help:"One JSON record a line instead of a table."`
+}
+
+func (c *auditCmd) Help() string { return auditHelp }
+
+func (c *auditCmd) Run(ctx context.Context, kctx *kong.Context, o streams) error {
+	if err := checkSettings(kctx, &c.queueSettings, &c.logSettings); err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "Usage:\n"+auditUsage)
-		return withExit(2, errors.New("audit: name one OWNER/REPO or OWNER/REPO#N"))
+	since, err := parseSince(c.Since)
+	if err != nil {
+		return withExit(2, fmt.Errorf("--since: %w", err))
 	}
-	repo, number, err := parseIssueRef(pos[0])
+	s := settings{queueSettings: c.queueSettings, logSettings: c.logSettings}
+	return runAudit(ctx, s, c.Target, since, c.JSON, o.stdout, o.stderr)
+}
+
+func runAudit(ctx context.Context, s settings, target string, since time.Duration, asJSON bool, stdout, stderr io.Writer) error {
+	repo, number, err := parseIssueRef(target)
 	if err != nil {
 		return withExit(2, fmt.Errorf("audit: %w", err))
 	}
@@ -88,7 +77,7 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	}
 	if len(recs) == 0 {
-		fmt.Fprintf(stdout, "no audit records of %s in the last %s\n", pos[0], since)
+		fmt.Fprintf(stdout, "no audit records of %s in the last %s\n", target, since)
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
@@ -145,6 +134,12 @@ func parseIssueRef(v string) (string, int, error) {
 // openQueue connects a command (dlq, audit) to the queue: warnings only in its log, and a clear
 // word when serve holds the embedded store.
 func openQueue(ctx context.Context, s settings, stderr io.Writer) (*app, error) {
+	if s.NATSURL == "" {
+		// A command that reads a store must not create one where there is none.
+		if _, err := os.Stat(filepath.Join(s.DataDir, "jetstream")); err != nil {
+			return nil, withExit(2, fmt.Errorf("TRIAGEBOT_DATA_DIR: no triagebot store in %s (set TRIAGEBOT_DATA_DIR to the directory 'triagebot serve' uses)", s.DataDir))
+		}
+	}
 	log, err := newLogger(s, stderr)
 	if err != nil {
 		return nil, withExit(2, err)

@@ -6,28 +6,26 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 )
 
-// cmdHealthcheck asks a running triagebot's /readyz (or /healthz with --live): the health
-// check of images without a shell or curl (distroless). Exit 0 when it answers 200.
-func cmdHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// healthcheckCmd asks a running triagebot's /readyz (or /healthz with --live): the health check
+// of images without a shell or curl (distroless). Exit 0 when it answers 200.
+type healthcheckCmd struct {
+	Listen string `env:"TRIAGEBOT_LISTEN" default:":8080" help:"The address triagebot listens on."`
+	Live   bool   `help:"Ask /healthz (alive) instead of /readyz (ready)."`
+}
+
+func (c *healthcheckCmd) Run(ctx context.Context, o streams) error {
 	path := "/readyz"
-	var rest []string
-	for _, a := range args {
-		if a == "--live" {
-			path = "/healthz"
-			continue
-		}
-		rest = append(rest, a)
+	if c.Live {
+		path = "/healthz"
 	}
-	s, err := parseSettings("healthcheck", rest, os.LookupEnv, stdout)
+	host, port, err := net.SplitHostPort(c.Listen)
 	if err != nil {
-		return err
+		return withExit(2, fmt.Errorf("TRIAGEBOT_LISTEN: %q is not host:port", c.Listen))
 	}
-	host, port, _ := net.SplitHostPort(s.Listen)
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "127.0.0.1"
 	}
@@ -46,6 +44,6 @@ func cmdHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 	if res.StatusCode != http.StatusOK {
 		return withExit(1, fmt.Errorf("healthcheck: %s answered %d: %s", path, res.StatusCode, strings.TrimSpace(string(body))))
 	}
-	fmt.Fprintf(stdout, "%s", body)
+	fmt.Fprintf(o.stdout, "%s", body)
 	return nil
 }

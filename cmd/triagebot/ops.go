@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
-	"runtime/debug"
 	"slices"
 
 	"github.com/triagebot/triagebot/handlers"
@@ -25,23 +23,9 @@ import (
 	"github.com/triagebot/triagebot/rules"
 )
 
-// version and commit are stamped at build time:
-// go build -ldflags "-X main.version=v1.2.3 -X main.commit=abc123" (see deploy/Dockerfile).
-var version, commit string
-
 func buildInfo() ops.BuildInfo {
-	b := ops.BuildInfo{Version: version, Commit: commit}
-	if info, ok := debug.ReadBuildInfo(); ok {
-		if b.Version == "" && info.Main.Version != "(devel)" {
-			b.Version = info.Main.Version
-		}
-		for _, s := range info.Settings {
-			if s.Key == "vcs.revision" && b.Commit == "" {
-				b.Commit = s.Value
-			}
-		}
-	}
-	return b
+	b := buildOf()
+	return ops.BuildInfo{Version: b.Version, Commit: b.Commit}
 }
 
 // observed makes every GitHub request of the App counted and every rate-limit wait known to om.
@@ -109,7 +93,7 @@ func (c countedConfig) Config(ctx context.Context, t rules.Target) (rules.Config
 	if t.Owner == "" || t.Name == "" || t.InstallationID == 0 {
 		return c.loader.Config(ctx, t)
 	}
-	loaded, err := c.loader.Load(ctx, t.InstallationID, t.Owner, t.Name)
+	loaded, err := c.loader.LoadFor(ctx, t)
 	switch {
 	case err != nil:
 		c.om.ConfigFailure(ops.ConfigUnreadable)
@@ -121,36 +105,30 @@ func (c countedConfig) Config(ctx context.Context, t rules.Target) (rules.Config
 }
 
 // adminSettings are the status page's settings.
-func adminSettings() []setting {
-	return []setting{{flag: "admin-listen", env: "TRIAGEBOT_ADMIN_LISTEN",
-		help: "address of the status page (off: none); a non-loopback address needs TRIAGEBOT_ADMIN_TOKEN",
-		def:  func(s *settings) string { return cmp.Or(s.AdminListen, "off") },
-		set: func(s *settings, v string) error {
-			if v == "off" || v == "" {
-				s.AdminListen = ""
-				return nil
-			}
-			if _, _, err := net.SplitHostPort(v); err != nil {
-				return fmt.Errorf("%q is not host:port or off", v)
-			}
-			s.AdminListen = v
-			return nil
-		}}, {flag: "admin-token", env: "TRIAGEBOT_ADMIN_TOKEN", secret: true,
-		help: "token the status page asks for (basic authentication password, or Bearer)",
-		def:  func(*settings) string { return "" },
-		set:  func(s *settings, v string) error { s.AdminToken = v; return nil }}, {flag: "admin-token-file", env: "TRIAGEBOT_ADMIN_TOKEN_FILE",
-		help: "file holding TRIAGEBOT_ADMIN_TOKEN",
-		def:  func(*settings) string { return "" },
-		set: func(s *settings, v string) error {
-			b, err := os.ReadFile(v)
-			if err != nil {
-				return fmt.Errorf("cannot read %s: %w", v, errors.Unwrap(err))
-			}
-			if s.AdminToken = strings.TrimSpace(string(b)); s.AdminToken == "" {
-				return fmt.Errorf("%s holds no token", v)
-			}
-			return nil
-		}}}
+func (g *serverSettings) checkAdmin(c *checker) {
+	switch g.AdminListen {
+	case "off", "":
+		g.AdminListen = ""
+	default:
+		if _, _, err := net.SplitHostPort(g.AdminListen); err != nil {
+			c.failf("TRIAGEBOT_ADMIN_LISTEN", "%q is not host:port or off", g.AdminListen)
+		}
+	}
+	if g.AdminTokenFile == "" {
+		return
+	}
+	if g.AdminToken != "" {
+		c.failf("TRIAGEBOT_ADMIN_TOKEN", "set together with TRIAGEBOT_ADMIN_TOKEN_FILE: keep one")
+		return
+	}
+	b, err := os.ReadFile(g.AdminTokenFile)
+	if err != nil {
+		c.failf("TRIAGEBOT_ADMIN_TOKEN_FILE", "cannot read %s: %w", g.AdminTokenFile, errors.Unwrap(err))
+		return
+	}
+	if g.AdminToken = strings.TrimSpace(string(b)); g.AdminToken == "" {
+		c.failf("TRIAGEBOT_ADMIN_TOKEN_FILE", "%s holds no token", g.AdminTokenFile)
+	}
 }
 
 // adminListener opens the status page's address. Without a token, only a loopback address is

@@ -5,18 +5,22 @@ import (
 	"testing"
 )
 
+func adm(listen, token string) settings {
+	return settings{serverSettings: serverSettings{AdminListen: listen, AdminToken: token}}
+}
+
 func TestAdminListenerRefusesExposureWithoutAToken(t *testing.T) {
 	tests := []struct {
 		give settings
 		want string // "" when it opens
 	}{
-		{settings{AdminListen: "127.0.0.1:0"}, ""},
-		{settings{AdminListen: "localhost:0"}, ""},
-		{settings{AdminListen: "[::1]:0"}, ""},
-		{settings{AdminListen: ""}, ""},
-		{settings{AdminListen: "0.0.0.0:0"}, "TRIAGEBOT_ADMIN_LISTEN: 0.0.0.0:0 is not a loopback address: set TRIAGEBOT_ADMIN_TOKEN to expose the status page"},
-		{settings{AdminListen: ":0"}, "TRIAGEBOT_ADMIN_LISTEN: :0 is not a loopback address"},
-		{settings{AdminListen: ":0", AdminToken: "t"}, ""},
+		{adm("127.0.0.1:0", ""), ""},
+		{adm("localhost:0", ""), ""},
+		{adm("[::1]:0", ""), ""},
+		{adm("", ""), ""},
+		{adm("0.0.0.0:0", ""), "TRIAGEBOT_ADMIN_LISTEN: 0.0.0.0:0 is not a loopback address: set TRIAGEBOT_ADMIN_TOKEN to expose the status page"},
+		{adm(":0", ""), "TRIAGEBOT_ADMIN_LISTEN: :0 is not a loopback address"},
+		{adm(":0", "t"), ""},
 	}
 	for _, tt := range tests {
 		ln, err := adminListener(tt.give)

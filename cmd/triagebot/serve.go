@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/alecthomas/kong"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,23 +33,62 @@ import (
 	"github.com/triagebot/triagebot/rules"
 )
 
-func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return runRole(ctx, "serve", args, stdout, stderr)
+// serveCmd, receiveCmd and workCmd are the long-running roles; each embeds the settings it reads.
+type serveCmd struct{ settings }
+
+type receiveCmd struct {
+	serverSettings
+	receiverSettings
+	queueSettings
+	logSettings
 }
 
-func cmdReceive(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return runRole(ctx, "receive", args, stdout, stderr)
+type workCmd struct {
+	serverSettings
+	githubSettings
+	queueSettings
+	workerSettings
+	logSettings
 }
 
-func cmdWork(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return runRole(ctx, "work", args, stdout, stderr)
+const roleDetail = "Every flag can also be set with its environment variable; the flag wins."
+
+func (c *serveCmd) Help() string {
+	return "Runs the webhook receiver and the workers in one process. With no TRIAGEBOT_NATS_URL it starts an embedded NATS JetStream server on TRIAGEBOT_DATA_DIR. " + roleDetail
 }
 
-func runRole(ctx context.Context, role string, args []string, stdout, stderr io.Writer) error {
-	s, err := parseSettings(role, args, os.LookupEnv, stdout)
-	if err != nil {
+func (c *receiveCmd) Help() string {
+	return "Verifies deliveries and stores them in JetStream, for deployments that scale the roles apart. " + roleDetail
+}
+
+func (c *workCmd) Help() string {
+	return "Takes stored events, applies the rules, acts on GitHub, for deployments that scale the roles apart. " + roleDetail
+}
+
+func (c *serveCmd) Run(ctx context.Context, kctx *kong.Context, o streams) error {
+	s := c.settings
+	return runRole(ctx, kctx, "serve", &s, o, s.groups()...)
+}
+
+func (c *receiveCmd) Run(ctx context.Context, kctx *kong.Context, o streams) error {
+	s := settings{serverSettings: c.serverSettings, receiverSettings: c.receiverSettings, queueSettings: c.queueSettings, logSettings: c.logSettings}
+	return runRole(ctx, kctx, "receive", &s, o, &s.serverSettings, &s.receiverSettings, &s.queueSettings, &s.logSettings)
+}
+
+func (c *workCmd) Run(ctx context.Context, kctx *kong.Context, o streams) error {
+	s := settings{serverSettings: c.serverSettings, githubSettings: c.githubSettings, queueSettings: c.queueSettings, workerSettings: c.workerSettings, logSettings: c.logSettings}
+	return runRole(ctx, kctx, "work", &s, o, &s.serverSettings, &s.githubSettings, &s.queueSettings, &s.workerSettings, &s.logSettings)
+}
+
+// runRole checks the role's settings, then runs it until ctx ends.
+func runRole(ctx context.Context, kctx *kong.Context, role string, s *settings, o streams, groups ...checked) error {
+	if err := checkSettings(kctx, groups...); err != nil {
 		return err
 	}
+	return runProcess(ctx, role, *s, o.stdout, o.stderr)
+}
+
+func runProcess(ctx context.Context, role string, s settings, stdout, stderr io.Writer) error {
 	log, err := newLogger(s, stderr)
 	if err != nil {
 		return withExit(2, err)
@@ -75,6 +115,7 @@ func newLogger(s settings, w io.Writer) (*zap.Logger, error) {
 	}
 	enc := zap.NewProductionEncoderConfig()
 	enc.EncodeTime = zapcore.ISO8601TimeEncoder
+	enc.EncodeDuration = zapcore.StringDurationEncoder // "delay":"1.5s", not 1.5
 	var encoder zapcore.Encoder
 	if s.LogFormat == "console" {
 		encoder = zapcore.NewConsoleEncoder(enc)
@@ -91,6 +132,8 @@ type startOptions struct {
 	transport  http.RoundTripper
 	backoff    func(attempt int) time.Duration // retry delay of transient failures (default queue.Backoff)
 	sweepEvery time.Duration                   // untriaged sweep interval (default handlers.DefaultSweepEvery)
+	// reconciler interval (default the setting; negative: off) and pace between redeliveries
+	reconcileEvery, reconcilePace time.Duration
 }
 
 // app is a running triagebot process: some of receiver, workers, embedded NATS.
@@ -101,6 +144,7 @@ type app struct {
 	nc       *nats.Conn
 	q        *queue.Queue
 	receiver *handlers.Receiver
+	smee     *handlers.Smee
 	consumer *queue.Consumer
 	srv      *http.Server
 	addr     string
@@ -115,6 +159,7 @@ type app struct {
 	dispatcher *notify.Dispatcher
 	timers     *handlers.Timers
 	sweeper    *handlers.Sweeper
+	reconciler *handlers.Reconciler
 	admin      adminServer // the status page
 }
 
@@ -210,6 +255,11 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 	if err := a.connect(ctx); err != nil {
 		return nil, err
 	}
+	if gh != nil {
+		if err := shareLimits(ctx, gh, a.q, log); err != nil {
+			return nil, err
+		}
+	}
 	reg.MustRegister(ops.NewQueueCollector(a.q.JetStream(), a.q.Config().Partitions, log.Named("metrics")),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "triagebot_ready", Help: "1 when /readyz answers 200."}, func() float64 {
 			if a.notReady(context.Background()) != "" {
@@ -219,9 +269,21 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 		}))
 
 	if receive {
-		a.receiver, err = handlers.NewReceiver(a.q, s.Secrets, log.Named("receiver"), handlers.WithObserver(m.delivery))
+		a.receiver, err = handlers.NewReceiver(a.q, s.Secrets, log.Named("receiver"), handlers.WithObserver(m.delivery),
+			handlers.WithMaxInflightBytes(s.MaxInflightBytes))
 		if err != nil {
 			return nil, withExit(2, fmt.Errorf("TRIAGEBOT_WEBHOOK_SECRET: %w", err))
+		}
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "triagebot_webhook_inflight_bytes",
+			Help: "Bytes of webhook request bodies held now (at most TRIAGEBOT_MAX_INFLIGHT_BYTES)."},
+			func() float64 { return float64(a.receiver.InflightBytes()) }))
+		if s.SmeeURL != "" {
+			a.smee = &handlers.Smee{URL: s.SmeeURL, Handler: a.receiver, Logger: log.Named("smee")}
+			defer func() {
+				if err == nil {
+					a.smee.Start(ctx)
+				}
+			}()
 		}
 	}
 	if work {
@@ -266,6 +328,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			return nil, err
 		}
 		wc.Notifier, wc.Untriaged = a.notifier, a.timers
+		wc.Forgetter = forgetter{q: a.q, log: log.Named("worker")}
 		page.Channels, page.Handled = chStats, ops.NewPerMinute(time.Now)
 		w, err := handlers.NewWorker(wc)
 		if err != nil {
@@ -280,6 +343,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 				Logger: log.Named("sweep"), Every: cmp.Or(opts.sweepEvery, s.UntriagedSweep)}
 			a.sweeper.Start()
 		}
+		a.startReconciler(gh, reg, opts)
 		observe := func(o queue.Outcome) {
 			m.event(o)
 			if o.Result == "acked" {
@@ -287,7 +351,15 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 				page.Handled.Add()
 			}
 		}
-		a.consumer, err = a.q.Consume(ctx, w.Handle, queue.ConsumeOptions{Logger: log.Named("queue"), Observe: observe, Backoff: opts.backoff})
+		handle := w.Handle
+		if gh != nil {
+			// While GitHub refuses the App's credentials, events wait (held), not fail.
+			handle = gh.AuthGate().Guard(handle)
+		}
+		a.consumer, err = a.q.Consume(ctx, handle, queue.ConsumeOptions{Logger: log.Named("queue"), Observe: observe, Backoff: opts.backoff,
+			// The embedded server's data directory is locked to this process: it is the only
+			// consumer, and takes over what a killed predecessor held at once.
+			MaxInFlight: s.MaxInFlight, Takeover: s.NATSURL == ""})
 		if err != nil {
 			return nil, err
 		}
@@ -321,6 +393,9 @@ func (a *app) connect(ctx context.Context) error {
 	var err error
 	if s.NATSURL == "" {
 		a.embedded, err = queue.StartEmbedded(queue.EmbeddedConfig{Dir: s.DataDir, MaxStore: s.StoreMaxBytes, Logger: a.log})
+		if errors.Is(err, queue.ErrDataDirInUse) {
+			return withExit(2, fmt.Errorf("TRIAGEBOT_DATA_DIR: %s is in use by another triagebot process; stop it first (one data directory serves one process)", s.DataDir))
+		}
 		if err != nil {
 			return withExit(2, fmt.Errorf("TRIAGEBOT_DATA_DIR: %w", err))
 		}
@@ -419,12 +494,20 @@ func (a *app) notReady(ctx context.Context) string {
 	if err := a.q.Ready(ctx); err != nil {
 		return "JetStream does not answer"
 	}
+	if a.github != nil {
+		if err := a.github.AuthGate().Status(); err != nil {
+			return err.Error()
+		}
+	}
 	return ""
 }
 
 // shutdown refuses new deliveries, lets the events in flight finish, then drains and stops.
 func (a *app) shutdown() error {
 	a.draining.Store(true)
+	if a.smee != nil {
+		a.smee.Stop() // first: a delivery from the channel answered 503 would be lost
+	}
 	if a.receiver != nil {
 		a.receiver.Drain()
 	}
@@ -544,6 +627,7 @@ func (a *app) startNotifications(ctx context.Context, channels map[string]notify
 // stopNotifications stops the dispatcher (held digests go back to the queue), the timers and
 // the sweep.
 func (a *app) stopNotifications(ctx context.Context) {
+	a.stopReconciler()
 	if a.sweeper != nil {
 		a.sweeper.Stop()
 		a.sweeper = nil
