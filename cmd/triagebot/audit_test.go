@@ -89,11 +89,12 @@ func TestAuditPrintsEverySideEffect(t *testing.T) {
 		give []string
 		want string
 	}{
-		{[]string{"audit"}, "audit: name one OWNER/REPO or OWNER/REPO#N"},
+		{[]string{"audit"}, `expected "<OWNER/REPO[#N]>" (see 'triagebot audit --help')`},
 		{[]string{"audit", "octo-org"}, `audit: "octo-org" is not OWNER/REPO or OWNER/REPO#N`},
 		{[]string{"audit", "o/r#x"}, `audit: "o/r#x": the issue number "x" is not a positive number`},
 		{[]string{"audit", "o/r", "--since", "0"}, `--since: "0" is not a positive duration such as 24h or 7d`},
-		{[]string{"audit", "o/r", "--since"}, "--since: give a duration such as 24h or 7d"},
+		{[]string{"audit", "o/r", "--since"}, "--since: expected string value"},
+		{[]string{"audit", "o/r", "--data-dir", t.TempDir()}, "TRIAGEBOT_DATA_DIR: no triagebot store in"},
 	} {
 		code, _, errOut := runCmd(t, tt.give...)
 		if code != 2 || !strings.Contains(errOut, tt.want) {
