@@ -38,9 +38,8 @@ type installUnit struct {
 func (w *Worker) installRepositories(ctx context.Context, m queue.Message, installationID int64, repos []*github.Repository) error {
 	for _, r := range repos {
 		if w.cfg.Units == nil {
-			owner, name, _ := strings.Cut(r.GetFullName(), "/")
-			if err := w.cfg.Installer.Installed(ctx, installationID, owner, name); err != nil {
-				return fmt.Errorf("prepare %s: %w", r.GetFullName(), err)
+			if err := w.installRepository(ctx, m, installationID, r.GetID(), r.GetFullName()); err != nil {
+				return err
 			}
 			continue
 		}
@@ -70,8 +69,19 @@ func (w *Worker) handleUnit(ctx context.Context, m queue.Message) error {
 	if w.cfg.Installer == nil {
 		return nil
 	}
-	if err := w.cfg.Installer.Installed(ctx, u.InstallationID, owner, name); err != nil {
-		return fmt.Errorf("prepare %s: %w", u.FullName, err)
+	return w.installRepository(ctx, m, u.InstallationID, m.RepoID, owner+"/"+name)
+}
+
+// installRepository creates the labels the repository's configuration names, and records those
+// it created in the repository's audit trail.
+func (w *Worker) installRepository(ctx context.Context, m queue.Message, installationID, repoID int64, full string) error {
+	owner, name, _ := strings.Cut(full, "/")
+	created, err := w.cfg.Installer.Installed(ctx, installationID, owner, name)
+	if aerr := w.auditLabels(ctx, m, repoID, full, RuleInstallation, "the App was installed on the repository; its configuration names these labels", created); aerr != nil && err == nil {
+		err = aerr
+	}
+	if err != nil {
+		return fmt.Errorf("prepare %s: %w", full, err)
 	}
 	return nil
 }

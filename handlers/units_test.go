@@ -23,12 +23,12 @@ type recordingInstaller struct {
 	ch    chan struct{}
 }
 
-func (r *recordingInstaller) Installed(_ context.Context, _ int64, owner, repo string) error {
+func (r *recordingInstaller) Installed(_ context.Context, _ int64, owner, repo string) ([]string, error) {
 	r.mu.Lock()
 	r.repos = append(r.repos, owner+"/"+repo)
 	r.mu.Unlock()
 	r.ch <- struct{}{}
-	return nil
+	return nil, nil
 }
 
 // An installation's repositories are prepared as one queued unit each, not in a row within

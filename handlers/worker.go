@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,13 +42,15 @@ type Store interface {
 // Installer prepares a repository the App was just installed on (creates the labels the
 // configuration names).
 type Installer interface {
-	Installed(ctx context.Context, installationID int64, owner, repo string) error
+	// It returns the labels it created, for the audit trail.
+	Installed(ctx context.Context, installationID int64, owner, repo string) ([]string, error)
 }
 
 // ConfigWatcher learns of pushes to a repository's default branch, so that a changed
 // configuration file is read again (and the labels it names exist).
 type ConfigWatcher interface {
-	Pushed(ctx context.Context, installationID int64, owner, repo string, paths []string) error
+	// It returns the labels it created, for the audit trail.
+	Pushed(ctx context.Context, installationID int64, owner, repo string, paths []string) ([]string, error)
 }
 
 // StaticConfig is a ConfigSource that gives every repository the same configuration: the
@@ -121,6 +125,20 @@ type AuditRecord struct {
 	Repo       string       `json:"repo"`
 	Number     int          `json:"number"`
 	Result     rules.Result `json:"result"`
+
+	msgID string // dedup key of the record in the audit stream: a retried event stores it once
+}
+
+// AuditID is the record's dedup key: the delivery, the record's place among the event's
+// records and what it says (a retried attempt whose action failed before is a new record).
+func (r AuditRecord) AuditID() string { return r.msgID }
+
+// withAuditID sets the record's dedup key from its delivery, index and result.
+func (r AuditRecord) withAuditID(index int) AuditRecord {
+	data, _ := json.Marshal(r.Result)
+	sum := sha256.Sum256(data)
+	r.msgID = fmt.Sprintf("audit-%s-%d-%s", r.DeliveryID, index, hex.EncodeToString(sum[:8]))
+	return r
 }
 
 // Handle is the queue.Handler of the worker.
@@ -201,9 +219,14 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	// Notifications are enqueued even when an action failed: the retry enqueues them again
 	// under the same IDs, which the queue drops.
 	notifyErr := w.routeNotifications(ctx, log, m.DeliveryID, t, cfg, issueOf(payload), results)
-	w.audit(ctx, log, m, t, results)
+	auditErr := w.audit(ctx, log, m, t, results)
 	if execErr != nil {
 		return fmt.Errorf("execute actions: %w", execErr)
+	}
+	if auditErr != nil {
+		// JetStream did not take a record (a leader election): the event is retried, its
+		// actions find their work done, and the records already stored are not stored twice.
+		return fmt.Errorf("audit trail of %s#%d: %w", t.FullName(), t.Number, auditErr)
 	}
 	out.Memory = out.Memory.Posted(results)
 	if notifyErr != nil {
@@ -238,25 +261,26 @@ type BatchAuditor interface {
 	AuditBatch(ctx context.Context, repoID int64, number int, records []any) error
 }
 
-// audit logs and records what became of each action.
-func (w *Worker) audit(ctx context.Context, log *zap.Logger, m queue.Message, t rules.Target, results []rules.Result) {
+// audit logs and records what became of each action. Each record carries its dedup ID, so an
+// event retried after a failed write (a leader election) does not store a record twice.
+func (w *Worker) audit(ctx context.Context, log *zap.Logger, m queue.Message, t rules.Target, results []rules.Result) error {
 	records := make([]any, 0, len(results))
-	for _, r := range results {
+	for i, r := range results {
 		log.Info("action", zap.String(LogKeyRule, r.Action.Rule), zap.String("type", string(r.Action.Type)),
 			zap.String("status", string(r.Status)), zap.String("reason", r.Action.Reason), zap.String("detail", r.Detail))
-		records = append(records, AuditRecord{Time: w.cfg.Now().UTC(), DeliveryID: m.DeliveryID, Event: m.Event, Repo: t.FullName(), Number: t.Number, Result: r})
+		rec := AuditRecord{Time: w.cfg.Now().UTC(), DeliveryID: m.DeliveryID, Event: m.Event, Repo: t.FullName(), Number: t.Number, Result: r}
+		records = append(records, rec.withAuditID(i))
 	}
 	if b, ok := w.cfg.Store.(BatchAuditor); ok && len(records) > 1 {
-		if err := b.AuditBatch(ctx, t.RepoID, t.Number, records); err != nil {
-			log.Warn("audit records lost", zap.Int("records", len(records)), zap.Error(err))
-		}
-		return
+		return b.AuditBatch(ctx, t.RepoID, t.Number, records)
 	}
+	var errs []error
 	for _, rec := range records {
 		if err := w.cfg.Store.Audit(ctx, t.RepoID, t.Number, rec); err != nil {
-			log.Warn("audit record lost", zap.Error(err))
+			errs = append(errs, err)
 		}
 	}
+	return errors.Join(errs...)
 }
 
 // storeRepoMemory stores what this event added to the repository's memory. Events of other
@@ -303,6 +327,9 @@ func (w *Worker) housekeeping(ctx context.Context, m queue.Message, payload any)
 	}
 	var install []*github.Repository
 	var installationID int64
+	audit := func(repoID int64, full, rule, reason string, created []string) error {
+		return w.auditLabels(ctx, m, repoID, full, rule, reason, created)
+	}
 	switch ev := payload.(type) {
 	case *github.InstallationEvent:
 		if a := ev.GetAction(); a == "created" || a == "new_permissions_accepted" || a == "unsuspend" {
@@ -337,7 +364,11 @@ func (w *Worker) housekeeping(ctx context.Context, m queue.Message, payload any)
 		if owner == "" {
 			owner = r.GetOwner().GetName()
 		}
-		if err := w.cfg.ConfigWatcher.Pushed(ctx, ev.GetInstallation().GetID(), owner, r.GetName(), paths); err != nil {
+		created, err := w.cfg.ConfigWatcher.Pushed(ctx, ev.GetInstallation().GetID(), owner, r.GetName(), paths)
+		if aerr := audit(r.GetID(), owner+"/"+r.GetName(), RuleConfiguration, "a push changed the configuration, which names these labels", created); aerr != nil && err == nil {
+			err = aerr
+		}
+		if err != nil {
 			return fmt.Errorf("configuration of %s/%s after a push: %w", owner, r.GetName(), err)
 		}
 		return nil
@@ -346,6 +377,19 @@ func (w *Worker) housekeeping(ctx context.Context, m queue.Message, payload any)
 		return nil
 	}
 	return w.installRepositories(ctx, m, installationID, install)
+}
+
+// auditLabels records in the repository's trail the labels the bot created in it.
+func (w *Worker) auditLabels(ctx context.Context, m queue.Message, repoID int64, full, rule, reason string, created []string) error {
+	if len(created) == 0 {
+		return nil
+	}
+	rec := AuditRecord{Time: w.cfg.Now().UTC(), DeliveryID: m.DeliveryID, Event: m.Event, Repo: full, Result: rules.Result{
+		Action: rules.Action{Rule: rule, Type: AuditCreateLabel, Repo: full, Labels: created, Reason: reason}, Status: rules.StatusDone}}
+	if err := w.cfg.Store.Audit(ctx, repoID, 0, rec.withAuditID(0)); err != nil {
+		return fmt.Errorf("audit trail of %s: %w", full, err)
+	}
+	return nil
 }
 
 // PushTruncated is passed as a path when GitHub left commits out of a push payload: the

@@ -82,8 +82,12 @@ func (fuzzScheduler) Schedule(context.Context, handlers.UntriagedCheck) error { 
 
 type fuzzInstaller struct{}
 
-func (fuzzInstaller) Installed(context.Context, int64, string, string) error        { return nil }
-func (fuzzInstaller) Pushed(context.Context, int64, string, string, []string) error { return nil }
+func (fuzzInstaller) Installed(context.Context, int64, string, string) ([]string, error) {
+	return nil, nil
+}
+func (fuzzInstaller) Pushed(context.Context, int64, string, string, []string) ([]string, error) {
+	return nil, nil
+}
 
 // FuzzWorker sends arbitrary bodies, as any of the stored events, through Worker.Handle with the
 // real rules, every route, a recording executor and a store in memory: whatever the body, the

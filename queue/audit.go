@@ -14,13 +14,19 @@ func auditSubject(repoID int64, number int) string {
 	return fmt.Sprintf("%s.%d.%d", AuditSubjects, repoID, number)
 }
 
-// Audit appends one record (encoded as JSON) to the audit trail of an issue.
+// Audit appends one record (encoded as JSON) to the audit trail of an issue (number 0: of the
+// repository). A record with an AuditID() string method is stored once per ID within the audit
+// stream's duplicate window, so an event retried after a failed write does not repeat it.
 func (q *Queue) Audit(ctx context.Context, repoID int64, number int, record any) error {
 	data, err := json.Marshal(record)
 	if err != nil {
 		return fmt.Errorf("encode audit record: %w", err)
 	}
-	if _, err := q.js.Publish(ctx, auditSubject(repoID, number), data); err != nil {
+	var opts []jetstream.PublishOpt
+	if r, ok := record.(interface{ AuditID() string }); ok && r.AuditID() != "" {
+		opts = append(opts, jetstream.WithMsgID(r.AuditID()))
+	}
+	if _, err := q.js.Publish(ctx, auditSubject(repoID, number), data, opts...); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	return nil
@@ -35,7 +41,11 @@ func (q *Queue) AuditBatch(ctx context.Context, repoID int64, number int, record
 		if err != nil {
 			return fmt.Errorf("encode audit record: %w", err)
 		}
-		f, err := q.js.PublishAsync(auditSubject(repoID, number), data)
+		var opts []jetstream.PublishOpt
+		if r, ok := r.(interface{ AuditID() string }); ok && r.AuditID() != "" {
+			opts = append(opts, jetstream.WithMsgID(r.AuditID()))
+		}
+		f, err := q.js.PublishAsync(auditSubject(repoID, number), data, opts...)
 		if err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}

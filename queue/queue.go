@@ -232,6 +232,8 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) (*Queue, err
 		Storage:     jetstream.FileStorage,
 		Replicas:    cfg.Replicas,
 		MaxAge:      cfg.AuditMaxAge,
+		// Longer than the retries of an event whose audit write failed (AuditID).
+		Duplicates: 15 * time.Minute,
 	}}
 	for _, sc := range streams {
 		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
