@@ -42,6 +42,8 @@ func TestEveryCommandsHelp(t *testing.T) {
 		{give: "replay", wantUsage: "triagebot replay <event> <payload> [flags]", wantFlags: []string{"--config=FILE", "--bot=LOGIN"}},
 		{give: "config validate", wantUsage: "triagebot config validate <file> [flags]", wantFlags: []string{"--server"}},
 		{give: "config init", wantUsage: "triagebot config init [flags]", wantFlags: []string{"--from=OWNER/REPO", "-o, --output=FILE", "--force"}, wantVars: githubVars},
+		{give: "audit", wantUsage: "triagebot audit <OWNER/REPO[#N]> [flags]", wantFlags: []string{"--since=\"7d\"", "--json"}, wantVars: vars(queueVars, logVars)},
+		{give: "healthcheck", wantUsage: "triagebot healthcheck [flags]", wantFlags: []string{"--live"}, wantVars: []string{"TRIAGEBOT_LISTEN"}},
 		{give: "dlq list", wantUsage: "triagebot dlq list [flags]", wantVars: vars(queueVars, logVars)},
 		{give: "dlq retry", wantUsage: "triagebot dlq retry <seq> ... [flags]", wantVars: vars(queueVars, logVars)},
 		{give: "dlq drop", wantUsage: "triagebot dlq drop <seq> ... [flags]", wantVars: vars(queueVars, logVars)},
