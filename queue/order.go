@@ -79,11 +79,15 @@ func newOrdering(c *Consumer) *ordering {
 	return &ordering{c: c, lines: map[string]*line{}, held: map[uint64]*held{}, deferred: map[uint64]int{}, limited: map[int64]time.Time{}, out: map[string]map[uint64]bool{}}
 }
 
-// IssueSubjects are the subjects of every event of m's issue, in any partition: changing the
-// partition count does not change an issue's order. Events of no issue are lined up per
+// IssueSubjects are the subjects of every event of m's issue, in any partition (changing the
+// partition count does not change an issue's order) and from any installation (a repository
+// moves between installations when it is transferred). Events of no issue are lined up per
 // repository, and events of no repository per installation.
 func (m Message) IssueSubjects() string {
-	return fmt.Sprintf("%s.*.%d.%d.%d.*", EventSubjects, m.InstallationID, m.RepoID, m.Number)
+	if m.RepoID == 0 {
+		return fmt.Sprintf("%s.*.%d.0.%d.*", EventSubjects, m.InstallationID, m.Number)
+	}
+	return fmt.Sprintf("%s.*.*.%d.%d.*", EventSubjects, m.RepoID, m.Number)
 }
 
 // add lines up an event this process now holds (it holds one of the consumer's slots).
