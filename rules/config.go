@@ -7,7 +7,6 @@ import (
 	"io"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -23,11 +22,26 @@ type Config struct {
 	CodeOfConduct CodeOfConductConfig `yaml:"code_of_conduct" json:"code_of_conduct"`
 	Commands      CommandsConfig      `yaml:"commands" json:"commands"`
 	Notifications NotificationsConfig `yaml:"notifications" json:"notifications"`
+	Security      SecurityConfig      `yaml:"security" json:"security"`
+	Lifecycle     LifecycleConfig     `yaml:"lifecycle" json:"lifecycle"`
 	// Labels are created and kept up to date in the repository (see LabelConfig).
 	Labels []LabelConfig `yaml:"labels,omitempty" json:"labels,omitempty"`
 	// Problems say why a configuration file was not used as written (broken, too large,
 	// unreadable), set by the loader, never by a file: /why shows them.
 	Problems []string `yaml:"-" json:"-"`
+}
+
+// SecurityConfig configures the security-report guard (issue 12 §1).
+type SecurityConfig struct {
+	Enabled         bool     `yaml:"enabled" json:"enabled"`
+	Patterns        []string `yaml:"patterns" json:"patterns"` // regexes, any case: a match alone flags the issue
+	BuiltinPatterns bool     `yaml:"builtin_patterns" json:"builtin_patterns"`
+	Label           string   `yaml:"label" json:"label"` // "": no label
+	Comment         bool     `yaml:"comment" json:"comment"`
+	Notify          bool     `yaml:"notify" json:"notify"` // a private notification to routes on: security
+	Lock            bool     `yaml:"lock" json:"lock"`
+	// Redact replaces the body by a notice once its text went to a security route.
+	Redact bool `yaml:"redact" json:"redact"`
 }
 
 // NeedsTriageConfig configures the needs-triage rule.
@@ -38,6 +52,11 @@ type NeedsTriageConfig struct {
 	// adding such a label is not triage.
 	NotTriageLabels []string `yaml:"not_triage_labels" json:"not_triage_labels"`
 	RemoveOnAssign  bool     `yaml:"remove_on_assign" json:"remove_on_assign"`
+	// TriageBots are the logins of Apps and bots (sender type Bot) whose labels and assignments
+	// count as triage; any other bot's (an auto-labeller's) do not.
+	TriageBots []string `yaml:"triage_bots" json:"triage_bots"`
+	// RemoveOnClose takes needs-triage off a closed issue (reopening puts it back).
+	RemoveOnClose bool `yaml:"remove_on_close" json:"remove_on_close"`
 }
 
 // The priority scores.
@@ -121,6 +140,7 @@ const (
 	RouteConduct         = "conduct"
 	RouteNotifyCommand   = "notify_command"
 	RouteUntriaged       = "untriaged"
+	RouteSecurity        = "security"
 )
 
 // Permission levels for commands, weakest first.
@@ -134,6 +154,8 @@ func DefaultConfig() Config {
 			Label:           "needs-triage",
 			NotTriageLabels: []string{"needs-triage", "priority: .*"},
 			RemoveOnAssign:  true,
+			TriageBots:      []string{},
+			RemoveOnClose:   true,
 		},
 		Priority: PriorityConfig{
 			Enabled:   true,
@@ -160,11 +182,17 @@ func DefaultConfig() Config {
 				"label": "triage", "remove-label": "triage", "priority": "triage",
 				"triage": "triage", "needs-triage": "triage", "assign": "triage",
 				"unassign": "triage", "close": "author", "reopen": "author", "coc": "triage",
-				"notify": "anyone", "help": "anyone", "why": "anyone",
+				"notify": "anyone", "help": "anyone", "why": "anyone", "not-security": "triage", "self-assign": "anyone",
+				"lifecycle": "triage", "remove-lifecycle": "anyone",
 			},
 			AnyoneMayLabel: []string{},
 		},
 		Notifications: NotificationsConfig{Routes: []Route{}},
+		Lifecycle:     defaultLifecycle(),
+		Security: SecurityConfig{
+			Enabled: true, Patterns: []string{}, BuiltinPatterns: true, Label: "security-report",
+			Comment: true, Notify: true,
+		},
 	}
 }
 
@@ -172,6 +200,7 @@ func DefaultConfig() Config {
 func (c Config) clone() Config {
 	out := c
 	out.NeedsTriage.NotTriageLabels = slices.Clone(c.NeedsTriage.NotTriageLabels)
+	out.NeedsTriage.TriageBots = slices.Clone(c.NeedsTriage.TriageBots)
 	out.Priority.AppliesTo = slices.Clone(c.Priority.AppliesTo)
 	out.Priority.Levels = slices.Clone(c.Priority.Levels)
 	out.CodeOfConduct.Patterns = slices.Clone(c.CodeOfConduct.Patterns)
@@ -182,6 +211,9 @@ func (c Config) clone() Config {
 			out.Commands.Permissions[k] = v
 		}
 	}
+	out.Security.Patterns = slices.Clone(c.Security.Patterns)
+	out.Lifecycle.ExemptLabels = slices.Clone(c.Lifecycle.ExemptLabels)
+	out.Lifecycle.Rules = slices.Clone(c.Lifecycle.Rules)
 	out.Problems = slices.Clone(c.Problems)
 	out.Labels = slices.Clone(c.Labels)
 	out.Notifications.Routes = slices.Clone(c.Notifications.Routes)
@@ -293,13 +325,13 @@ func parseDocument(data []byte) (*yaml.Node, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, nil
 		}
-		return nil, &ConfigError{Errors: []FieldError{syntaxError(err)}}
+		return nil, &ConfigError{Errors: []FieldError{syntaxError(err, data)}}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		return nil, &ConfigError{Errors: []FieldError{{Line: extra.Line, Msg: "only one YAML document is allowed"}}}
 	} else if !errors.Is(err, io.EOF) {
-		return nil, &ConfigError{Errors: []FieldError{syntaxError(err)}}
+		return nil, &ConfigError{Errors: []FieldError{syntaxError(err, data)}}
 	}
 	if len(doc.Content) == 0 {
 		return nil, nil
@@ -309,15 +341,6 @@ func parseDocument(data []byte) (*yaml.Node, error) {
 		return nil, nil
 	}
 	return root, nil
-}
-
-func syntaxError(err error) FieldError {
-	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return FieldError{Line: line, Msg: m[2]}
-	}
-	return FieldError{Msg: strings.TrimPrefix(msg, "yaml: ")}
 }
 
 // WithProblems is c with the problems of the files it was made from, for /why.

@@ -249,7 +249,7 @@ func (a *App) Installation(id int64) *github.Client {
 			atr.BaseURL = a.apiRoot
 			itr := ghinstallation.NewFromAppsTransport(atr, id)
 			itr.BaseURL = a.apiRoot
-			return itr
+			return &tagInstallation{id: id, next: itr}
 		}
 		probe := func(ctx context.Context) error {
 			_, _, err := a.appClient.Apps.CreateInstallationToken(ctx, id, nil)

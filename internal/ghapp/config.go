@@ -209,6 +209,11 @@ func (l *ConfigLoader) Load(ctx context.Context, installationID int64, owner, re
 	return l.load(ctx, rules.Target{InstallationID: installationID, Owner: owner, Name: repo})
 }
 
+// LoadFor is Load for an event's target: a problem with the file is audited in its repository.
+func (l *ConfigLoader) LoadFor(ctx context.Context, t rules.Target) (LoadedConfig, error) {
+	return l.load(ctx, t)
+}
+
 func (l *ConfigLoader) load(ctx context.Context, t rules.Target) (LoadedConfig, error) {
 	layers := []string{OrgConfigRepo, t.Name}
 	if strings.EqualFold(t.Name, OrgConfigRepo) {

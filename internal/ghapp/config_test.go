@@ -271,7 +271,7 @@ func TestBrokenFileNeverSilencesTheBot(t *testing.T) {
 		t.Errorf("ParseErr = %v, want a FileError without a last good version", got.ParseErr)
 	}
 	want := rules.DefaultConfig()
-	want.Problems = []string{"o/new .github/triagebot.yml (ignored): invalid configuration: line 1: did not find expected node content"}
+	want.Problems = []string{"o/new .github/triagebot.yml (ignored): invalid configuration: line 1: a value is missing, or a '[' or '{' is not closed (yaml: did not find expected node content)"}
 	if diff := cmp.Diff(want, got.Config); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
 	}

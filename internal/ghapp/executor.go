@@ -84,6 +84,7 @@ type execution struct {
 }
 
 func (x *execution) do(ctx context.Context, a rules.Action) (rules.Result, error) {
+	a = rules.Limit(a) // every write passes here: within GitHub's limits whoever made the action
 	if a.Type == rules.Notify {
 		return rules.Result{Status: rules.StatusSkipped, Detail: "handled by notifications"}, nil
 	}
@@ -126,6 +127,8 @@ func (x *execution) do(ctx context.Context, a rules.Action) (rules.Result, error
 		return x.setState(ctx, issue, "closed", a.StateReason)
 	case rules.Reopen:
 		return x.setState(ctx, issue, "open", "")
+	case rules.Lock, rules.Unlock, rules.EditBody:
+		return x.moderate(ctx, issue, a)
 	}
 	x.e.log.Warn("unsupported action type", zap.String("type", string(a.Type)), zap.String("rule", a.Rule))
 	return rules.Result{Status: rules.StatusSkipped, Detail: fmt.Sprintf("unsupported action type %q", a.Type)}, nil

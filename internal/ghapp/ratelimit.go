@@ -38,7 +38,8 @@ type limitSettings struct {
 	notFoundBackoff []time.Duration // the retries of a 404 right after an event
 	clock           Clock
 	log             *zap.Logger
-	shared          *SharedLimits // nil: the state is this process's alone
+	onLimit         func(LimitEvent) // see WithLimitObserver; nil: none
+	shared          *SharedLimits    // nil: the state is this process's alone
 }
 
 // limiter is the rate-limit state of one installation (or of the App's own client).
@@ -349,6 +350,14 @@ func (l *limiter) block(ctx context.Context, kind string, until time.Time) {
 		l.until, l.kind = until, kind
 	}
 	l.mu.Unlock()
+	l.announce(ctx, kind, until)
+}
+
+// announce tells the observer (metrics) and the other processes of a wait GitHub asked for.
+func (l *limiter) announce(ctx context.Context, kind string, until time.Time) {
+	if l.set.onLimit != nil {
+		l.set.onLimit(LimitEvent{InstallationID: l.installationID, Kind: kind, Until: until})
+	}
 	l.share(ctx, kind, until)
 }
 
@@ -381,7 +390,7 @@ func (l *limiter) observe(ctx context.Context, resp *http.Response, now time.Tim
 	}
 	l.mu.Unlock()
 	if !spent.IsZero() {
-		l.share(ctx, KindPrimary, spent)
+		l.announce(ctx, KindPrimary, spent)
 	}
 }
 

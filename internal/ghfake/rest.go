@@ -1,7 +1,6 @@
 package ghfake
 
 import (
-	"crypto/sha1"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -11,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-github/v60/github"
 )
@@ -19,11 +19,15 @@ func (s *Server) buildRoutes() []*route {
 	var rs []*route
 	const issue = "/repos/{owner}/{repo}/issues/{issue_number}"
 	s.addRoute(&rs, "POST", "/app/installations/{installation_id}/access_tokens", s.hCreateToken, "app", "free")
+	s.addRoute(&rs, "GET", "/app", s.hGetApp, "app")
 	s.addRoute(&rs, "GET", "/app/hook/deliveries", s.hListDeliveries, "app")
 	s.addRoute(&rs, "POST", "/app/hook/deliveries/{delivery_id}/attempts", s.hRedeliver, "app")
 	s.addRoute(&rs, "GET", "/rate_limit", s.hRateLimit, "free")
+	s.addRoute(&rs, "POST", "/app-manifests/{code}/conversions", s.hConvertManifest, "public", "free")
+	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/installation", s.hRepoInstallation, "app")
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/collaborators/{username}/permission", s.hPermission)
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/contents/{path}", s.hContents)
+	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/contents/", s.hContents)
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/community/profile", s.hCommunityProfile)
 	s.addRoute(&rs, "PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}", s.hUpdateComment)
 	s.addRoute(&rs, "POST", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", s.hReact)
@@ -37,6 +41,8 @@ func (s *Server) buildRoutes() []*route {
 	s.addRoute(&rs, "POST", issue+"/labels", s.hAddLabels)
 	s.addRoute(&rs, "PUT", issue+"/labels", s.hSetLabels)
 	s.addRoute(&rs, "DELETE", issue+"/labels/{name}", s.hRemoveLabel)
+	s.addRoute(&rs, "PUT", issue+"/lock", s.hLock)
+	s.addRoute(&rs, "DELETE", issue+"/lock", s.hUnlock)
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/labels", s.hListRepoLabels)
 	s.addRoute(&rs, "POST", "/repos/{owner}/{repo}/labels", s.hCreateLabel)
 	s.addRoute(&rs, "PATCH", "/repos/{owner}/{repo}/labels/{name}", s.hUpdateLabel)
@@ -191,6 +197,9 @@ func (s *Server) hAddLabels(c *call) response {
 			return validationFailed("Label", "name", "missing_field")
 		}
 	}
+	if len(mergedLabels(is.labels, names)) > maxIssueLabels {
+		return validationFailed("Label", "labels", "custom")
+	}
 	for _, n := range names {
 		s.addLabelLocked(c.repo, is, n, s.bot())
 	}
@@ -342,6 +351,9 @@ func (s *Server) hCreateComment(c *call) response {
 	if req.Body == nil || strings.TrimSpace(*req.Body) == "" {
 		return validationFailed("IssueComment", "body", "missing_field")
 	}
+	if tooLong(*req.Body) {
+		return validationFailed("IssueComment", "body", "custom")
+	}
 	cm := s.createCommentLocked(c.repo, is, s.bot(), *req.Body)
 	res = jsonResponse(http.StatusCreated, s.ghCommentLocked(c.repo, cm))
 	res.header = http.Header{"Location": {fmt.Sprintf("%s/issues/comments/%d", c.repo.apiURL(), cm.id)}}
@@ -373,6 +385,9 @@ func (s *Server) hUpdateComment(c *call) response {
 	}
 	if req.Body == nil || strings.TrimSpace(*req.Body) == "" {
 		return validationFailed("IssueComment", "body", "missing_field")
+	}
+	if tooLong(*req.Body) {
+		return validationFailed("IssueComment", "body", "custom")
 	}
 	s.editCommentLocked(c.repo, is, cm, s.bot(), *req.Body)
 	return jsonResponse(http.StatusOK, s.ghCommentLocked(c.repo, cm))
@@ -476,7 +491,7 @@ func (s *Server) hContents(c *call) response {
 	p := strings.Trim(c.params["path"], "/")
 	f, ok := c.repo.files[p]
 	if !ok {
-		return s.directoryLocked(c, p)
+		return s.contentsDir(c, p)
 	}
 	etag := `W/"` + f.sha + `"`
 	h := http.Header{"Etag": {etag}, "Cache-Control": {"private, max-age=60, s-maxage=60"},
@@ -507,51 +522,6 @@ func (s *Server) hContents(c *call) response {
 		"_links":       map[string]string{"self": self, "git": git, "html": html},
 	})
 	res.header = h
-	return res
-}
-
-// directoryLocked lists a directory of the default branch (the files under it, and its
-// subdirectories), as the contents API does; 404 when nothing is under it.
-func (s *Server) directoryLocked(c *call, dir string) response {
-	prefix := ""
-	if dir != "" {
-		prefix = dir + "/"
-	}
-	entries := map[string]map[string]any{}
-	for p, f := range c.repo.files {
-		rest, ok := strings.CutPrefix(p, prefix)
-		if !ok {
-			continue
-		}
-		name, _, isDir := strings.Cut(rest, "/")
-		full := prefix + name
-		self := c.repo.apiURL() + "/contents/" + full + "?ref=" + c.repo.defaultBranch
-		html := c.repo.htmlURL() + "/blob/" + c.repo.defaultBranch + "/" + full
-		e := map[string]any{"type": "file", "name": name, "path": full, "sha": f.sha, "size": len(f.content), "url": self,
-			"html_url": html, "git_url": c.repo.apiURL() + "/git/blobs/" + f.sha,
-			"download_url": "https://raw.githubusercontent.com/" + c.repo.fullName() + "/" + c.repo.defaultBranch + "/" + full}
-		if isDir {
-			html = c.repo.htmlURL() + "/tree/" + c.repo.defaultBranch + "/" + full
-			e = map[string]any{"type": "dir", "name": name, "path": full, "sha": f.sha, "size": 0, "url": self, "html_url": html,
-				"git_url": c.repo.apiURL() + "/git/trees/" + f.sha, "download_url": nil}
-		}
-		e["_links"] = map[string]any{"self": self, "git": e["git_url"], "html": html}
-		entries[name] = e
-	}
-	if len(entries) == 0 {
-		return notFound()
-	}
-	out := make([]map[string]any, 0, len(entries))
-	for _, name := range slices.Sorted(maps.Keys(entries)) {
-		out = append(out, entries[name])
-	}
-	b, _ := json.Marshal(out)
-	etag := `W/"` + fmt.Sprintf("%x", sha1.Sum(b)) + `"`
-	if inm := c.r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, etag) {
-		return response{status: http.StatusNotModified, header: http.Header{"Etag": {etag}}}
-	}
-	res := jsonResponse(http.StatusOK, json.RawMessage(b))
-	res.header = http.Header{"Etag": {etag}}
 	return res
 }
 
@@ -727,4 +697,24 @@ func paginate(c *call, n int) (lo, hi int, h http.Header) {
 		h = http.Header{"Link": {strings.Join(links, ", ")}}
 	}
 	return lo, hi, h
+}
+
+// GitHub's limits on what it accepts: a comment body of at most 65,536 characters, at most 100
+// labels on an issue. Both are answered 422.
+const (
+	maxCommentChars = 65536
+	maxIssueLabels  = 100
+)
+
+func tooLong(body string) bool { return utf8.RuneCountInString(body) > maxCommentChars }
+
+// mergedLabels is have with add's names it lacks (any case).
+func mergedLabels(have, add []string) []string {
+	out := slices.Clone(have)
+	for _, n := range add {
+		if !slices.ContainsFunc(out, func(l string) bool { return strings.EqualFold(l, n) }) {
+			out = append(out, n)
+		}
+	}
+	return out
 }

@@ -48,6 +48,8 @@ type Server struct {
 	hookURL    string
 	hookSecret string
 
+	manifestApps []*RegisteredApp // registrations through the manifest flow (manifest.go)
+
 	extraKeys    []*rsa.PublicKey // more App keys, see AddAppKey
 	users        map[string]*user // by lower-case login
 	repos        map[string]*repo // by lower-case full name
