@@ -1,6 +1,7 @@
 package ghfake
 
 import (
+	"crypto/sha1"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -491,7 +492,7 @@ func (s *Server) hContents(c *call) response {
 	p := strings.Trim(c.params["path"], "/")
 	f, ok := c.repo.files[p]
 	if !ok {
-		return s.contentsDir(c, p)
+		return s.directoryLocked(c, strings.Trim(p, "/"))
 	}
 	etag := `W/"` + f.sha + `"`
 	h := http.Header{"Etag": {etag}, "Cache-Control": {"private, max-age=60, s-maxage=60"},
@@ -522,6 +523,51 @@ func (s *Server) hContents(c *call) response {
 		"_links":       map[string]string{"self": self, "git": git, "html": html},
 	})
 	res.header = h
+	return res
+}
+
+// directoryLocked lists a directory of the default branch (the files under it, and its
+// subdirectories), as the contents API does; 404 when nothing is under it.
+func (s *Server) directoryLocked(c *call, dir string) response {
+	prefix := ""
+	if dir != "" {
+		prefix = dir + "/"
+	}
+	entries := map[string]map[string]any{}
+	for p, f := range c.repo.files {
+		rest, ok := strings.CutPrefix(p, prefix)
+		if !ok {
+			continue
+		}
+		name, _, isDir := strings.Cut(rest, "/")
+		full := prefix + name
+		self := c.repo.apiURL() + "/contents/" + full + "?ref=" + c.repo.defaultBranch
+		html := c.repo.htmlURL() + "/blob/" + c.repo.defaultBranch + "/" + full
+		e := map[string]any{"type": "file", "name": name, "path": full, "sha": f.sha, "size": len(f.content), "url": self,
+			"html_url": html, "git_url": c.repo.apiURL() + "/git/blobs/" + f.sha,
+			"download_url": "https://raw.githubusercontent.com/" + c.repo.fullName() + "/" + c.repo.defaultBranch + "/" + full}
+		if isDir {
+			html = c.repo.htmlURL() + "/tree/" + c.repo.defaultBranch + "/" + full
+			e = map[string]any{"type": "dir", "name": name, "path": full, "sha": f.sha, "size": 0, "url": self, "html_url": html,
+				"git_url": c.repo.apiURL() + "/git/trees/" + f.sha, "download_url": nil}
+		}
+		e["_links"] = map[string]any{"self": self, "git": e["git_url"], "html": html}
+		entries[name] = e
+	}
+	if len(entries) == 0 {
+		return notFound()
+	}
+	out := make([]map[string]any, 0, len(entries))
+	for _, name := range slices.Sorted(maps.Keys(entries)) {
+		out = append(out, entries[name])
+	}
+	b, _ := json.Marshal(out)
+	etag := `W/"` + fmt.Sprintf("%x", sha1.Sum(b)) + `"`
+	if inm := c.r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, etag) {
+		return response{status: http.StatusNotModified, header: http.Header{"Etag": {etag}}}
+	}
+	res := jsonResponse(http.StatusOK, json.RawMessage(b))
+	res.header = http.Header{"Etag": {etag}}
 	return res
 }
 
