@@ -22,10 +22,10 @@ type Config struct {
 	CodeOfConduct CodeOfConductConfig `yaml:"code_of_conduct" json:"code_of_conduct"`
 	Commands      CommandsConfig      `yaml:"commands" json:"commands"`
 	Notifications NotificationsConfig `yaml:"notifications" json:"notifications"`
-	Security      SecurityConfig      `yaml:"security" json:"security"`
-	Lifecycle     LifecycleConfig     `yaml:"lifecycle" json:"lifecycle"`
 	// Labels are created and kept up to date in the repository (see LabelConfig).
-	Labels []LabelConfig `yaml:"labels,omitempty" json:"labels,omitempty"`
+	Labels    []LabelConfig   `yaml:"labels,omitempty" json:"labels,omitempty"`
+	Security  SecurityConfig  `yaml:"security" json:"security"`
+	Lifecycle LifecycleConfig `yaml:"lifecycle" json:"lifecycle"`
 	// Problems say why a configuration file was not used as written (broken, too large,
 	// unreadable), set by the loader, never by a file: /why shows them.
 	Problems []string `yaml:"-" json:"-"`

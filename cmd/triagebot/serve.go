@@ -282,7 +282,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			}
 			wc.Config, wc.Lookup, wc.BotLoginFunc = countedConfig{loader: side.config, om: om}, side.lookups.For, gh.BotLogin
 			if !s.DryRun {
-				wc.Installer, wc.ConfigWatcher = side, side
+				wc.Installer, wc.ConfigWatcher, wc.Units = side, side, a.q
 			}
 			a.github = gh
 			page.GitHub, page.ConfigKV = om.GitHub, a.q.ConfigBucket()
