@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -39,16 +38,14 @@ type Sweeper struct {
 	Now      func() time.Time
 	Every    time.Duration // default DefaultSweepEvery
 
-	stop chan struct{}
-	wg   sync.WaitGroup
-	once sync.Once
+	loop periodic
 }
 
 // sweepLeaseKey is the memory key of the last sweep's time: the process that moves it sweeps.
 const sweepLeaseKey = "sweep.untriaged"
 
-type sweepLease struct {
-	At time.Time `json:"at"`
+func (s *Sweeper) lease() lease {
+	return lease{store: s.Store, key: sweepLeaseKey, every: s.Every, now: s.Now}
 }
 
 // reportedKey is the memory key that records an issue's untriaged report on a channel, so that
@@ -85,81 +82,17 @@ func (s *Sweeper) defaults() {
 // after it starts.
 func (s *Sweeper) Start() {
 	s.defaults()
-	s.stop = make(chan struct{})
-	ctx, cancel := context.WithCancel(context.Background())
-	s.wg.Add(2)
-	go func() {
-		defer s.wg.Done()
-		<-s.stop
-		cancel()
-	}()
-	go func() {
-		defer s.wg.Done()
-		for {
-			wait, err := s.untilNext(ctx)
-			if err != nil {
-				if ctx.Err() != nil {
-					return
-				}
-				s.Logger.Warn("untriaged sweep schedule unreadable; retried in a minute", zap.Error(err))
-				wait = time.Minute
-			}
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-			if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-				s.Logger.Warn("untriaged sweep incomplete; the next one retries", zap.Error(err))
-			}
-		}
-	}()
-}
-
-// untilNext is the wait before the next sweep is due, by the lease; without one, the lease is
-// started now.
-func (s *Sweeper) untilNext(ctx context.Context) (time.Duration, error) {
-	var lease sweepLease
-	rev, err := s.Store.LoadMemory(ctx, sweepLeaseKey, &lease)
-	if err != nil {
-		return 0, err
-	}
-	if lease.At.IsZero() {
-		if err := s.Store.StoreMemory(ctx, sweepLeaseKey, sweepLease{At: s.Now().UTC()}, rev); err != nil && !errors.Is(err, queue.ErrConflict) {
-			return 0, err
-		}
-		return s.Every, nil
-	}
-	return max(lease.At.Add(s.Every).Sub(s.Now()), 0) + time.Second, nil
+	s.loop.start(s.Logger, "untriaged sweep", s.lease().untilNext, s.Sweep)
 }
 
 // Stop ends the sweeps, interrupting one in progress, and waits.
-func (s *Sweeper) Stop() {
-	if s.stop == nil {
-		return
-	}
-	s.once.Do(func() { close(s.stop) })
-	s.wg.Wait()
-}
+func (s *Sweeper) Stop() { s.loop.halt() }
 
 // Sweep runs one sweep unless another process swept within Every.
 func (s *Sweeper) Sweep(ctx context.Context) error {
 	s.defaults()
 	now := s.Now()
-	var lease sweepLease
-	rev, err := s.Store.LoadMemory(ctx, sweepLeaseKey, &lease)
-	if err != nil {
-		return err
-	}
-	if !lease.At.IsZero() && now.Sub(lease.At) < s.Every {
-		return nil
-	}
-	if err := s.Store.StoreMemory(ctx, sweepLeaseKey, sweepLease{At: now.UTC()}, rev); err != nil {
-		if errors.Is(err, queue.ErrConflict) {
-			return nil // another process took this sweep
-		}
+	if ok, err := s.lease().claim(ctx, s.Every); err != nil || !ok {
 		return err
 	}
 	repos, err := s.Source.Repositories(ctx)
@@ -227,7 +160,7 @@ func (s *Sweeper) sweepRepo(ctx context.Context, t rules.Target, now time.Time) 
 func reportUntriaged(ctx context.Context, store Store, n Notifier, t rules.Target, is notify.UntriagedIssue, ch string,
 	after time.Duration, now time.Time, cc notify.ChannelConfig) (bool, error) {
 	key := reportedKey(t.RepoID, is.Number, ch)
-	var done sweepLease
+	var done leaseRecord
 	rev, err := store.LoadMemory(ctx, key, &done)
 	if err != nil {
 		return false, err
@@ -243,7 +176,7 @@ func reportUntriaged(ctx context.Context, store Store, n Notifier, t rules.Targe
 	if err := n.Enqueue(ctx, notify.UntriagedNotification(is, ch, after, now.UTC())); err != nil {
 		return false, fmt.Errorf("enqueue untriaged report of %s#%d: %w", is.Repo, is.Number, err)
 	}
-	if err := store.StoreMemory(ctx, key, sweepLease{At: now.UTC()}, 0); err != nil && !errors.Is(err, queue.ErrConflict) {
+	if err := store.StoreMemory(ctx, key, leaseRecord{At: now.UTC()}, 0); err != nil && !errors.Is(err, queue.ErrConflict) {
 		return true, err
 	}
 	return true, nil

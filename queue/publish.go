@@ -26,8 +26,14 @@ type PublishResult struct {
 	Sequence  uint64
 }
 
-// Publish stores the delivery and returns once JetStream has acknowledged it.
+// Publish stores the delivery and returns once JetStream has acknowledged it. A delivery id
+// the ledger knows within the dedup window is not stored again (Duplicate).
 func (q *Queue) Publish(ctx context.Context, d Delivery) (PublishResult, error) {
+	if state, err := q.DeliveryState(ctx, d.ID); err != nil {
+		return PublishResult{}, fmt.Errorf("publish delivery %s: %w", d.ID, err)
+	} else if state != "" {
+		return PublishResult{Duplicate: true}, nil
+	}
 	p := Partition(d.RepoID, d.Number, q.cfg.Partitions)
 	msg := &nats.Msg{
 		Subject: Subject(p, d.InstallationID, d.RepoID, d.Number, d.Event),
@@ -45,5 +51,8 @@ func (q *Queue) Publish(ctx context.Context, d Delivery) (PublishResult, error) 
 		}
 		return PublishResult{}, fmt.Errorf("publish delivery %s: %w", d.ID, err)
 	}
+	// Stored: the answer is 202 even if the note fails, as the worker's ledger check (Once)
+	// still keeps a copy stored twice from being handled twice.
+	_ = q.recordStored(ctx, d.ID)
 	return PublishResult{Duplicate: ack.Duplicate, Sequence: ack.Sequence}, nil
 }

@@ -59,7 +59,8 @@ func (e *eval) conduct(ctx context.Context) error {
 			Body: reminderBody(who, url), Reason: reason + ": first reminder for them on this issue"})
 		e.mem.Reminded = addFold(e.mem.Reminded, strings.ToLower(who))
 	}
-	e.emit(Action{Rule: RuleCodeOfConduct, Type: Notify, Channel: RouteConduct,
+	// In private mode the maintainers alone hear of it: never through a channel that posts on GitHub.
+	e.emit(Action{Rule: RuleCodeOfConduct, Type: Notify, Channel: RouteConduct, Private: cfg.Reply == ReplyPrivate,
 		Text:   fmt.Sprintf("Possible code of conduct problem on %s#%d: @%s's %s matches %s. %s", e.repo, e.number, who, what, match, link),
 		Reason: reason + ": maintainers should look"})
 	return nil

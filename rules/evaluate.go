@@ -82,6 +82,10 @@ func Evaluate(ctx context.Context, in Input) (Outcome, error) {
 	// Commands run before priority, so a /priority decides before the comment count does; their
 	// comments (replies, /coc) come after it, like conduct's.
 	e.needsTriage()
+	e.lifecycle()
+	if err := e.security(ctx); err != nil {
+		return Outcome{Memory: in.Memory, Repo: in.Repo}, err
+	}
 	if err := e.commands(ctx); err != nil {
 		return Outcome{Memory: in.Memory, Repo: in.Repo}, err
 	}
@@ -120,6 +124,7 @@ type eval struct {
 	repo       string // owner/name
 	number     int
 	sender     string
+	senderType string   // User or Bot
 	author     string   // the issue's author
 	labels     []string // the issue's labels once this event is applied
 	fromBot    bool
@@ -147,6 +152,7 @@ func newEval(in Input) *eval {
 		e.changes = ev.Changes
 		e.repo = ev.GetRepo().GetFullName()
 		e.sender = ev.GetSender().GetLogin()
+		e.senderType = ev.GetSender().GetType()
 	case *github.IssueCommentEvent:
 		if ev == nil {
 			return e
@@ -158,6 +164,7 @@ func newEval(in Input) *eval {
 		e.changes = ev.Changes
 		e.repo = ev.GetRepo().GetFullName()
 		e.sender = ev.GetSender().GetLogin()
+		e.senderType = ev.GetSender().GetType()
 	}
 	if e.issue == nil {
 		return e
@@ -229,7 +236,16 @@ func (e *eval) rememberComment() {
 	switch e.action {
 	case "created":
 		if byBot {
-			e.mem.BotComments = addFold(e.mem.BotComments, botCommentKey(e.comment))
+			key := botCommentKey(e.comment)
+			e.mem.BotComments = addFold(e.mem.BotComments, key)
+			if id := e.comment.GetID(); id != 0 && !strings.HasPrefix(key, "id:") {
+				if e.mem.BotCommentIDs == nil {
+					e.mem.BotCommentIDs = map[string]int64{}
+				}
+				if _, seen := e.mem.BotCommentIDs[key]; !seen {
+					e.mem.BotCommentIDs[key] = id
+				}
+			}
 			return
 		}
 		if human {
@@ -266,6 +282,9 @@ func botCommentKey(c *github.IssueComment) string {
 
 // emit records an action on this issue. A comment is remembered as the bot's own at once.
 func (e *eval) emit(a Action) {
+	if e.cmd == nil || !e.cmd.merging || (a.Type != AddLabels && a.Type != RemoveLabel) {
+		a = Limit(a) // label actions of commands are limited once merged (mergeLabelActions)
+	}
 	a.Repo = e.repo
 	a.Number = e.number
 	e.actions = append(e.actions, a)

@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // needsTriage marks new issues as waiting for a maintainer and unmarks them once a maintainer
@@ -46,6 +47,8 @@ func (e *eval) needsTriage() {
 			e.skip(RuleNeedsTriage, "the author's issue template applied %q: that is not triage", e.label)
 		case matchAny(cfg.NotTriageLabels, e.label):
 			e.skip(RuleNeedsTriage, "%q does not count as triage (needs_triage.not_triage_labels)", e.label)
+		case !e.senderMayTriage():
+			e.skip(RuleNeedsTriage, "@%s is an App or bot: its labels are not triage (needs_triage.triage_bots)", e.sender)
 		default:
 			e.triaged(RuleNeedsTriage, fmt.Sprintf("@%s labelled the issue %q: it has been triaged", e.sender, e.label))
 		}
@@ -55,12 +58,33 @@ func (e *eval) needsTriage() {
 			e.skip(RuleNeedsTriage, "assigning does not count as triage (needs_triage.remove_on_assign)")
 		case e.byTemplate(e.mem.OpenedAssignees, e.assignee):
 			e.skip(RuleNeedsTriage, "the author's issue template assigned @%s: that is not triage", e.assignee)
+		case !e.senderMayTriage():
+			e.skip(RuleNeedsTriage, "@%s is an App or bot: its assignments are not triage (needs_triage.triage_bots)", e.sender)
 		default:
 			e.triaged(RuleNeedsTriage, fmt.Sprintf("@%s assigned the issue to @%s: it has been triaged", e.sender, e.assignee))
+		}
+	case "closed":
+		present := e.hasLabel(cfg.Label) || containsFold(e.mem.BotLabels, cfg.Label)
+		switch {
+		case !cfg.RemoveOnClose:
+			e.skip(RuleNeedsTriage, "closing leaves %q on (needs_triage.remove_on_close)", cfg.Label)
+		case !present:
+			e.skip(RuleNeedsTriage, "the closed issue has no %q to take off", cfg.Label)
+		default:
+			e.emit(Action{Rule: RuleNeedsTriage, Type: RemoveLabel, Label: cfg.Label, Reason: "issue closed: no longer waiting for triage"})
+			e.mem.BotLabels = removeFold(e.mem.BotLabels, cfg.Label)
+			e.labels = removeFold(e.labels, cfg.Label)
 		}
 	default:
 		e.skip(RuleNeedsTriage, "an issue %s changes no triage state", e.action)
 	}
+}
+
+// senderMayTriage: a person's labels and assignments are triage; those of Apps and bots (sender
+// type Bot: auto-labellers, github-actions[bot]) only when needs_triage.triage_bots names them.
+func (e *eval) senderMayTriage() bool {
+	isBot := strings.EqualFold(e.senderType, "Bot") || strings.HasSuffix(strings.ToLower(e.sender), "[bot]")
+	return !isBot || containsFold(e.cfg.NeedsTriage.TriageBots, e.sender)
 }
 
 // byTemplate reports whether this change is the author's own issue template at work rather than
@@ -70,7 +94,22 @@ func (e *eval) byTemplate(opened []string, name string) bool {
 	if e.author == "" || !strings.EqualFold(e.sender, e.author) {
 		return false
 	}
-	return containsFold(opened, name) || !isMaintainer(e.issue.GetAuthorAssociation())
+	return containsFold(opened, name) || !isMaintainer(e.issue.GetAuthorAssociation()) || e.beforeOpened()
+}
+
+// templateWindow is how soon after an issue's creation GitHub applies its template's labels and
+// assignees.
+const templateWindow = time.Minute
+
+// beforeOpened: the bot has not seen the issue's opened event yet (GitHub may deliver the
+// template's labeled event first), and the issue is as new as a template's change is: what the
+// author does then is the template at work, not triage.
+func (e *eval) beforeOpened() bool {
+	if !e.mem.OpenedAt.IsZero() || e.mem.OpenedLabels != nil {
+		return false
+	}
+	created, updated := e.issue.GetCreatedAt().Time, e.issue.GetUpdatedAt().Time
+	return !created.IsZero() && updated.Sub(created) <= templateWindow
 }
 
 // triaged records that a maintainer triaged the issue and takes the needs-triage label off if

@@ -24,6 +24,7 @@ func TestConfigValidate(t *testing.T) {
 	empty := write("empty.yml", "")
 	bad := write("bad.yml", "needs_triage:\n  lable: x\npriority:\n  levels:\n    - {label: low, at: 3}\n    - {label: high, at: 20}\n  hysteresis: lots\n")
 	syntax := write("syntax.yml", "priority: [\n")
+	huge := write("huge.yml", "priority: {enabled: false}\n"+strings.Repeat("# padding\n", 30000))
 	missingPassword := write("missing-password.yml", "defaults: {priority: {enabled: 0}}\nchannels:\n  mail: {type: email, smtp_host: smtp.example.org, smtp_port: 587, username: bot,\n         password_file: "+filepath.Join(dir, "no-password")+", from: a@example.org, to: [b@example.org]}\n  pigeon: {type: bird}\n")
 	tabs := write("tabs.yml", "priority:\n  enabled: true\n\tscore: comments\n")
 	server := write("server.yml", "defaults:\n  priority: {enabled: false}\nchannels:\n  chat: {type: webhook, url: 'https://chat.example.org/hooks/abc'}\n")
@@ -47,10 +48,12 @@ func TestConfigValidate(t *testing.T) {
 		},
 		{
 			name: "every error with its line", give: []string{"validate", bad}, wantCode: 1,
-			wantStderr: bad + ":2: needs_triage.lable: unknown key (known: enabled, label, not_triage_labels, remove_on_assign)\n" +
+			wantStderr: bad + ":2: needs_triage.lable: unknown key (known: enabled, label, not_triage_labels, remove_on_assign, remove_on_close, triage_bots)\n" +
 				bad + ":6: priority.levels[1].at: levels must go from the highest threshold down: 20 is not below 3 (\"low\")\n" +
 				bad + ":7: priority.hysteresis: expected a whole number, got \"lots\"\n",
 		},
+		{name: "over 256 KiB", give: []string{"validate", huge}, wantCode: 1,
+			wantStderr: huge + ": the file is 293.0 KiB; configuration files may be at most 256 KiB\n"},
 		{name: "syntax error", give: []string{"validate", syntax}, wantCode: 1, wantStderr: syntax + ":1: a value is missing, or a '[' or '{' is not closed (yaml: did not find expected node content)\n"},
 		{
 			name: "server file", give: []string{"validate", "--server", server},

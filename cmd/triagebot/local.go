@@ -26,6 +26,11 @@ type local struct {
 	Fake    *ghfake.Server
 	App     *app
 	fakeSrv *httptest.Server
+	// what the bot was started with, for Restart
+	settings settings
+	opts     startOptions
+	log      *zap.Logger
+	addr     string
 }
 
 type localConfig struct {
@@ -47,7 +52,9 @@ func startLocal(ctx context.Context, cfg localConfig) (_ *local, err error) {
 		}
 	}()
 	l.Fake = ghfake.New(append([]ghfake.Option{ghfake.WithPrefix("/api/v3/")}, cfg.Fake...)...)
-	l.fakeSrv = httptest.NewServer(l.Fake)
+	l.fakeSrv = httptest.NewUnstartedServer(l.Fake)
+	l.fakeSrv.Config.ConnState = l.Fake.ConnState
+	l.fakeSrv.Start()
 
 	keyFile := filepath.Join(cfg.Dir, "app-key.pem")
 	if err := os.WriteFile(keyFile, l.Fake.PrivateKeyPEM(), 0o600); err != nil {
@@ -59,6 +66,7 @@ func startLocal(ctx context.Context, cfg localConfig) (_ *local, err error) {
 	}
 	s := defaultSettings()
 	s.Listen = "127.0.0.1:0"
+	s.AdminListen = "127.0.0.1:0"
 	s.DataDir = filepath.Join(cfg.Dir, "data")
 	s.Secrets = []string{hex.EncodeToString(secret)}
 	s.AppID = l.Fake.AppID()
@@ -72,11 +80,40 @@ func startLocal(ctx context.Context, cfg localConfig) (_ *local, err error) {
 	// ghfake has no GET /app; the bot login is known. One machine, one GitHub: no need to pace
 	// writes at GitHub's 80 a minute.
 	opts.ghapp = append([]ghapp.Option{ghapp.WithBotLogin(l.Fake.BotLogin()), ghapp.WithWriteRate(60000, 1000)}, opts.ghapp...)
+	l.settings, l.opts, l.log = s, opts, cfg.Log
 	if l.App, err = start(ctx, "serve", s, cfg.Log, opts); err != nil {
 		return nil, err
 	}
 	l.Fake.SetWebhook("http://"+l.App.addr+"/webhook", s.Secrets[0])
 	return l, nil
+}
+
+// Restart stops the bot (gracefully) unless it is stopped, and starts it again on the same
+// data directory and address, as an operator's restart of serve does.
+func (l *local) Restart(ctx context.Context) error {
+	if err := l.Stop(); err != nil {
+		return err
+	}
+	s := l.settings
+	s.Listen = l.addr // GitHub keeps the webhook URL it was given
+	a, err := start(ctx, "serve", s, l.log, l.opts)
+	if err != nil {
+		return err
+	}
+	l.App = a
+	return nil
+}
+
+// Stop stops the bot (gracefully), keeping its address and data for Restart: GitHub's
+// deliveries fail meanwhile, as they do while a real bot is down.
+func (l *local) Stop() error {
+	if l.App == nil {
+		return nil
+	}
+	l.addr = l.App.addr
+	err := l.App.shutdown()
+	l.App = nil
+	return err
 }
 
 // Settle waits until every webhook GitHub queued was delivered and every stored event handled,

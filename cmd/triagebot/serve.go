@@ -27,6 +27,8 @@ import (
 	"github.com/triagebot/triagebot/handlers"
 	"github.com/triagebot/triagebot/internal/ghapp"
 	"github.com/triagebot/triagebot/internal/notify"
+	"github.com/triagebot/triagebot/internal/ops"
+	"github.com/triagebot/triagebot/internal/statuspage"
 	"github.com/triagebot/triagebot/queue"
 	"github.com/triagebot/triagebot/rules"
 )
@@ -130,6 +132,8 @@ type startOptions struct {
 	transport  http.RoundTripper
 	backoff    func(attempt int) time.Duration // retry delay of transient failures (default queue.Backoff)
 	sweepEvery time.Duration                   // untriaged sweep interval (default handlers.DefaultSweepEvery)
+	// reconciler interval (default the setting; negative: off) and pace between redeliveries
+	reconcileEvery, reconcilePace time.Duration
 }
 
 // app is a running triagebot process: some of receiver, workers, embedded NATS.
@@ -140,6 +144,7 @@ type app struct {
 	nc       *nats.Conn
 	q        *queue.Queue
 	receiver *handlers.Receiver
+	smee     *handlers.Smee
 	consumer *queue.Consumer
 	srv      *http.Server
 	addr     string
@@ -152,6 +157,8 @@ type app struct {
 	dispatcher *notify.Dispatcher
 	timers     *handlers.Timers
 	sweeper    *handlers.Sweeper
+	reconciler *handlers.Reconciler
+	admin      adminServer // the status page
 }
 
 func start(ctx context.Context, role string, s settings, log *zap.Logger, opts startOptions) (_ *app, err error) {
@@ -176,6 +183,15 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			ln.Close()
 		}
 	}()
+	adminLn, err := adminListener(s)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil && adminLn != nil {
+			adminLn.Close()
+		}
+	}()
 	serverCfg, rawCfg, err := loadServerConfig(s.ConfigFile)
 	if err != nil {
 		return nil, withExit(2, fmt.Errorf("TRIAGEBOT_CONFIG: %w", err))
@@ -185,9 +201,15 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 	if err != nil {
 		return nil, withExit(2, fmt.Errorf("TRIAGEBOT_CONFIG: %w", err))
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := newMetrics(reg)
+	om := ops.NewMetrics(reg, buildInfo(), time.Now)
+	chStats := ops.NewChannelStats(channelTypes(channels), time.Now)
+	page := statuspage.Sources{Role: role, Partitions: s.Partitions, NotReady: a.notReady, WebURL: statuspage.WebURL(s.GitHubURL)}
 	var gh *ghapp.App
 	if work {
-		if gh, err = newApp(s, log, opts); err != nil {
+		if gh, err = newApp(s, log, opts.observed(s, om)); err != nil {
 			return nil, err
 		}
 		if gh == nil && !s.DryRun && role != "serve" && opts.executor == nil {
@@ -197,20 +219,41 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 	if err := a.connect(ctx); err != nil {
 		return nil, err
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m := newMetrics(reg)
+	if gh != nil {
+		if err := shareLimits(ctx, gh, a.q, log); err != nil {
+			return nil, err
+		}
+	}
+	reg.MustRegister(ops.NewQueueCollector(a.q.JetStream(), a.q.Config().Partitions, log.Named("metrics")),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "triagebot_ready", Help: "1 when /readyz answers 200."}, func() float64 {
+			if a.notReady(context.Background()) != "" {
+				return 0
+			}
+			return 1
+		}))
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	if receive {
-		a.receiver, err = handlers.NewReceiver(a.q, s.Secrets, log.Named("receiver"), handlers.WithObserver(m.delivery))
+		a.receiver, err = handlers.NewReceiver(a.q, s.Secrets, log.Named("receiver"), handlers.WithObserver(m.delivery),
+			handlers.WithMaxInflightBytes(s.MaxInflightBytes))
 		if err != nil {
 			return nil, withExit(2, fmt.Errorf("TRIAGEBOT_WEBHOOK_SECRET: %w", err))
 		}
 		mux.Handle("/webhook", a.receiver)
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "triagebot_webhook_inflight_bytes",
+			Help: "Bytes of webhook request bodies held now (at most TRIAGEBOT_MAX_INFLIGHT_BYTES)."},
+			func() float64 { return float64(a.receiver.InflightBytes()) }))
+		if s.SmeeURL != "" {
+			a.smee = &handlers.Smee{URL: s.SmeeURL, Handler: a.receiver, Logger: log.Named("smee")}
+			defer func() {
+				if err == nil {
+					a.smee.Start(ctx)
+				}
+			}()
+		}
 	}
 	if work {
 		wc := handlers.WorkerConfig{
@@ -237,11 +280,12 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			if wc.Executor == nil {
 				wc.Executor = side.exec
 			}
-			wc.Config, wc.Lookup, wc.BotLoginFunc = side.config, side.lookups.For, gh.BotLogin
+			wc.Config, wc.Lookup, wc.BotLoginFunc = countedConfig{loader: side.config, om: om}, side.lookups.For, gh.BotLogin
 			if !s.DryRun {
 				wc.Installer, wc.ConfigWatcher = side, side
 			}
 			a.github = gh
+			page.GitHub, page.ConfigKV = om.GitHub, a.q.ConfigBucket()
 		}
 		var commenter notify.Commenter = logCommenter{log: log.Named("notify")}
 		var issues handlers.IssueReader
@@ -249,10 +293,12 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			commenter = githubCommenter{exec: a.githubExec(gh, log), store: a.q, app: gh}
 			issues = issueReader{app: gh}
 		}
-		if err := a.startNotifications(ctx, channels, commenter); err != nil {
+		if err := a.startNotifications(ctx, channels, commenter, notify.WithObserver(notificationObserver(om, chStats))); err != nil {
 			return nil, err
 		}
 		wc.Notifier, wc.Untriaged = a.notifier, a.timers
+		wc.Forgetter = forgetter{q: a.q, log: log.Named("worker")}
+		page.Channels, page.Handled = chStats, ops.NewPerMinute(time.Now)
 		w, err := handlers.NewWorker(wc)
 		if err != nil {
 			return nil, err
@@ -266,7 +312,23 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 				Logger: log.Named("sweep"), Every: cmp.Or(opts.sweepEvery, s.UntriagedSweep)}
 			a.sweeper.Start()
 		}
-		a.consumer, err = a.q.Consume(ctx, w.Handle, queue.ConsumeOptions{Logger: log.Named("queue"), Observe: m.event, Backoff: opts.backoff})
+		a.startReconciler(gh, reg, opts)
+		observe := func(o queue.Outcome) {
+			m.event(o)
+			if o.Result == "acked" {
+				om.EventHandled(o.Message.Stored)
+				page.Handled.Add()
+			}
+		}
+		handle := w.Handle
+		if gh != nil {
+			// While GitHub refuses the App's credentials, events wait (held), not fail.
+			handle = gh.AuthGate().Guard(handle)
+		}
+		a.consumer, err = a.q.Consume(ctx, handle, queue.ConsumeOptions{Logger: log.Named("queue"), Observe: observe, Backoff: opts.backoff,
+			// The embedded server's data directory is locked to this process: it is the only
+			// consumer, and takes over what a killed predecessor held at once.
+			MaxInFlight: s.MaxInFlight, Takeover: s.NATSURL == ""})
 		if err != nil {
 			return nil, err
 		}
@@ -281,6 +343,10 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}
 	go func() { a.served <- a.srv.Serve(ln) }()
+	page.Queue, page.Conn = a.q, a.nc
+	if err := a.admin.start(adminLn, page, s.AdminToken, log.Named("admin")); err != nil {
+		return nil, err
+	}
 	log.Info("listening", zap.String("role", role), zap.String("addr", a.addr), zap.Int("partitions", a.q.Config().Partitions))
 	return a, nil
 }
@@ -380,20 +446,35 @@ func natsTLS(s settings) (*tls.Config, error) {
 }
 
 func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
-	if a.draining.Load() {
-		http.Error(w, "shutting down", http.StatusServiceUnavailable)
-		return
-	}
-	if err := a.q.Ready(r.Context()); err != nil {
-		http.Error(w, "JetStream does not answer", http.StatusServiceUnavailable)
+	if why := a.notReady(r.Context()); why != "" {
+		http.Error(w, why, http.StatusServiceUnavailable)
 		return
 	}
 	fmt.Fprintln(w, "ready")
 }
 
+// notReady says why the process is not ready; empty when it is.
+func (a *app) notReady(ctx context.Context) string {
+	if a.draining.Load() {
+		return "shutting down"
+	}
+	if err := a.q.Ready(ctx); err != nil {
+		return "JetStream does not answer"
+	}
+	if a.github != nil {
+		if err := a.github.AuthGate().Status(); err != nil {
+			return err.Error()
+		}
+	}
+	return ""
+}
+
 // shutdown refuses new deliveries, lets the events in flight finish, then drains and stops.
 func (a *app) shutdown() error {
 	a.draining.Store(true)
+	if a.smee != nil {
+		a.smee.Stop() // first: a delivery from the channel answered 503 would be lost
+	}
 	if a.receiver != nil {
 		a.receiver.Drain()
 	}
@@ -416,6 +497,7 @@ func (a *app) shutdown() error {
 	if err := <-a.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		errs = append(errs, err)
 	}
+	errs = append(errs, a.admin.stop(httpCtx))
 	a.closeQueue()
 	if a.github != nil {
 		a.github.Close()
@@ -488,7 +570,7 @@ func (a *app) githubExec(gh *ghapp.App, log *zap.Logger) *ghapp.Executor {
 
 // startNotifications sets up the notification queue and the untriaged timers on the same
 // JetStream, and starts the dispatcher.
-func (a *app) startNotifications(ctx context.Context, channels map[string]notify.ChannelConfig, commenter notify.Commenter) error {
+func (a *app) startNotifications(ctx context.Context, channels map[string]notify.ChannelConfig, commenter notify.Commenter, opts ...notify.Option) error {
 	setupCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	js := a.q.JetStream()
@@ -499,7 +581,7 @@ func (a *app) startNotifications(ctx context.Context, channels map[string]notify
 	if a.timers, err = handlers.SetupTimers(setupCtx, js, handlers.TimersConfig{Replicas: a.s.Replicas, DedupWindow: a.s.DedupWindow, Logger: a.log.Named("timers")}); err != nil {
 		return err
 	}
-	if a.dispatcher, err = notify.NewDispatcher(a.notifier, notify.WithLogger(a.log.Named("notify")), notify.WithCommenter(commenter)); err != nil {
+	if a.dispatcher, err = notify.NewDispatcher(a.notifier, append([]notify.Option{notify.WithLogger(a.log.Named("notify")), notify.WithCommenter(commenter)}, opts...)...); err != nil {
 		return withExit(2, fmt.Errorf("TRIAGEBOT_CONFIG: %w", err))
 	}
 	if err := a.dispatcher.Start(ctx); err != nil {
@@ -512,6 +594,7 @@ func (a *app) startNotifications(ctx context.Context, channels map[string]notify
 // stopNotifications stops the dispatcher (held digests go back to the queue), the timers and
 // the sweep.
 func (a *app) stopNotifications(ctx context.Context) {
+	a.stopReconciler()
 	if a.sweeper != nil {
 		a.sweeper.Stop()
 		a.sweeper = nil

@@ -38,6 +38,10 @@ import (
 type serverSettings struct {
 	Listen          string        `env:"TRIAGEBOT_LISTEN" default:":8080" help:"HTTP address of /webhook, /healthz, /readyz, /metrics."`
 	ShutdownTimeout time.Duration `env:"TRIAGEBOT_SHUTDOWN_TIMEOUT" default:"10s" help:"How long events in flight may take to finish at shutdown."`
+	AdminListen     string        `env:"TRIAGEBOT_ADMIN_LISTEN" default:"127.0.0.1:8081" help:"Address of the status page (off: none); a non-loopback address needs TRIAGEBOT_ADMIN_TOKEN."`
+	AdminToken      string        `env:"TRIAGEBOT_ADMIN_TOKEN" help:"Token the status page asks for (basic authentication password, or Bearer)."`
+	AdminTokenFile  string        `env:"TRIAGEBOT_ADMIN_TOKEN_FILE" type:"path" help:"File holding TRIAGEBOT_ADMIN_TOKEN."`
+	NATSWait        time.Duration `name:"nats-wait" env:"TRIAGEBOT_NATS_WAIT" default:"2m" help:"How long start-up waits, retrying, for NATS to answer (/readyz says not ready meanwhile)."`
 }
 
 func (g *serverSettings) check(c *checker) {
@@ -50,6 +54,8 @@ func (g *serverSettings) check(c *checker) {
 		}
 	}
 	c.positive("TRIAGEBOT_SHUTDOWN_TIMEOUT", g.ShutdownTimeout)
+	c.positive("TRIAGEBOT_NATS_WAIT", g.NATSWait)
+	g.checkAdmin(c)
 }
 
 // receiverSettings: the webhook receiver (serve, receive).
@@ -57,9 +63,17 @@ type receiverSettings struct {
 	WebhookSecret     string   `env:"TRIAGEBOT_WEBHOOK_SECRET" help:"Webhook secret; several, comma-separated, during a rotation (this or the _FILE is required)."`
 	WebhookSecretFile string   `env:"TRIAGEBOT_WEBHOOK_SECRET_FILE" type:"path" help:"File holding the webhook secret(s), comma- or newline-separated."`
 	Secrets           []string `kong:"-"` // from either of the above
+	MaxInflightBytes  int64    `env:"TRIAGEBOT_MAX_INFLIGHT_BYTES" default:"67108864" help:"Bytes of request bodies held at once; a delivery that cannot get its share within 1s is answered 503 (GitHub retries it)."`
+	SmeeURL           string   `name:"smee-url" env:"TRIAGEBOT_SMEE_URL" help:"A smee.io channel to receive webhooks from, for trying the bot on a machine GitHub cannot reach."`
 }
 
 func (g *receiverSettings) check(c *checker) {
+	if g.MaxInflightBytes < 1<<20 {
+		c.failf("TRIAGEBOT_MAX_INFLIGHT_BYTES", "%d is not a number of bytes of at least 1048576 (1 MiB)", g.MaxInflightBytes)
+	}
+	if g.SmeeURL != "" {
+		g.SmeeURL = strings.TrimSuffix(c.httpURL("TRIAGEBOT_SMEE_URL", g.SmeeURL), "/")
+	}
 	split := func(v string, seps string) (out []string) {
 		for _, p := range strings.FieldsFunc(v, func(r rune) bool { return strings.ContainsRune(seps, r) }) {
 			if p = strings.TrimSpace(p); p != "" {
@@ -119,8 +133,8 @@ type queueSettings struct {
 	NATSKey   string `name:"nats-key" env:"TRIAGEBOT_NATS_KEY" type:"path" help:"Client key (PEM) for NATS mutual TLS."`
 	dataDirSettings
 	StoreMaxBytes int64         `env:"TRIAGEBOT_STORE_MAX_BYTES" default:"10737418240" help:"Embedded JetStream disk limit in bytes."`
-	Partitions    int           `env:"TRIAGEBOT_PARTITIONS" default:"16" help:"Partitions of the event stream: events of one issue are handled in order, partitions in parallel."`
-	DedupWindow   time.Duration `env:"TRIAGEBOT_DEDUP_WINDOW" default:"2h" help:"How long a delivery id is remembered against duplicates (at least 1h)."`
+	Partitions    int           `env:"TRIAGEBOT_PARTITIONS" default:"16" help:"Partitions of the event stream: they spread the fetching; events of one issue are handled in order whatever the count, which may change at any time."`
+	DedupWindow   time.Duration `env:"TRIAGEBOT_DEDUP_WINDOW" default:"72h" help:"How long a delivery id is remembered against duplicates (at least 1h)."`
 	MaxAttempts   int           `env:"TRIAGEBOT_MAX_ATTEMPTS" default:"10" help:"Deliveries of an event before it is dead-lettered."`
 	AckWait       time.Duration `env:"TRIAGEBOT_ACK_WAIT" default:"30s" help:"How soon an event held by a worker that died is handed to another (a live worker renews it while it works)."`
 	Replicas      int           `env:"TRIAGEBOT_REPLICAS" default:"1" help:"Stream replicas on an external cluster (3 for R3)."`
@@ -175,11 +189,15 @@ type dataDirSettings struct {
 type workerSettings struct {
 	ConfigFile     string        `name:"config" env:"TRIAGEBOT_CONFIG" type:"path" help:"Server-side defaults and notification channels (YAML)."`
 	DryRun         bool          `env:"TRIAGEBOT_DRY_RUN" help:"Decide and record, but write nothing to GitHub."`
+	ReconcileEvery time.Duration `env:"TRIAGEBOT_RECONCILE_EVERY" default:"5m" help:"How often GitHub's failed deliveries are looked for and redelivered (one process at a time)."`
 	UntriagedSweep time.Duration `env:"TRIAGEBOT_UNTRIAGED_SWEEP" default:"1h" help:"How often open issues still labelled needs-triage are looked for (for untriaged notifications of issues the bot did not see open)."`
+	MaxInFlight    int           `env:"TRIAGEBOT_MAX_IN_FLIGHT" default:"256" help:"Events one worker process holds at once: issues handled at the same time (one event per issue at a time)."`
 }
 
 func (g *workerSettings) check(c *checker) {
 	c.positive("TRIAGEBOT_UNTRIAGED_SWEEP", g.UntriagedSweep)
+	c.positive("TRIAGEBOT_RECONCILE_EVERY", g.ReconcileEvery)
+	c.between("TRIAGEBOT_MAX_IN_FLIGHT", g.MaxInFlight, 1, 100_000)
 }
 
 // logSettings: every command that logs.

@@ -21,10 +21,24 @@ type Redelivery struct {
 }
 
 // RedeliverFailed finds the App's webhook deliveries since the given time that never got a
-// 2xx (a redelivery keeps the GUID, so a delivery redelivered successfully is left alone), and
-// asks GitHub to deliver each again, the latest attempt of each GUID once. With dryRun it only
-// lists them. The receiver deduplicates by delivery id, so a redelivery is always safe.
+// 2xx (FailedDeliveries) and asks GitHub to deliver each again, the latest attempt of each
+// GUID once. With dryRun it only lists them. The receiver deduplicates by delivery id, so a
+// redelivery is always safe.
 func (a *App) RedeliverFailed(ctx context.Context, since time.Time, dryRun bool) ([]Redelivery, error) {
+	out, err := a.FailedDeliveries(ctx, since)
+	if err != nil || dryRun {
+		return out, err
+	}
+	for i := range out {
+		out[i].Err = a.Redeliver(ctx, out[i].ID)
+	}
+	return out, nil
+}
+
+// FailedDeliveries lists the App's webhook deliveries since the given time that never got a
+// 2xx (a redelivery keeps the GUID, so a delivery redelivered successfully is left out): the
+// latest attempt of each GUID, newest first.
+func (a *App) FailedDeliveries(ctx context.Context, since time.Time) ([]Redelivery, error) {
 	type state struct {
 		ok     bool
 		latest *github.HookDelivery
@@ -64,17 +78,19 @@ func (a *App) RedeliverFailed(ctx context.Context, since time.Time, dryRun bool)
 			continue
 		}
 		d := s.latest
-		r := Redelivery{ID: d.GetID(), GUID: guid, Event: d.GetEvent(), Action: d.GetAction(),
-			StatusCode: d.GetStatusCode(), DeliveredAt: d.GetDeliveredAt().Time}
-		if !dryRun {
-			if _, _, err := a.appClient.Apps.RedeliverHookDelivery(ctx, d.GetID()); err != nil {
-				var accepted *github.AcceptedError
-				if !errors.As(err, &accepted) {
-					r.Err = Classify(err)
-				}
-			}
-		}
-		out = append(out, r)
+		out = append(out, Redelivery{ID: d.GetID(), GUID: guid, Event: d.GetEvent(), Action: d.GetAction(),
+			StatusCode: d.GetStatusCode(), DeliveredAt: d.GetDeliveredAt().Time})
 	}
 	return out, nil
+}
+
+// Redeliver asks GitHub to deliver attempt id again (it answers 202 and delivers later).
+func (a *App) Redeliver(ctx context.Context, id int64) error {
+	if _, _, err := a.appClient.Apps.RedeliverHookDelivery(ctx, id); err != nil {
+		var accepted *github.AcceptedError
+		if !errors.As(err, &accepted) {
+			return Classify(err)
+		}
+	}
+	return nil
 }

@@ -1,0 +1,155 @@
+package queue
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// DeliveryBucket is the delivery ledger: one key per delivery id seen within the dedup window,
+// whose value says how far it got. The event stream's own duplicate table is not enough: a
+// work-queue stream deletes acknowledged messages, and nats-server rebuilds that table only
+// from the messages it still stores, so after a restart it has forgotten every id it handled.
+const DeliveryBucket = "triagebot-deliveries"
+
+// RedeliveryBucket records the failed delivery attempts the reconciler asked GitHub to
+// redeliver, so it asks once per failure; an entry outlives GitHub's 3-day redelivery window.
+const RedeliveryBucket = "triagebot-redeliveries"
+
+// States of a delivery in the ledger.
+const (
+	DeliveryStored  = "stored"  // the receiver stored it in the event stream
+	DeliveryHandled = "handled" // a worker handled it; a copy stored twice is skipped
+)
+
+// DefaultDedupWindow is how long a delivery id is remembered: GitHub keeps deliveries for 3
+// days, and anyone with access (or the reconciler) can redeliver one until then.
+const DefaultDedupWindow = 72 * time.Hour
+
+// streamDedupCap bounds the event stream's own duplicate window, which nats-server keeps in
+// memory: the ledger remembers ids for the whole dedup window.
+const streamDedupCap = 2 * time.Hour
+
+var validKey = regexp.MustCompile(`^[-/_=a-zA-Z0-9]+(\.[-/_=a-zA-Z0-9]+)*$`)
+
+// ledgerKey is the bucket key of a delivery id: the id itself when it is a valid key (GitHub's
+// are UUIDs), else a digest of it.
+func ledgerKey(id string) string {
+	if validKey.MatchString(id) {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "sha256-" + hex.EncodeToString(sum[:])
+}
+
+func (q *Queue) setupLedger(ctx context.Context) error {
+	kv, err := q.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      DeliveryBucket,
+		Description: "delivery ids seen within the dedup window, and whether they were handled",
+		Storage:     jetstream.FileStorage,
+		Replicas:    q.cfg.Replicas,
+		History:     1,
+		TTL:         q.cfg.DedupWindow,
+	})
+	if err != nil {
+		return fmt.Errorf("create bucket %s: %w", DeliveryBucket, err)
+	}
+	q.ledger = kv
+	if q.redeliveries, err = q.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      RedeliveryBucket,
+		Description: "delivery ids the reconciler asked GitHub to redeliver",
+		Storage:     jetstream.FileStorage,
+		Replicas:    q.cfg.Replicas,
+		History:     1,
+		TTL:         73 * time.Hour,
+	}); err != nil {
+		return fmt.Errorf("create bucket %s: %w", RedeliveryBucket, err)
+	}
+	return nil
+}
+
+// ClaimRedelivery records that id (a failed attempt) is being asked for again, and reports
+// whether this call claimed it (false: some process asked before). One claim per id across
+// every process.
+func (q *Queue) ClaimRedelivery(ctx context.Context, id string) (bool, error) {
+	_, err := q.redeliveries.Create(ctx, ledgerKey(id), []byte(time.Now().UTC().Format(time.RFC3339)))
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("claim redelivery %s: %w", id, err)
+	}
+	return true, nil
+}
+
+// ReleaseRedelivery forgets a claim whose request GitHub refused, so a later run asks again.
+func (q *Queue) ReleaseRedelivery(ctx context.Context, id string) error {
+	if err := q.redeliveries.Delete(ctx, ledgerKey(id)); err != nil {
+		return fmt.Errorf("release redelivery %s: %w", id, err)
+	}
+	return nil
+}
+
+// DeliveryState is how far delivery id got within the dedup window: "" (never seen),
+// DeliveryStored or DeliveryHandled.
+func (q *Queue) DeliveryState(ctx context.Context, id string) (string, error) {
+	e, err := q.ledger.Get(ctx, ledgerKey(id))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("delivery ledger %s: %w", id, err)
+	}
+	return string(e.Value()), nil
+}
+
+// recordStored notes that id was stored, unless the ledger already knows more about it.
+func (q *Queue) recordStored(ctx context.Context, id string) error {
+	_, err := q.ledger.Create(ctx, ledgerKey(id), []byte(DeliveryStored))
+	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		return fmt.Errorf("delivery ledger %s: %w", id, err)
+	}
+	return nil
+}
+
+// RecordHandled notes that id was handled: a copy delivered again within the window is skipped.
+func (q *Queue) RecordHandled(ctx context.Context, id string) error {
+	if _, err := q.ledger.Put(ctx, ledgerKey(id), []byte(DeliveryHandled)); err != nil {
+		return fmt.Errorf("delivery ledger %s: %w", id, err)
+	}
+	return nil
+}
+
+// Once wraps h so that a delivery id is handled at most once within the dedup window, even if
+// the stream stored it twice: a delivery the ledger says was handled is acknowledged without
+// calling h, and one h handled is recorded before the consumer acknowledges it. A process that
+// dies between h's effects and the record handles the event again; the executor's effects are
+// idempotent (labels are set, not toggled; comments carry markers), so nothing is done twice.
+func (q *Queue) Once(h Handler) Handler {
+	return func(ctx context.Context, m Message) error {
+		if m.DeliveryID == "" {
+			return h(ctx, m)
+		}
+		state, err := q.DeliveryState(ctx, m.DeliveryID)
+		if err != nil {
+			return err // transient: retried
+		}
+		if state == DeliveryHandled {
+			return errAlreadyHandled
+		}
+		if err := h(ctx, m); err != nil {
+			return err
+		}
+		return q.RecordHandled(ctx, m.DeliveryID)
+	}
+}
+
+// errAlreadyHandled tells the consumer to acknowledge a copy of a handled delivery, and the
+// observer why it was not handled.
+var errAlreadyHandled = errors.New("delivery already handled")
