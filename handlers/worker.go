@@ -76,6 +76,9 @@ type WorkerConfig struct {
 	ConfigWatcher ConfigWatcher
 	// Forgetter, optional, deletes what the bot keeps about repositories it is uninstalled from.
 	Forgetter Forgetter
+	// Units, when set, takes the installation's repositories as one queued unit each
+	// (EventInstallRepository) instead of preparing them all within the installation's event.
+	Units UnitQueue
 	// Notifier takes the notifications the rules' notify actions ask for; nil: no channels
 	// are configured, and routes naming any are skipped.
 	Notifier Notifier
@@ -122,6 +125,9 @@ type AuditRecord struct {
 
 // Handle is the queue.Handler of the worker.
 func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
+	if m.Event == EventInstallRepository {
+		return w.handleUnit(ctx, m)
+	}
 	payload, err := github.ParseWebHook(m.Event, m.Body)
 	if err != nil {
 		return queue.Permanent(fmt.Errorf("decode %s payload: %w", m.Event, err))
@@ -151,7 +157,7 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 		log.Info("event skipped: caused by the bot itself", zap.Int("attempt", m.Attempt))
 		return nil
 	}
-	if err := w.housekeeping(ctx, payload); err != nil {
+	if err := w.housekeeping(ctx, m, payload); err != nil {
 		return err
 	}
 	cfg, err := w.cfg.Config.Config(ctx, t)
@@ -171,13 +177,20 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	}
 	var issueRev, repoRev uint64
 	if t.RepoID != 0 {
-		if repoRev, err = w.cfg.Store.LoadMemory(ctx, queue.RepoKey(t.RepoID), &in.Repo); err != nil {
-			return err
-		}
+		// Both records are read at once: one round trip of waiting instead of two.
+		issueErr := make(chan error, 1)
 		if t.Number != 0 {
-			if issueRev, err = w.cfg.Store.LoadMemory(ctx, queue.IssueKey(t.RepoID, t.Number), &in.Memory); err != nil {
-				return err
-			}
+			go func() {
+				var err error
+				issueRev, err = w.cfg.Store.LoadMemory(ctx, queue.IssueKey(t.RepoID, t.Number), &in.Memory)
+				issueErr <- err
+			}()
+		} else {
+			issueErr <- nil
+		}
+		repoRev, err = w.cfg.Store.LoadMemory(ctx, queue.RepoKey(t.RepoID), &in.Repo)
+		if err := errors.Join(err, <-issueErr); err != nil {
+			return err
 		}
 	}
 	out, err := rules.Evaluate(ctx, in)
@@ -188,14 +201,7 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	// Notifications are enqueued even when an action failed: the retry enqueues them again
 	// under the same IDs, which the queue drops.
 	notifyErr := w.routeNotifications(ctx, log, m.DeliveryID, t, cfg, issueOf(payload), results)
-	for _, r := range results {
-		log.Info("action", zap.String(LogKeyRule, r.Action.Rule), zap.String("type", string(r.Action.Type)),
-			zap.String("status", string(r.Status)), zap.String("reason", r.Action.Reason), zap.String("detail", r.Detail))
-		rec := AuditRecord{Time: w.cfg.Now().UTC(), DeliveryID: m.DeliveryID, Event: m.Event, Repo: t.FullName(), Number: t.Number, Result: r}
-		if err := w.cfg.Store.Audit(ctx, t.RepoID, t.Number, rec); err != nil {
-			log.Warn("audit record lost", zap.Error(err))
-		}
-	}
+	w.audit(ctx, log, m, t, results)
 	if execErr != nil {
 		return fmt.Errorf("execute actions: %w", execErr)
 	}
@@ -224,6 +230,33 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	}
 	log.Info("event handled", zap.Int("actions", len(out.Actions)), zap.Int("attempt", m.Attempt))
 	return nil
+}
+
+// BatchAuditor appends several audit records of an issue at once, waiting for them together
+// rather than one after the other; *queue.Queue implements it. A Store that does is used so.
+type BatchAuditor interface {
+	AuditBatch(ctx context.Context, repoID int64, number int, records []any) error
+}
+
+// audit logs and records what became of each action.
+func (w *Worker) audit(ctx context.Context, log *zap.Logger, m queue.Message, t rules.Target, results []rules.Result) {
+	records := make([]any, 0, len(results))
+	for _, r := range results {
+		log.Info("action", zap.String(LogKeyRule, r.Action.Rule), zap.String("type", string(r.Action.Type)),
+			zap.String("status", string(r.Status)), zap.String("reason", r.Action.Reason), zap.String("detail", r.Detail))
+		records = append(records, AuditRecord{Time: w.cfg.Now().UTC(), DeliveryID: m.DeliveryID, Event: m.Event, Repo: t.FullName(), Number: t.Number, Result: r})
+	}
+	if b, ok := w.cfg.Store.(BatchAuditor); ok && len(records) > 1 {
+		if err := b.AuditBatch(ctx, t.RepoID, t.Number, records); err != nil {
+			log.Warn("audit records lost", zap.Int("records", len(records)), zap.Error(err))
+		}
+		return
+	}
+	for _, rec := range records {
+		if err := w.cfg.Store.Audit(ctx, t.RepoID, t.Number, rec); err != nil {
+			log.Warn("audit record lost", zap.Error(err))
+		}
+	}
 }
 
 // storeRepoMemory stores what this event added to the repository's memory. Events of other
@@ -264,7 +297,7 @@ const repoMemoryAttempts = 20
 
 // housekeeping is the work of events that concern the installation, not an issue: labels for
 // new repositories, and a fresh configuration after a push that changed it.
-func (w *Worker) housekeeping(ctx context.Context, payload any) error {
+func (w *Worker) housekeeping(ctx context.Context, m queue.Message, payload any) error {
 	if err := w.uninstalled(ctx, payload); err != nil {
 		return err
 	}
@@ -289,6 +322,9 @@ func (w *Worker) housekeeping(ctx context.Context, payload any) error {
 		}
 		var paths []string
 		for _, c := range ev.Commits {
+			if c == nil { // not GitHub's, but no reason to crash
+				continue
+			}
 			paths = append(paths, c.Added...)
 			paths = append(paths, c.Modified...)
 			paths = append(paths, c.Removed...)
@@ -309,13 +345,7 @@ func (w *Worker) housekeeping(ctx context.Context, payload any) error {
 	if w.cfg.Installer == nil {
 		return nil
 	}
-	for _, r := range install {
-		owner, name, _ := strings.Cut(r.GetFullName(), "/")
-		if err := w.cfg.Installer.Installed(ctx, installationID, owner, name); err != nil {
-			return fmt.Errorf("prepare %s: %w", r.GetFullName(), err)
-		}
-	}
-	return nil
+	return w.installRepositories(ctx, m, installationID, install)
 }
 
 // PushTruncated is passed as a path when GitHub left commits out of a push payload: the
