@@ -80,6 +80,9 @@ type WorkerConfig struct {
 	ConfigWatcher ConfigWatcher
 	// Forgetter, optional, deletes what the bot keeps about repositories it is uninstalled from.
 	Forgetter Forgetter
+	// Units, when set, takes the installation's repositories as one queued unit each
+	// (EventInstallRepository) instead of preparing them all within the installation's event.
+	Units UnitQueue
 	// Notifier takes the notifications the rules' notify actions ask for; nil: no channels
 	// are configured, and routes naming any are skipped.
 	Notifier Notifier
@@ -140,6 +143,9 @@ func (r AuditRecord) withAuditID(index int) AuditRecord {
 
 // Handle is the queue.Handler of the worker.
 func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
+	if m.Event == EventInstallRepository {
+		return w.handleUnit(ctx, m)
+	}
 	payload, err := github.ParseWebHook(m.Event, m.Body)
 	if err != nil {
 		return queue.Permanent(fmt.Errorf("decode %s payload: %w", m.Event, err))
@@ -189,13 +195,20 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	}
 	var issueRev, repoRev uint64
 	if t.RepoID != 0 {
-		if repoRev, err = w.cfg.Store.LoadMemory(ctx, queue.RepoKey(t.RepoID), &in.Repo); err != nil {
-			return err
-		}
+		// Both records are read at once: one round trip of waiting instead of two.
+		issueErr := make(chan error, 1)
 		if t.Number != 0 {
-			if issueRev, err = w.cfg.Store.LoadMemory(ctx, queue.IssueKey(t.RepoID, t.Number), &in.Memory); err != nil {
-				return err
-			}
+			go func() {
+				var err error
+				issueRev, err = w.cfg.Store.LoadMemory(ctx, queue.IssueKey(t.RepoID, t.Number), &in.Memory)
+				issueErr <- err
+			}()
+		} else {
+			issueErr <- nil
+		}
+		repoRev, err = w.cfg.Store.LoadMemory(ctx, queue.RepoKey(t.RepoID), &in.Repo)
+		if err := errors.Join(err, <-issueErr); err != nil {
+			return err
 		}
 	}
 	out, err := rules.Evaluate(ctx, in)
@@ -206,15 +219,7 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	// Notifications are enqueued even when an action failed: the retry enqueues them again
 	// under the same IDs, which the queue drops.
 	notifyErr := w.routeNotifications(ctx, log, m.DeliveryID, t, cfg, issueOf(payload), results)
-	var auditErr error
-	for i, r := range results {
-		log.Info("action", zap.String(LogKeyRule, r.Action.Rule), zap.String("type", string(r.Action.Type)),
-			zap.String("status", string(r.Status)), zap.String("reason", r.Action.Reason), zap.String("detail", r.Detail))
-		rec := AuditRecord{Time: w.cfg.Now().UTC(), DeliveryID: m.DeliveryID, Event: m.Event, Repo: t.FullName(), Number: t.Number, Result: r}
-		if err := w.cfg.Store.Audit(ctx, t.RepoID, t.Number, rec.withAuditID(i)); err != nil {
-			auditErr = err
-		}
-	}
+	auditErr := w.audit(ctx, log, m, t, results)
 	if execErr != nil {
 		return fmt.Errorf("execute actions: %w", execErr)
 	}
@@ -248,6 +253,34 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	}
 	log.Info("event handled", zap.Int("actions", len(out.Actions)), zap.Int("attempt", m.Attempt))
 	return nil
+}
+
+// BatchAuditor appends several audit records of an issue at once, waiting for them together
+// rather than one after the other; *queue.Queue implements it. A Store that does is used so.
+type BatchAuditor interface {
+	AuditBatch(ctx context.Context, repoID int64, number int, records []any) error
+}
+
+// audit logs and records what became of each action. Each record carries its dedup ID, so an
+// event retried after a failed write (a leader election) does not store a record twice.
+func (w *Worker) audit(ctx context.Context, log *zap.Logger, m queue.Message, t rules.Target, results []rules.Result) error {
+	records := make([]any, 0, len(results))
+	for i, r := range results {
+		log.Info("action", zap.String(LogKeyRule, r.Action.Rule), zap.String("type", string(r.Action.Type)),
+			zap.String("status", string(r.Status)), zap.String("reason", r.Action.Reason), zap.String("detail", r.Detail))
+		rec := AuditRecord{Time: w.cfg.Now().UTC(), DeliveryID: m.DeliveryID, Event: m.Event, Repo: t.FullName(), Number: t.Number, Result: r}
+		records = append(records, rec.withAuditID(i))
+	}
+	if b, ok := w.cfg.Store.(BatchAuditor); ok && len(records) > 1 {
+		return b.AuditBatch(ctx, t.RepoID, t.Number, records)
+	}
+	var errs []error
+	for _, rec := range records {
+		if err := w.cfg.Store.Audit(ctx, t.RepoID, t.Number, rec); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // storeRepoMemory stores what this event added to the repository's memory. Events of other
@@ -295,15 +328,7 @@ func (w *Worker) housekeeping(ctx context.Context, m queue.Message, payload any)
 	var install []*github.Repository
 	var installationID int64
 	audit := func(repoID int64, full, rule, reason string, created []string) error {
-		if len(created) == 0 {
-			return nil
-		}
-		rec := AuditRecord{Time: w.cfg.Now().UTC(), DeliveryID: m.DeliveryID, Event: m.Event, Repo: full, Result: rules.Result{
-			Action: rules.Action{Rule: rule, Type: AuditCreateLabel, Repo: full, Labels: created, Reason: reason}, Status: rules.StatusDone}}
-		if err := w.cfg.Store.Audit(ctx, repoID, 0, rec.withAuditID(0)); err != nil {
-			return fmt.Errorf("audit trail of %s: %w", full, err)
-		}
-		return nil
+		return w.auditLabels(ctx, m, repoID, full, rule, reason, created)
 	}
 	switch ev := payload.(type) {
 	case *github.InstallationEvent:
@@ -324,6 +349,9 @@ func (w *Worker) housekeeping(ctx context.Context, m queue.Message, payload any)
 		}
 		var paths []string
 		for _, c := range ev.Commits {
+			if c == nil { // not GitHub's, but no reason to crash
+				continue
+			}
 			paths = append(paths, c.Added...)
 			paths = append(paths, c.Modified...)
 			paths = append(paths, c.Removed...)
@@ -348,15 +376,18 @@ func (w *Worker) housekeeping(ctx context.Context, m queue.Message, payload any)
 	if w.cfg.Installer == nil {
 		return nil
 	}
-	for _, r := range install {
-		owner, name, _ := strings.Cut(r.GetFullName(), "/")
-		created, err := w.cfg.Installer.Installed(ctx, installationID, owner, name)
-		if aerr := audit(r.GetID(), r.GetFullName(), RuleInstallation, "the App was installed on the repository; its configuration names these labels", created); aerr != nil && err == nil {
-			err = aerr
-		}
-		if err != nil {
-			return fmt.Errorf("prepare %s: %w", r.GetFullName(), err)
-		}
+	return w.installRepositories(ctx, m, installationID, install)
+}
+
+// auditLabels records in the repository's trail the labels the bot created in it.
+func (w *Worker) auditLabels(ctx context.Context, m queue.Message, repoID int64, full, rule, reason string, created []string) error {
+	if len(created) == 0 {
+		return nil
+	}
+	rec := AuditRecord{Time: w.cfg.Now().UTC(), DeliveryID: m.DeliveryID, Event: m.Event, Repo: full, Result: rules.Result{
+		Action: rules.Action{Rule: rule, Type: AuditCreateLabel, Repo: full, Labels: created, Reason: reason}, Status: rules.StatusDone}}
+	if err := w.cfg.Store.Audit(ctx, repoID, 0, rec.withAuditID(0)); err != nil {
+		return fmt.Errorf("audit trail of %s: %w", full, err)
 	}
 	return nil
 }

@@ -32,6 +32,41 @@ func (q *Queue) Audit(ctx context.Context, repoID int64, number int, record any)
 	return nil
 }
 
+// AuditBatch appends records (each encoded as JSON) to the audit trail of an issue, in order,
+// publishing them all before waiting for JetStream's acknowledgements.
+func (q *Queue) AuditBatch(ctx context.Context, repoID int64, number int, records []any) error {
+	futures := make([]jetstream.PubAckFuture, 0, len(records))
+	for _, r := range records {
+		data, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("encode audit record: %w", err)
+		}
+		var opts []jetstream.PublishOpt
+		if r, ok := r.(interface{ AuditID() string }); ok && r.AuditID() != "" {
+			opts = append(opts, jetstream.WithMsgID(r.AuditID()))
+		}
+		f, err := q.js.PublishAsync(auditSubject(repoID, number), data, opts...)
+		if err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		futures = append(futures, f)
+	}
+	var errs []error
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			errs = append(errs, err)
+		case <-ctx.Done():
+			return fmt.Errorf("audit: %w", ctx.Err())
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
+}
+
 // AuditTrail returns the issue's audit records, oldest first, at most limit of the newest.
 func (q *Queue) AuditTrail(ctx context.Context, repoID int64, number int, limit int) ([]json.RawMessage, error) {
 	subject := auditSubject(repoID, number)

@@ -319,7 +319,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			}
 			wc.Config, wc.Lookup, wc.BotLoginFunc = countedConfig{loader: side.config, om: om}, side.lookups.For, gh.BotLogin
 			if !s.DryRun {
-				wc.Installer, wc.ConfigWatcher = side, side
+				wc.Installer, wc.ConfigWatcher, wc.Units = side, side, a.q
 			}
 			a.github = gh
 			page.GitHub, page.ConfigKV = om.GitHub, a.q.ConfigBucket()
@@ -341,6 +341,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			return nil, err
 		}
 		checker := &handlers.UntriagedChecker{Config: wc.Config, Store: a.q, Notifier: a.notifier, Issues: issues, Logger: log.Named("untriaged"), Now: time.Now}
+		a.timers.Register(handlers.LifecycleKind, lifecycleChecker(wc, a.q, issues, log).Check)
 		if err := a.timers.Start(checker.Check); err != nil {
 			return nil, err
 		}
