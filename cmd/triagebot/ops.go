@@ -250,3 +250,20 @@ func redactURL(v string) string {
 	}
 	return strings.Join(out, ",")
 }
+
+// reconciled records a reconciler run for /metrics and the status page.
+func (a *app) reconciled(r handlers.ReconcileReport) {
+	if a.ops != nil {
+		a.ops.Redelivered(r.Redelivered)
+	}
+	a.lastRun.Store(&statuspage.ReconcilerRun{At: time.Now(), Failed: r.Failed, Redelivered: r.Redelivered,
+		Err: map[bool]string{true: fmt.Sprintf("%d redeliveries refused by GitHub (asked again next run)", r.Errors)}[r.Errors > 0]})
+}
+
+// lastReconcile is the reconciler's last run, for the status page.
+func (a *app) lastReconcile() (statuspage.ReconcilerRun, bool) {
+	if r := a.lastRun.Load(); r != nil {
+		return *r, true
+	}
+	return statuspage.ReconcilerRun{}, false
+}

@@ -34,6 +34,7 @@ func (a *app) startReconciler(gh *ghapp.App, reg prometheus.Registerer, opts sta
 			found.WithLabelValues("asked_before").Add(float64(r.Asked))
 			found.WithLabelValues("redelivered").Add(float64(r.Redelivered))
 			found.WithLabelValues("refused").Add(float64(r.Errors))
+			a.reconciled(r)
 		}}
 	a.reconciler.Start()
 	a.log.Info("delivery reconciler started", zap.Duration("every", a.reconciler.Every))

@@ -161,6 +161,8 @@ type app struct {
 	sweeper    *handlers.Sweeper
 	reconciler *handlers.Reconciler
 	admin      adminServer // the status page
+	ops        *ops.Metrics
+	lastRun    atomic.Pointer[statuspage.ReconcilerRun] // the reconciler's, for the status page
 }
 
 func start(ctx context.Context, role string, s settings, log *zap.Logger, opts startOptions) (_ *app, err error) {
@@ -207,6 +209,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := newMetrics(reg)
 	om := ops.NewMetrics(reg, buildInfo(), time.Now)
+	a.ops = om
 	chStats := ops.NewChannelStats(channelTypes(channels), time.Now)
 	for _, typ := range channelTypes(channels) {
 		om.NotificationOutcome(typ, ops.NotificationSent, 0) // series from the start: rates and alerts work
@@ -286,6 +289,9 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			}()
 		}
 	}
+	// The queue is set up and the receiver stores deliveries: from now on /webhook takes them
+	// (the reconciler below may have GitHub redeliver at once) and /readyz asks JetStream.
+	a.started.Store(true)
 	if work {
 		wc := handlers.WorkerConfig{
 			Config: handlers.StaticConfig(serverCfg.Defaults),
@@ -366,10 +372,12 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 		}
 	}
 	page.Queue, page.Conn = a.q, a.nc
+	if a.reconciler != nil {
+		page.Reconciler = a.lastReconcile
+	}
 	if err := a.admin.start(adminLn, page, s.AdminToken, log.Named("admin")); err != nil {
 		return nil, err
 	}
-	a.started.Store(true)
 	log.Info("listening", zap.String("role", role), zap.String("addr", a.addr), zap.Int("partitions", a.q.Config().Partitions))
 	return a, nil
 }
