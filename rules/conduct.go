@@ -116,10 +116,8 @@ func (e *eval) hostile(text string) string {
 			return "the built-in phrase list (" + name + ")"
 		}
 	}
-	for _, re := range compileAll(e.cfg.CodeOfConduct.Patterns) {
-		if re.MatchString(clean) {
-			return fmt.Sprintf("the configured pattern %q", strings.TrimPrefix(re.String(), "(?i)"))
-		}
+	if re := firstMatch(e.cfg.CodeOfConduct.Patterns, clean); re != nil {
+		return fmt.Sprintf("the configured pattern %q", strings.TrimPrefix(re.String(), "(?i)"))
 	}
 	return ""
 }

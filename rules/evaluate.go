@@ -309,26 +309,3 @@ func isMaintainer(association string) bool {
 	}
 	return false
 }
-
-// matchAny reports whether s matches one of the patterns (whole, any case). A pattern that does
-// not compile (a Config built in code, not parsed) matches nothing.
-func matchAny(patterns []string, s string) bool {
-	for _, p := range patterns {
-		re, err := compilePattern(p, true)
-		if err == nil && re.MatchString(s) {
-			return true
-		}
-	}
-	return false
-}
-
-// compileAll compiles patterns for matching anywhere in a text, skipping invalid ones.
-func compileAll(patterns []string) []*regexp.Regexp {
-	var out []*regexp.Regexp
-	for _, p := range patterns {
-		if re, err := compilePattern(p, false); err == nil {
-			out = append(out, re)
-		}
-	}
-	return out
-}

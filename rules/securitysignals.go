@@ -60,12 +60,10 @@ func (m securityMatch) flagged() bool {
 func matchSecurity(title, body string, builtin bool, patterns []string) securityMatch {
 	m := securityMatch{kinds: map[string]bool{}, title: map[string]bool{}}
 	t, b := cleanText(title), cleanText(body)
-	for _, re := range compileAll(patterns) {
-		if re.MatchString(t) || re.MatchString(b) {
-			m.custom = re.String()
-			m.signals = append(m.signals, "the pattern "+strings.TrimPrefix(re.String(), "(?i)"))
-			return m
-		}
+	if re := firstMatch(patterns, t, b); re != nil {
+		m.custom = re.String()
+		m.signals = append(m.signals, "the pattern "+strings.TrimPrefix(re.String(), "(?i)"))
+		return m
 	}
 	if !builtin {
 		return m
