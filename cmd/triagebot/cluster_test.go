@@ -162,15 +162,7 @@ func TestClusterFailoverOfTheStreamLeader(t *testing.T) {
 	t.Logf("%d of %d deliveries answered 503, over %.1fs (first %.1fs after the stop)", refused, issues,
 		window.Seconds(), max(first.Sub(killed), 0).Seconds())
 
-	done := func() bool {
-		for i := 1; i <= issues; i++ {
-			is, ok := fake.Issue(repo, i)
-			if !ok || len(is.Labels) != 1 || len(is.Comments) != 1 {
-				return false
-			}
-		}
-		return true
-	}
+	done := issuesHandled(fake, repo, issues, 1)
 	if err := fake.Wait(ctx, done); err != nil {
 		t.Fatalf("not every issue was handled: %v", err)
 	}
@@ -231,7 +223,7 @@ func effects(fake *ghfake.Server, repo string, n int) (lost, duplicated, rewrite
 			continue
 		}
 		var ev struct {
-			Issue  struct{ Number int } `json:"issue"`
+			Issue  struct{ Number int }   `json:"issue"`
 			Sender struct{ Login string } `json:"sender"`
 		}
 		if err := json.Unmarshal(d.Payload, &ev); err == nil && ev.Sender.Login == fake.BotLogin() {
@@ -260,4 +252,17 @@ func effects(fake *ghfake.Server, repo string, n int) (lost, duplicated, rewrite
 		rewrites += max(posts[fmt.Sprintf("/repos/%s/issues/%d/labels", repo, i)]-added[i], 0)
 	}
 	return lost, duplicated, rewrites
+}
+
+// issuesHandled holds once issues 1..n of repo carry one label and `comments` comments.
+func issuesHandled(fake *ghfake.Server, repo string, n, comments int) func() bool {
+	return func() bool {
+		for i := 1; i <= n; i++ {
+			is, ok := fake.Issue(repo, i)
+			if !ok || len(is.Labels) != 1 || len(is.Comments) != comments {
+				return false
+			}
+		}
+		return true
+	}
 }
