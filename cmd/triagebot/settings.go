@@ -53,6 +53,7 @@ func defaultSettings() settings {
 		MaxAttempts:     10,
 		AckWait:         30 * time.Second,
 		UntriagedSweep:  time.Hour,
+		ReconcileEvery:  5 * time.Minute,
 		Replicas:        1,
 		StoreMaxBytes:   10 << 30,
 		ShutdownTimeout: 10 * time.Second,
@@ -251,6 +252,8 @@ func settingTable() []setting {
 			s.StoreMaxBytes = n
 			return nil
 		})
+	d, s = duration(func(s *settings) *time.Duration { return &s.ReconcileEvery })
+	add("reconcile-every", "TRIAGEBOT_RECONCILE_EVERY", "how often GitHub's failed deliveries are looked for and redelivered (one process at a time; every process also does it at start)", d, s)
 	d, s = duration(func(s *settings) *time.Duration { return &s.UntriagedSweep })
 	add("untriaged-sweep", "TRIAGEBOT_UNTRIAGED_SWEEP", "how often open issues still labelled needs-triage are looked for (for untriaged notifications of issues the bot did not see open)", d, s)
 	d, s = duration(func(s *settings) *time.Duration { return &s.ShutdownTimeout })

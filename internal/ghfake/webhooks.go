@@ -226,3 +226,11 @@ func (s *Server) commentEventLocked(r *repo, is *issue, c *comment, action, send
 	}
 	s.enqueueLocked("issue_comment", action, r.installationID, r.id, ev)
 }
+
+// DeliveryCounts are the delivery attempts made or queued so far, and those still queued;
+// cheaper than Deliveries for a load generator that polls.
+func (s *Server) DeliveryCounts() (total, queued int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.deliveries), len(s.queue)
+}
