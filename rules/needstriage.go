@@ -15,7 +15,7 @@ func (e *eval) needsTriage() {
 	}
 	switch e.action {
 	case "opened", "reopened":
-		if e.hasLabel(cfg.Label) || containsFold(e.mem.HumanRemoved, cfg.Label) {
+		if e.hasLabel(cfg.Label) || containsFold(e.mem.HumanRemoved, cfg.Label) || (e.action == "opened" && e.mem.Triaged) {
 			return
 		}
 		reason := "new issue: waiting for a maintainer to triage it"
