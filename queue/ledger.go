@@ -74,24 +74,22 @@ func (q *Queue) setupLedger(ctx context.Context) error {
 	return nil
 }
 
-// ClaimRedelivery records that id (a failed attempt) is being asked for again, and reports
-// whether this call claimed it (false: some process asked before). One claim per id across
-// every process.
-func (q *Queue) ClaimRedelivery(ctx context.Context, id string) (bool, error) {
-	_, err := q.redeliveries.Create(ctx, ledgerKey(id), []byte(time.Now().UTC().Format(time.RFC3339)))
-	if errors.Is(err, jetstream.ErrKeyExists) {
+// RedeliveryAsked reports whether a redelivery of id (a failed attempt) was asked for.
+func (q *Queue) RedeliveryAsked(ctx context.Context, id string) (bool, error) {
+	_, err := q.redeliveries.Get(ctx, ledgerKey(id))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("claim redelivery %s: %w", id, err)
+		return false, fmt.Errorf("redelivery ledger %s: %w", id, err)
 	}
 	return true, nil
 }
 
-// ReleaseRedelivery forgets a claim whose request GitHub refused, so a later run asks again.
-func (q *Queue) ReleaseRedelivery(ctx context.Context, id string) error {
-	if err := q.redeliveries.Delete(ctx, ledgerKey(id)); err != nil {
-		return fmt.Errorf("release redelivery %s: %w", id, err)
+// RecordRedelivery notes that GitHub accepted a redelivery of id (a failed attempt).
+func (q *Queue) RecordRedelivery(ctx context.Context, id string) error {
+	if _, err := q.redeliveries.Put(ctx, ledgerKey(id), []byte(time.Now().UTC().Format(time.RFC3339))); err != nil {
+		return fmt.Errorf("redelivery ledger %s: %w", id, err)
 	}
 	return nil
 }

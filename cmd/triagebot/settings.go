@@ -33,6 +33,7 @@ type settings struct {
 	Partitions      int
 	DedupWindow     time.Duration
 	ReconcileEvery  time.Duration
+	ReconcilePace   time.Duration
 	MaxAttempts     int
 	AckWait         time.Duration
 	UntriagedSweep  time.Duration
@@ -54,6 +55,7 @@ func defaultSettings() settings {
 		AckWait:         30 * time.Second,
 		UntriagedSweep:  time.Hour,
 		ReconcileEvery:  5 * time.Minute,
+		ReconcilePace:   time.Second,
 		Replicas:        1,
 		StoreMaxBytes:   10 << 30,
 		ShutdownTimeout: 10 * time.Second,
@@ -254,6 +256,8 @@ func settingTable() []setting {
 		})
 	d, s = duration(func(s *settings) *time.Duration { return &s.ReconcileEvery })
 	add("reconcile-every", "TRIAGEBOT_RECONCILE_EVERY", "how often GitHub's failed deliveries are looked for and redelivered (one process at a time; every process also does it at start)", d, s)
+	d, s = duration(func(s *settings) *time.Duration { return &s.ReconcilePace })
+	add("reconcile-pace", "TRIAGEBOT_RECONCILE_PACE", "the wait between two redelivery requests of the reconciler (the App's token allows 5,000 requests an hour)", d, s)
 	d, s = duration(func(s *settings) *time.Duration { return &s.UntriagedSweep })
 	add("untriaged-sweep", "TRIAGEBOT_UNTRIAGED_SWEEP", "how often open issues still labelled needs-triage are looked for (for untriaged notifications of issues the bot did not see open)", d, s)
 	d, s = duration(func(s *settings) *time.Duration { return &s.ShutdownTimeout })

@@ -45,6 +45,8 @@ type soakConfig struct {
 	Limit         time.Duration // the whole run, drain included
 	Seed          uint64
 	Bin           string // the triagebot binary (default: this one)
+	// the bot's TRIAGEBOT_RECONCILE_EVERY and TRIAGEBOT_RECONCILE_PACE
+	ReconcileEvery, ReconcilePace time.Duration
 }
 
 // soakReport is what a soak run found.
@@ -83,6 +85,8 @@ func cmdSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.DurationVar(&cfg.Limit, "limit", 15*time.Minute, "the whole run, drain included")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the load's choices")
 	fs.StringVar(&cfg.Bin, "bin", "", "the triagebot binary to run (default: this one)")
+	fs.DurationVar(&cfg.ReconcileEvery, "reconcile-every", 3*time.Second, "the bot's TRIAGEBOT_RECONCILE_EVERY")
+	fs.DurationVar(&cfg.ReconcilePace, "reconcile-pace", 100*time.Millisecond, "the bot's TRIAGEBOT_RECONCILE_PACE")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
@@ -94,8 +98,8 @@ func cmdSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return withExit(2, errors.New("--deliveries, --issues and --installations must be positive"))
 	case cfg.Duplicates < 0 || cfg.Duplicates >= 1 || cfg.ErrorRate < 0 || cfg.ErrorRate >= 1:
 		return withExit(2, errors.New("--duplicates and --error-rate must be in [0, 1)"))
-	case cfg.KillEvery < 0 || cfg.LimitEvery < 0 || cfg.Limit <= 0:
-		return withExit(2, errors.New("--kill-every and --limit-every must not be negative, --limit must be positive"))
+	case cfg.KillEvery < 0 || cfg.LimitEvery < 0 || cfg.Limit <= 0 || cfg.ReconcileEvery <= 0 || cfg.ReconcilePace <= 0:
+		return withExit(2, errors.New("--kill-every and --limit-every must not be negative; --limit, --reconcile-every and --reconcile-pace must be positive"))
 	}
 	if cfg.Bin == "" {
 		bin, err := os.Executable()
@@ -214,7 +218,8 @@ func runSoak(ctx context.Context, cfg soakConfig, progress io.Writer) (rep soakR
 		"TRIAGEBOT_PRIVATE_KEY_FILE=" + key,
 		"TRIAGEBOT_GITHUB_URL=" + gh.URL + "/api/v3/",
 		"TRIAGEBOT_ACK_WAIT=3s",
-		"TRIAGEBOT_RECONCILE_EVERY=3s",
+		"TRIAGEBOT_RECONCILE_EVERY=" + cfg.ReconcileEvery.String(),
+		"TRIAGEBOT_RECONCILE_PACE=" + cfg.ReconcilePace.String(),
 		"TRIAGEBOT_LOG_LEVEL=info",
 	}}
 	defer bot.stop(syscall.SIGKILL)
