@@ -20,6 +20,8 @@ func (s *Server) buildRoutes() []*route {
 	s.addRoute(&rs, "GET", "/app/hook/deliveries", s.hListDeliveries, "app")
 	s.addRoute(&rs, "POST", "/app/hook/deliveries/{delivery_id}/attempts", s.hRedeliver, "app")
 	s.addRoute(&rs, "GET", "/rate_limit", s.hRateLimit, "free")
+	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/installation", s.hRepoInstallation, "app")
+	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/issues", s.hListRepoIssues)
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/collaborators/{username}/permission", s.hPermission)
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/contents/{path}", s.hContents)
 	s.addRoute(&rs, "PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}", s.hUpdateComment)
