@@ -34,6 +34,7 @@ type BackfillProgress struct {
 	Changed  int // issues the bot labelled
 	Done     bool
 	Disabled bool // backfill: false in the repository's configuration
+	Earlier  bool // walked before: nothing was done now
 }
 
 // Backfiller walks a repository's open issues once, when the App is installed (or on
@@ -89,6 +90,9 @@ func (b *Backfiller) Backfill(ctx context.Context, t rules.Target) (BackfillProg
 	rev, err := b.Store.LoadMemory(ctx, key, &cp)
 	if err != nil {
 		return prog, err
+	}
+	if cp.Done {
+		return BackfillProgress{Repo: t.FullName(), Pages: cp.Pages, Issues: cp.Issues, Changed: cp.Changed, Done: true, Earlier: true}, nil
 	}
 	repo := &github.Repository{FullName: github.String(t.FullName()), Name: github.String(t.Name), Owner: &github.User{Login: github.String(t.Owner)}}
 	for !cp.Done {

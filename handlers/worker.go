@@ -73,6 +73,9 @@ type WorkerConfig struct {
 	// Installer and ConfigWatcher are optional.
 	Installer     Installer
 	ConfigWatcher ConfigWatcher
+	// Backfill, when set, walks a newly installed repository's open issues once (after the
+	// Installer): Backfiller.Backfill.
+	Backfill func(ctx context.Context, t rules.Target) (BackfillProgress, error)
 	// Notifier takes the notifications the rules' notify actions ask for; nil: no channels
 	// are configured, and routes naming any are skipped.
 	Notifier Notifier
@@ -279,6 +282,12 @@ func (w *Worker) housekeeping(ctx context.Context, payload any) error {
 		owner, name, _ := strings.Cut(r.GetFullName(), "/")
 		if err := w.cfg.Installer.Installed(ctx, installationID, owner, name); err != nil {
 			return fmt.Errorf("prepare %s: %w", r.GetFullName(), err)
+		}
+		if w.cfg.Backfill != nil {
+			t := rules.Target{InstallationID: installationID, RepoID: r.GetID(), Owner: owner, Name: name}
+			if _, err := w.cfg.Backfill(ctx, t); err != nil {
+				return fmt.Errorf("backfill %s: %w", r.GetFullName(), err)
+			}
 		}
 	}
 	return nil

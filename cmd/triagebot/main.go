@@ -69,6 +69,7 @@ Usage:
   triagebot config validate FILE   check a .github/triagebot.yml
   triagebot dlq list|retry|drop    inspect and re-queue dead letters
   triagebot redeliver [--since DUR] [--list]  ask GitHub to redeliver deliveries that failed
+  triagebot backfill OWNER/REPO    label a repository's open issues the bot never saw (once)
   triagebot soak [flags]           a bounded chaos run of serve against an in-memory GitHub
 
 Run 'triagebot COMMAND --help' for a command's flags and settings.
@@ -88,6 +89,7 @@ func commands() map[string]command {
 		"demo":      cmdDemo,
 		"redeliver": cmdRedeliver,
 		"soak":      cmdSoak,
+		"backfill":  cmdBackfill,
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/triagebot/triagebot/internal/ghapp"
 )
 
 func cmdRedeliver(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -34,16 +36,9 @@ func cmdRedeliver(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(s, stderr)
-	if err != nil {
-		return withExit(2, err)
-	}
-	app, err := newApp(s, log.WithOptions(zap.IncreaseLevel(zap.WarnLevel)), startOptions{})
+	app, _, err := commandApp(s, stderr, "to ask GitHub for redeliveries")
 	if err != nil {
 		return err
-	}
-	if app == nil {
-		return withExit(2, fmt.Errorf("TRIAGEBOT_APP_ID and TRIAGEBOT_PRIVATE_KEY_FILE: required to ask GitHub for redeliveries"))
 	}
 	defer app.Close()
 	reds, err := app.RedeliverFailed(ctx, time.Now().Add(-since), dry)
@@ -71,4 +66,21 @@ func cmdRedeliver(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return withExit(1, fmt.Errorf("%d redeliveries failed", failed))
 	}
 	return nil
+}
+
+// commandApp is the logger and the App of a one-off command that needs App credentials; the
+// App's own log is kept to warnings.
+func commandApp(s settings, stderr io.Writer, purpose string) (*ghapp.App, *zap.Logger, error) {
+	log, err := newLogger(s, stderr)
+	if err != nil {
+		return nil, nil, withExit(2, err)
+	}
+	app, err := newApp(s, log.WithOptions(zap.IncreaseLevel(zap.WarnLevel)), startOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	if app == nil {
+		return nil, nil, withExit(2, fmt.Errorf("TRIAGEBOT_APP_ID and TRIAGEBOT_PRIVATE_KEY_FILE: required %s", purpose))
+	}
+	return app, log, nil
 }

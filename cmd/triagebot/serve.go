@@ -202,6 +202,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			wc.Config, wc.Lookup, wc.BotLoginFunc = side.config, side.lookups.For, gh.BotLogin
 			if !s.DryRun {
 				wc.Installer, wc.ConfigWatcher = side, side
+				wc.Backfill = newBackfiller(side, a.q, log).Backfill
 			}
 			a.github = gh
 		}

@@ -319,6 +319,7 @@ var roleHelp = map[string]string{
 	"receive":   "Runs the webhook receiver alone: verifies deliveries and stores them in JetStream.",
 	"work":      "Runs the workers alone: takes stored events, applies the rules, acts on GitHub.",
 	"dlq":       dlqUsage,
+	"backfill":  "Walks OWNER/REPO's open issues once, as on installation: needs-triage for the untriaged\nones and the priority their comment count reaches, without comments or notifications.\nResumes an interrupted walk; a finished one is not done again. Usage: triagebot backfill OWNER/REPO",
 	"redeliver": "Asks GitHub to redeliver the App's webhook deliveries that failed (no 2xx) in the last\n--since DUR (default 24h, at most 72h); --list only lists them. Safe to run any time: the\nreceiver stores a delivery id once.",
 }
 

@@ -76,3 +76,16 @@ func (s *Server) hRepoInstallation(c *call) response {
 	}
 	return jsonResponse(http.StatusOK, withNulls(s.ghFullInstallationLocked(s.installs[r.installationID]), "single_file_name", "suspended_by", "suspended_at"))
 }
+
+// CreateRepository creates repo (default branch "main") without installing the App on it:
+// its issues and comments send no webhooks until the App is installed (InstallApp,
+// AddRepository), as on GitHub.
+func (s *Server) CreateRepository(repo string) error {
+	if _, _, err := splitRepo(repo); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ensureRepo(repo)
+	return nil
+}

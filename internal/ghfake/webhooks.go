@@ -65,6 +65,9 @@ func newGUID() string {
 // enqueueLocked queues a webhook; the payload is marshalled now, as GitHub snapshots state
 // when the event happens.
 func (s *Server) enqueueLocked(event, action string, installationID, repositoryID int64, payload any) {
+	if repositoryID != 0 && installationID == 0 {
+		return // GitHub sends a repository's events only to Apps installed on it
+	}
 	s.queueLocked(&delivery{guid: newGUID(), event: event, action: action,
 		installationID: installationID, repositoryID: repositoryID, payload: s.payloadJSON(payload)})
 }
