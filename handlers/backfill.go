@@ -15,10 +15,6 @@ import (
 	"github.com/triagebot/triagebot/rules"
 )
 
-// DefaultBackfillPace is the wait after each issue the backfill changes: GitHub allows 80
-// content-creating requests a minute, and the events of the day come first.
-const DefaultBackfillPace = time.Second
-
 // BackfillSource lists a repository's open issues for the backfill; the App implements it.
 type BackfillSource interface {
 	// OpenIssues is page (from 1) of the repository's open issues (pull requests may be among
@@ -48,7 +44,9 @@ type Backfiller struct {
 	Store    Store
 	Executor Executor
 	Logger   *zap.Logger
-	Pace     time.Duration          // after each issue changed (default DefaultBackfillPace)
+	// Pace is a wait after each issue changed, on top of the executor's write pace (which keeps
+	// every write within GitHub's limits); 0: none.
+	Pace     time.Duration
 	Progress func(BackfillProgress) // after each page
 }
 
@@ -59,6 +57,9 @@ type backfillCheckpoint struct {
 	Changed int       `json:"changed"`
 	Done    bool      `json:"done"`
 	At      time.Time `json:"at"`
+	// Started is when the walk began: issues opened since come to the bot as events, so the
+	// walk (oldest first) ends at the first of them.
+	Started time.Time `json:"started"`
 }
 
 // backfillKey is the memory key of a repository's backfill (names may hold any of . - _).
@@ -68,9 +69,6 @@ func backfillKey(t rules.Target) string {
 
 // Backfill walks t's open issues (InstallationID, Owner and Name set) unless it was done.
 func (b *Backfiller) Backfill(ctx context.Context, t rules.Target) (BackfillProgress, error) {
-	if b.Pace <= 0 {
-		b.Pace = DefaultBackfillPace
-	}
 	log := b.Logger
 	if log == nil {
 		log = zap.NewNop()
@@ -95,21 +93,30 @@ func (b *Backfiller) Backfill(ctx context.Context, t rules.Target) (BackfillProg
 		return BackfillProgress{Repo: t.FullName(), Pages: cp.Pages, Issues: cp.Issues, Changed: cp.Changed, Done: true, Earlier: true}, nil
 	}
 	repo := &github.Repository{FullName: github.String(t.FullName()), Name: github.String(t.Name), Owner: &github.User{Login: github.String(t.Owner)}}
+	if cp.Started.IsZero() {
+		cp.Started = time.Now().UTC()
+	}
 	for !cp.Done {
 		page := max(cp.Next, 1)
 		issues, next, err := b.Source.OpenIssues(ctx, t, page)
 		if err != nil {
 			return prog, fmt.Errorf("list open issues of %s (page %d): %w", t.FullName(), page, err)
 		}
-		for _, is := range issues {
+		for i, is := range issues {
+			if is.GetCreatedAt().After(cp.Started) {
+				issues, next = issues[:i], 0
+				break
+			}
 			changed, err := b.issue(ctx, cfg, t, repo, is)
 			if err != nil {
 				return prog, err
 			}
 			if changed {
 				cp.Changed++
-				if err := sleepCtx(ctx, b.Pace); err != nil {
-					return prog, err
+				if b.Pace > 0 {
+					if err := sleepCtx(ctx, b.Pace); err != nil {
+						return prog, err
+					}
 				}
 			}
 		}

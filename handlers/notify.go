@@ -69,12 +69,16 @@ func (w *Worker) routeNotifications(ctx context.Context, log *zap.Logger, delive
 		if a.Type != rules.Notify {
 			continue
 		}
-		var sent, missing, failed []string
+		var sent, missing, failed, public []string
 		for _, r := range matchingRoutes(cfg, a) {
 			for _, ch := range r.To {
 				if _, ok := known[ch]; !ok {
 					missing = appendNew(missing, ch)
 					unknown = appendNew(unknown, ch)
+					continue
+				}
+				if a.Private && known[ch].Type == notify.TypeGitHub {
+					public = appendNew(public, ch) // private means private: a github channel posts in public
 					continue
 				}
 				n := notify.Notification{
@@ -117,6 +121,9 @@ func (w *Worker) routeNotifications(ctx context.Context, log *zap.Logger, delive
 			}
 		}
 		results[i] = notifyResult(results[i], sent, missing, failed)
+		if len(public) > 0 {
+			results[i].Detail += "; private, so not posted on GitHub through " + strings.Join(public, ", ")
+		}
 	}
 	if len(unknown) > 0 {
 		log.Warn("notification routes name channels the server does not define (TRIAGEBOT_CONFIG channels); skipped",

@@ -35,6 +35,9 @@ const (
 
 // UntriagedCheck is one scheduled check of an issue the bot saw (re)open.
 type UntriagedCheck struct {
+	// Kind is the check's kind: "" the untriaged check, LifecycleKind the lifecycle's (whose
+	// OpenedAt is the latest human activity). Both share this stream and consumer.
+	Kind           string    `json:"kind,omitempty"`
 	DeliveryID     string    `json:"delivery_id"` // of the opening event: retries schedule once
 	InstallationID int64     `json:"installation_id"`
 	RepoID         int64     `json:"repo_id"`
@@ -73,7 +76,7 @@ func untriagedRoutes(cfg rules.Config) (routes []rules.Route, afters []time.Dura
 // asks for untriaged reports.
 func (w *Worker) scheduleUntriaged(ctx context.Context, m queue.Message, t rules.Target, cfg rules.Config, payload any, openedAt time.Time) error {
 	ev, ok := payload.(*github.IssuesEvent)
-	if w.cfg.Untriaged == nil || !ok || ev.GetIssue().IsPullRequest() || openedAt.IsZero() || t.RepoID == 0 || t.Number == 0 {
+	if w.cfg.Untriaged == nil || !ok || ev.GetIssue() == nil || ev.GetIssue().IsPullRequest() || openedAt.IsZero() || t.RepoID == 0 || t.Number == 0 {
 		return nil
 	}
 	if a := ev.GetAction(); a != "opened" && a != "reopened" {
@@ -232,6 +235,7 @@ type Timers struct {
 	check    func(ctx context.Context, c UntriagedCheck) (time.Time, error)
 	log      *zap.Logger
 	now      func() time.Time
+	kinds    map[string]func(ctx context.Context, c UntriagedCheck) (time.Time, error)
 	it       jetstream.MessagesContext
 	wg       sync.WaitGroup
 	stopOnce sync.Once
@@ -297,9 +301,22 @@ func (t *Timers) Schedule(ctx context.Context, c UntriagedCheck) error {
 		return err
 	}
 	subject := fmt.Sprintf("%s.%s.%d.%d", TimersSubjects, UntriagedTimers, c.RepoID, c.Number)
+	id := fmt.Sprintf("untriaged.%s.%d", c.DeliveryID, c.DueAt.UnixNano())
+	if c.Kind != "" {
+		subject += "." + c.Kind
+		id = c.Kind + "." + id
+	}
 	_, err = t.js.PublishMsg(ctx, &nats.Msg{Subject: subject, Data: data},
-		jetstream.WithMsgID(fmt.Sprintf("untriaged.%s.%d", c.DeliveryID, c.DueAt.UnixNano())), jetstream.WithExpectStream(TimersStream))
+		jetstream.WithMsgID(id), jetstream.WithExpectStream(TimersStream))
 	return err
+}
+
+// Register runs check for the checks of another kind (Kind), on the same stream; call it before Start.
+func (t *Timers) Register(kind string, check func(ctx context.Context, c UntriagedCheck) (time.Time, error)) {
+	if t.kinds == nil {
+		t.kinds = map[string]func(ctx context.Context, c UntriagedCheck) (time.Time, error){}
+	}
+	t.kinds[kind] = check
 }
 
 // Start runs check on each scheduled check when it is due, until Stop.
@@ -353,7 +370,15 @@ func (t *Timers) handle(msg jetstream.Msg) {
 		_ = msg.NakWithDelay(wait)
 		return
 	}
-	next, err := t.check(t.ctx, c)
+	check := t.check
+	if c.Kind != "" {
+		if check = t.kinds[c.Kind]; check == nil {
+			t.log.Warn("timer of an unknown kind dropped", zap.String("kind", c.Kind), zap.String(LogKeyRepo, c.Repo), zap.Int(LogKeyNumber, c.Number))
+			_ = msg.Term()
+			return
+		}
+	}
+	next, err := check(t.ctx, c)
 	if err != nil && queue.IsPermanent(err) {
 		// The issue is gone, or the App lost access: retrying cannot report it.
 		t.log.Error("untriaged check dropped", zap.String(LogKeyRepo, c.Repo), zap.Int(LogKeyNumber, c.Number), zap.Error(err))

@@ -104,10 +104,10 @@ func TestUntriagedCheckReadFailureIsRetried(t *testing.T) {
 	}
 }
 
-func TestWorkerSchedulesUntriagedChecksOnce(t *testing.T) {
-	q, _ := queuetest.Queue(t, queue.Config{Partitions: 1})
-	ctx := context.Background()
-	timers, err := handlers.SetupTimers(ctx, q.JetStream(), handlers.TimersConfig{})
+// untriagedWorker is a worker whose configuration reports issues untriaged after 72h.
+func untriagedWorker(t *testing.T, q *queue.Queue) (*handlers.Worker, *handlers.Timers) {
+	t.Helper()
+	timers, err := handlers.SetupTimers(context.Background(), q.JetStream(), handlers.TimersConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,6 +120,13 @@ func TestWorkerSchedulesUntriagedChecksOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return w, timers
+}
+
+func TestWorkerSchedulesUntriagedChecksOnce(t *testing.T) {
+	q, _ := queuetest.Queue(t, queue.Config{Partitions: 1})
+	ctx := context.Background()
+	w, timers := untriagedWorker(t, q)
 	m := message(t, "issues", "issues/opened.json", "d-1")
 	for i := 1; i <= 2; i++ { // a retried event schedules once
 		m.Attempt = i

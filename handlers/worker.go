@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"time"
@@ -76,6 +77,8 @@ type WorkerConfig struct {
 	// Backfill, when set, walks a newly installed repository's open issues once (after the
 	// Installer): Backfiller.Backfill.
 	Backfill func(ctx context.Context, t rules.Target) (BackfillProgress, error)
+	// Forgetter, optional, deletes what the bot keeps about repositories it is uninstalled from.
+	Forgetter Forgetter
 	// Notifier takes the notifications the rules' notify actions ask for; nil: no channels
 	// are configured, and routes naming any are skipped.
 	Notifier Notifier
@@ -126,6 +129,9 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	if err != nil {
 		return queue.Permanent(fmt.Errorf("decode %s payload: %w", m.Event, err))
 	}
+	if err := complete(m.Event, payload); err != nil {
+		return queue.Permanent(err)
+	}
 	t, action, sender := describe(m, payload)
 	log := w.cfg.Logger.With(
 		zap.String(LogKeyDeliveryID, m.DeliveryID),
@@ -141,7 +147,10 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 			return fmt.Errorf("the App's bot login: %w", err)
 		}
 	}
-	if bot != "" && strings.EqualFold(sender, bot) {
+	// The bot's own comments still pass, to be remembered as the bot's (the rules take no action
+	// on them): the github notification channel posts outside the rules, and its comments must
+	// not count as people's towards a priority score.
+	if bot != "" && strings.EqualFold(sender, bot) && m.Event != "issue_comment" {
 		log.Info("event skipped: caused by the bot itself", zap.Int("attempt", m.Attempt))
 		return nil
 	}
@@ -200,13 +209,19 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	if err := w.scheduleUntriaged(ctx, m, t, cfg, payload, out.Memory.OpenedAt); err != nil {
 		return err
 	}
+	if err := w.scheduleLifecycle(ctx, m, t, cfg, in.Memory, out.Memory); err != nil {
+		return err
+	}
 	if t.RepoID != 0 && t.Number != 0 && !reflect.DeepEqual(in.Memory, out.Memory) {
 		if err := w.cfg.Store.StoreMemory(ctx, queue.IssueKey(t.RepoID, t.Number), out.Memory, issueRev); err != nil {
 			return err
 		}
 	}
+	if err := w.transferred(ctx, m, action, out.Memory); err != nil {
+		return err
+	}
 	if t.RepoID != 0 && !reflect.DeepEqual(in.Repo, out.Repo) {
-		if err := w.storeRepoMemory(ctx, t.RepoID, in.Repo, out.Repo, repoRev); err != nil {
+		if err := w.storeRepoMemory(ctx, log, t.RepoID, in.Repo, out.Repo, repoRev); err != nil {
 			return err
 		}
 	}
@@ -214,29 +229,48 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	return nil
 }
 
-// storeRepoMemory stores what this event added to the repository's memory. Other partitions
-// change it concurrently (events of other issues): on a conflict the additions are rebased on
-// the newer memory and stored again, rather than running the whole event, actions and all, again.
-func (w *Worker) storeRepoMemory(ctx context.Context, repoID int64, before, after rules.RepoMemory, rev uint64) error {
+// storeRepoMemory stores what this event added to the repository's memory. Events of other
+// issues change it concurrently: on a conflict the additions are rebased on the newer memory
+// and stored again, and not at all when the newer memory has them already. The event's actions
+// are done by now, so a record that keeps changing never makes the event run again (its
+// actions would be posted again): what it learnt is dropped with a warning instead.
+func (w *Worker) storeRepoMemory(ctx context.Context, log *zap.Logger, repoID int64, before, after rules.RepoMemory, rev uint64) error {
 	key := queue.RepoKey(repoID)
 	current := before
-	for range 20 {
+	for attempt := range repoMemoryAttempts {
 		next := after.Rebase(before, current)
+		if attempt > 0 && reflect.DeepEqual(next, current) {
+			return nil
+		}
 		err := w.cfg.Store.StoreMemory(ctx, key, next, rev)
 		if !errors.Is(err, queue.ErrConflict) {
 			return err
+		}
+		// Writers that collided would collide again in step: spread them out.
+		select {
+		case <-time.After(time.Duration(rand.Int64N(int64(attempt+1) * int64(time.Millisecond)))):
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 		current = rules.RepoMemory{}
 		if rev, err = w.cfg.Store.LoadMemory(ctx, key, &current); err != nil {
 			return err
 		}
 	}
-	return fmt.Errorf("store memory %s: still changing after 20 attempts: %w", key, queue.ErrConflict)
+	log.Warn("repository memory still changing: what this event added to it is dropped, its actions stand",
+		zap.String("key", key), zap.Int("attempts", repoMemoryAttempts))
+	return nil
 }
+
+// repoMemoryAttempts bounds the writes of one event's additions to its repository's memory.
+const repoMemoryAttempts = 20
 
 // housekeeping is the work of events that concern the installation, not an issue: labels for
 // new repositories, and a fresh configuration after a push that changed it.
 func (w *Worker) housekeeping(ctx context.Context, payload any) error {
+	if err := w.uninstalled(ctx, payload); err != nil {
+		return err
+	}
 	var install []*github.Repository
 	var installationID int64
 	switch ev := payload.(type) {
@@ -296,6 +330,29 @@ func (w *Worker) housekeeping(ctx context.Context, payload any) error {
 // PushTruncated is passed as a path when GitHub left commits out of a push payload: the
 // configuration file may have changed in one of them.
 const PushTruncated = "*"
+
+// complete checks that a payload has the objects every event of its kind carries: GitHub always
+// sends them, so a payload without them is not GitHub's and retrying cannot help.
+func complete(event string, payload any) error {
+	var missing string
+	switch ev := payload.(type) {
+	case *github.IssuesEvent:
+		if ev.Issue == nil {
+			missing = "issue"
+		}
+	case *github.IssueCommentEvent:
+		switch {
+		case ev.Issue == nil:
+			missing = "issue"
+		case ev.Comment == nil:
+			missing = "comment"
+		}
+	}
+	if missing != "" {
+		return fmt.Errorf("%s payload has no %s", event, missing)
+	}
+	return nil
+}
 
 // describe finds the target of an event, its action and who caused it.
 func describe(m queue.Message, payload any) (t rules.Target, action, sender string) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,8 +25,9 @@ type Message struct {
 	Event          string
 	DeliveryID     string
 	Body           []byte
-	Attempt        int  // 1 on the first delivery
-	LastAttempt    bool // a transient failure now dead-letters the event
+	Attempt        int       // 1 on the first delivery
+	Stored         time.Time // when JetStream stored the delivery (the event lag starts here)
+	LastAttempt    bool      // a transient failure now dead-letters the event
 }
 
 // Handler works on one event. Its error decides what happens to the message:
@@ -77,13 +79,26 @@ type Outcome struct {
 // ConsumeOptions tune Consume.
 type ConsumeOptions struct {
 	Logger     *zap.Logger
-	Partitions []int         // which partitions this process takes; nil: all
+	Partitions []int         // which partitions this process takes; nil: every partition consumer in the store
 	Observe    func(Outcome) // called after each delivery, for metrics and tests
 	// Backoff is the delay before retrying a transient failure (default Backoff).
 	Backoff func(attempt int) time.Duration
+	// MaxInFlight bounds the events this process holds at once, being handled or waiting for
+	// an earlier event of their issue (default DefaultMaxInFlight). It is the number of issues
+	// handled at once, whatever the partition count.
+	MaxInFlight int
+	// Takeover says this process is the only consumer of the store (the embedded server): the
+	// events a killed predecessor held are redelivered at once rather than after AckWait.
+	Takeover bool
 }
 
-// Consumer runs the partitions' consumers of this process.
+// DefaultMaxInFlight is how many events one process holds at once unless told otherwise.
+const DefaultMaxInFlight = 256
+
+// Consumer runs the partitions' consumers of this process. Each partition's consumer lets
+// many events be delivered at once; the Consumer serialises them per issue (see order.go), so
+// that per-issue order holds across any number of processes while as many issues as
+// MaxInFlight allows are handled at once.
 type Consumer struct {
 	q       *Queue
 	h       Handler
@@ -91,46 +106,66 @@ type Consumer struct {
 	observe func(Outcome)
 	backoff func(attempt int) time.Duration
 
+	slots   chan struct{} // one per held event
+	stopped chan struct{} // closed by Stop: take nothing new
+	order   *ordering
+
 	hardCtx    context.Context // cancelled when Stop's grace runs out: interrupts handlers
 	hardCancel context.CancelFunc
 	iters      []jetstream.MessagesContext
-	wg         sync.WaitGroup
+	wg         sync.WaitGroup // the partitions' loops and the issues' runners
+	kept       chan struct{}  // closed when keepAlive has returned
 	stopOnce   sync.Once
 }
 
-// Consume starts taking events from the partitions, one at a time per partition.
+// Consume starts taking events from the partitions, in order per issue.
 func (q *Queue) Consume(ctx context.Context, h Handler, opts ConsumeOptions) (*Consumer, error) {
-	c := &Consumer{q: q, h: q.Once(h), log: opts.Logger, observe: opts.Observe, backoff: opts.Backoff}
+	c := &Consumer{q: q, h: q.Once(h), log: opts.Logger, observe: opts.Observe, backoff: opts.Backoff, stopped: make(chan struct{})}
 	if c.backoff == nil {
 		c.backoff = Backoff
 	}
 	if c.log == nil {
 		c.log = zap.NewNop()
 	}
-	parts := opts.Partitions
-	if parts == nil {
-		for p := 0; p < q.cfg.Partitions; p++ {
-			parts = append(parts, p)
+	n := opts.MaxInFlight
+	if n == 0 {
+		n = DefaultMaxInFlight
+	}
+	if n < 1 {
+		return nil, fmt.Errorf("max in flight: %d is less than 1", n)
+	}
+	c.slots = make(chan struct{}, n)
+	c.order = newOrdering(c)
+	names, err := q.consumerNames(ctx, opts.Partitions)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Takeover {
+		if err := q.takeOver(ctx, names); err != nil {
+			return nil, err
 		}
 	}
 	c.hardCtx, c.hardCancel = context.WithCancel(context.WithoutCancel(ctx))
-	for _, p := range parts {
-		cons, err := q.js.Consumer(ctx, EventStream, ConsumerName(p))
-		if err != nil {
-			c.stopIters()
-			c.hardCancel()
-			return nil, fmt.Errorf("consumer %s: %w", ConsumerName(p), err)
+	// A partition buffers a few events beyond the held ones; they are not kept alive until held.
+	batch := max(1, min(n, 32))
+	for _, name := range names {
+		cons, err := q.js.Consumer(ctx, EventStream, name)
+		if err == nil {
+			var it jetstream.MessagesContext
+			if it, err = cons.Messages(jetstream.PullMaxMessages(batch)); err == nil {
+				c.iters = append(c.iters, it)
+				c.wg.Add(1)
+				go c.loop(name, it)
+				continue
+			}
 		}
-		it, err := cons.Messages(jetstream.PullMaxMessages(1))
-		if err != nil {
-			c.stopIters()
-			c.hardCancel()
-			return nil, fmt.Errorf("consume %s: %w", ConsumerName(p), err)
-		}
-		c.iters = append(c.iters, it)
-		c.wg.Add(1)
-		go c.loop(p, it)
+		c.stopIters()
+		c.hardCancel()
+		c.wg.Wait()
+		return nil, fmt.Errorf("consume %s: %w", name, err)
 	}
+	c.kept = make(chan struct{})
+	go c.keepAlive()
 	return c, nil
 }
 
@@ -140,56 +175,91 @@ func (c *Consumer) stopIters() {
 	}
 }
 
-// Stop takes no new events, lets the ones in flight finish until ctx is done (then interrupts
-// them: they are retried, by this process after a restart or by another), and waits.
+// Stop takes no new events, lets the ones being handled finish until ctx is done (then
+// interrupts them: they are retried, by this process after a restart or by another), hands
+// back the ones not started, and waits.
 func (c *Consumer) Stop(ctx context.Context) error {
 	c.stopOnce.Do(func() {
+		close(c.stopped)
 		for _, it := range c.iters {
 			it.Drain()
 		}
 	})
 	done := make(chan struct{})
 	go func() { c.wg.Wait(); close(done) }()
+	var err error
 	select {
 	case <-done:
-		c.hardCancel()
-		return nil
 	case <-ctx.Done():
-		c.hardCancel()
-		<-done
-		return fmt.Errorf("stop consumers: %w", ctx.Err())
+		err = fmt.Errorf("stop consumers: %w", ctx.Err())
+	}
+	c.hardCancel()
+	<-done
+	<-c.kept
+	return err
+}
+
+func (c *Consumer) stopping() bool {
+	select {
+	case <-c.stopped:
+		return true
+	default:
+		return false
 	}
 }
 
-func (c *Consumer) loop(p int, it jetstream.MessagesContext) {
+// loop takes a partition's events as long as this process has room for them.
+func (c *Consumer) loop(name string, it jetstream.MessagesContext) {
 	defer c.wg.Done()
 	for {
+		held := true
+		select {
+		case c.slots <- struct{}{}:
+		case <-c.stopped:
+			held = false
+		}
 		msg, err := it.Next()
 		if err != nil {
+			if held {
+				<-c.slots
+			}
 			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				return
 			}
-			c.log.Warn("fetch event", zap.Int("partition", p), zap.Error(err))
+			c.log.Warn("fetch event", zap.String("consumer", name), zap.Error(err))
 			continue
 		}
-		c.handle(msg)
+		if !held || c.stopping() {
+			// Stopping: give it back at once for another process (or the next start).
+			_ = msg.Nak()
+			if held {
+				<-c.slots
+			}
+			continue
+		}
+		c.accept(msg)
 	}
 }
 
-func (c *Consumer) handle(msg jetstream.Msg) {
+// accept takes a delivered event into its issue's line.
+func (c *Consumer) accept(msg jetstream.Msg) {
 	start := time.Now()
 	m, err := decodeMessage(msg)
 	if err != nil {
 		// Not ours to understand: keep it for a human rather than lose it.
 		c.deadLetter(msg, m, fmt.Errorf("undecodable message: %w", err))
 		c.done(Outcome{Message: m, Result: "dead_lettered", Err: err, Duration: time.Since(start)})
+		<-c.slots
 		return
 	}
-	m.LastAttempt = m.Attempt >= c.q.cfg.MaxAttempts
+	c.order.add(&held{msg: msg, m: m, seq: streamSeq(msg), since: start})
+}
 
-	stopProgress := c.keepAlive(msg)
-	err = c.h(c.hardCtx, m)
-	stopProgress()
+// handle runs the handler on an event that is first in its issue's line and settles it.
+func (c *Consumer) handle(msg jetstream.Msg, m Message) {
+	m.LastAttempt = m.Attempt >= c.q.cfg.MaxAttempts
+	start := time.Now()
+	err := c.call(m)
 
 	out := Outcome{Message: m, Err: err}
 	switch wait, limited := RetryAfter(err); {
@@ -208,8 +278,10 @@ func (c *Consumer) handle(msg jetstream.Msg) {
 		out.Result = "interrupted"
 		_ = msg.Nak()
 	case limited:
-		// GitHub decides how long; a rate limit does not make an event hopeless.
+		// GitHub decides how long; a rate limit does not make an event hopeless. The
+		// installation's other events are set aside as well until then.
 		out.Result = "rate_limited"
+		c.order.limit(m.InstallationID, wait)
 		c.log.Warn("event will be retried after GitHub's rate limit", zap.String("delivery_id", m.DeliveryID),
 			zap.String("event", m.Event), zap.Duration("wait", wait), zap.Error(err))
 		_ = msg.NakWithDelay(wait)
@@ -227,31 +299,43 @@ func (c *Consumer) handle(msg jetstream.Msg) {
 	c.done(out)
 }
 
+// call runs the handler. A panic is a bug in triagebot, not a fault of the moment: it is logged
+// with its stack and becomes a permanent error, so the event is dead-lettered at once instead
+// of crashing the process on every redelivery.
+func (c *Consumer) call(m Message) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.log.Error("panic while handling an event", zap.String("delivery_id", m.DeliveryID),
+				zap.String("event", m.Event), zap.String("subject", m.Subject), zap.Any("panic", v),
+				zap.String("stack", string(debug.Stack())))
+			err = Permanent(fmt.Errorf("panic: %v", v))
+		}
+	}()
+	return c.h(c.hardCtx, m)
+}
+
 func (c *Consumer) done(o Outcome) {
 	if c.observe != nil {
 		c.observe(o)
 	}
 }
 
-// keepAlive tells JetStream the event is still being worked on, so a slow GitHub does not make
-// it redeliver the event to another worker.
-func (c *Consumer) keepAlive(msg jetstream.Msg) func() {
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(c.q.cfg.AckWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
+// keepAlive tells JetStream that every held event is still being worked on, so a slow GitHub
+// (or a long line before an event) does not make it redeliver the event to another worker.
+func (c *Consumer) keepAlive() {
+	defer close(c.kept)
+	t := time.NewTicker(c.q.cfg.AckWait / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.hardCtx.Done():
+			return
+		case <-t.C:
+			for _, msg := range c.order.heldMsgs() {
 				_ = msg.InProgress()
 			}
 		}
-	}()
-	return func() { close(stop); <-done }
+	}
 }
 
 // Backoff is the delay before retry attempt+1 after a transient failure: 1s, 2s, 4s, ... 5m.
@@ -318,7 +402,7 @@ func decodeMessage(msg jetstream.Msg) (Message, error) {
 		m.DeliveryID = h.Get(HeaderDelivery)
 	}
 	if md, err := msg.Metadata(); err == nil {
-		m.Attempt = int(md.NumDelivered)
+		m.Attempt, m.Stored = int(md.NumDelivered), md.Timestamp
 	}
 	if err := parseSubject(&m); err != nil {
 		return m, err

@@ -110,7 +110,7 @@ func (q *Queue) DeliveryState(ctx context.Context, id string) (string, error) {
 // recordStored notes that id was stored, unless the ledger already knows more about it.
 func (q *Queue) recordStored(ctx context.Context, id string) error {
 	_, err := q.ledger.Create(ctx, ledgerKey(id), []byte(DeliveryStored))
-	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 		return fmt.Errorf("delivery ledger %s: %w", id, err)
 	}
 	return nil

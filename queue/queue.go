@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -100,6 +102,74 @@ func Subject(partition int, installationID, repoID int64, number int, event stri
 // ConsumerName is the durable consumer of a partition.
 func ConsumerName(partition int) string { return fmt.Sprintf("partition-%03d", partition) }
 
+// partitionOf is the partition a consumer name stands for.
+func partitionOf(name string) (int, bool) {
+	digits, ok := strings.CutPrefix(name, "partition-")
+	if !ok {
+		return 0, false
+	}
+	p, err := strconv.Atoi(digits)
+	return p, err == nil && p >= 0 && ConsumerName(p) == name
+}
+
+// maxAckPending bounds the events of one partition delivered and not yet settled, over every
+// process together.
+const maxAckPending = 10_000
+
+// consumerNames are the consumers of the given partitions, or, for nil, every partition
+// consumer in the store, including those of a larger partition count used before.
+func (q *Queue) consumerNames(ctx context.Context, partitions []int) ([]string, error) {
+	var names []string
+	if partitions != nil {
+		for _, p := range partitions {
+			names = append(names, ConsumerName(p))
+		}
+		return names, nil
+	}
+	stream, err := q.js.Stream(ctx, EventStream)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", EventStream, err)
+	}
+	lister := stream.ConsumerNames(ctx)
+	for name := range lister.Name() {
+		if _, ok := partitionOf(name); ok {
+			names = append(names, name)
+		}
+	}
+	if err := lister.Err(); err != nil {
+		return nil, fmt.Errorf("list consumers of %s: %w", EventStream, err)
+	}
+	for p := 0; p < q.cfg.Partitions; p++ {
+		names = append(names, ConsumerName(p))
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
+}
+
+// takeOver makes the events a killed predecessor held deliverable at once: this process is the
+// store's only consumer, so a consumer with events pending is created again, which delivers
+// every event still in the stream from the first (nothing leaves a work queue unacknowledged).
+func (q *Queue) takeOver(ctx context.Context, names []string) error {
+	for _, name := range names {
+		cons, err := q.js.Consumer(ctx, EventStream, name)
+		if err != nil {
+			return fmt.Errorf("consumer %s: %w", name, err)
+		}
+		info := cons.CachedInfo()
+		if info.NumAckPending == 0 && info.NumRedelivered == 0 {
+			continue
+		}
+		p, _ := partitionOf(name)
+		if err := q.js.DeleteConsumer(ctx, EventStream, name); err != nil {
+			return fmt.Errorf("take over %s: %w", name, err)
+		}
+		if _, err := q.js.CreateOrUpdateConsumer(ctx, EventStream, consumerConfig(q.cfg, p)); err != nil {
+			return fmt.Errorf("take over %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
 // Queue is the set-up queue: streams, consumers and buckets exist.
 type Queue struct {
 	js     jetstream.JetStream
@@ -121,6 +191,10 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) (*Queue, err
 	streams := []jetstream.StreamConfig{{
 		Name:        EventStream,
 		Description: "GitHub webhook deliveries, partitioned per issue",
+		// Workers look up the first event of an issue for every event they handle: direct gets
+		// skip the API's JSON. A replica that lags can only show an event that is gone, which
+		// makes a worker wait, never one that is not first.
+		AllowDirect: true,
 		Subjects:    []string{EventSubjects + ".>"},
 		Retention:   jetstream.WorkQueuePolicy,
 		Storage:     jetstream.FileStorage,
@@ -151,12 +225,23 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) (*Queue, err
 			return nil, fmt.Errorf("create stream %s: %w", sc.Name, err)
 		}
 	}
+	q := &Queue{js: js, cfg: cfg}
+	// The consumers of a larger partition count used before stay, and are consumed, until
+	// their events are handled: changing the count strands nothing (see consumerNames).
+	names, err := q.consumerNames(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
 	for p := 0; p < cfg.Partitions; p++ {
+		names = append(names, ConsumerName(p))
+	}
+	slices.Sort(names)
+	for _, name := range slices.Compact(names) {
+		p, _ := partitionOf(name)
 		if _, err := js.CreateOrUpdateConsumer(ctx, EventStream, consumerConfig(cfg, p)); err != nil {
-			return nil, fmt.Errorf("create consumer %s: %w", ConsumerName(p), err)
+			return nil, fmt.Errorf("create consumer %s: %w", name, err)
 		}
 	}
-	q := &Queue{js: js, cfg: cfg}
 	if err := q.setupLedger(ctx); err != nil {
 		return nil, err
 	}
@@ -184,12 +269,13 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) (*Queue, err
 func consumerConfig(cfg Config, p int) jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
 		Durable:       ConsumerName(p),
-		Description:   fmt.Sprintf("events of the issues in partition %d, one at a time", p),
+		Description:   fmt.Sprintf("events of the issues in partition %d, in order per issue", p),
 		FilterSubject: fmt.Sprintf("%s.%d.>", EventSubjects, p),
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       cfg.AckWait,
-		// One event in flight per partition: the events of an issue are handled in order.
-		MaxAckPending: 1,
+		// Many events in flight per partition: the workers keep each issue's order themselves
+		// (order.go) and bound what they hold (ConsumeOptions.MaxInFlight).
+		MaxAckPending: maxAckPending,
 		// Attempts are counted by the worker, which dead-letters the last one itself.
 		MaxDeliver:    -1,
 		DeliverPolicy: jetstream.DeliverAllPolicy,

@@ -14,6 +14,9 @@ const (
 	Close       ActionType = "close"
 	Reopen      ActionType = "reopen"
 	Notify      ActionType = "notify"
+	Lock        ActionType = "lock"      // lock the conversation (LockReason)
+	Unlock      ActionType = "unlock"    // unlock it
+	EditBody    ActionType = "edit_body" // replace the issue's body with Body
 )
 
 // Action is one decision of a rule. Only the fields its Type needs are set; Rule and Reason
@@ -42,6 +45,11 @@ type Action struct {
 	// Notify: Channel names the route event (issue_opened, labeled, ...); Text is the message.
 	Channel string `json:"channel,omitempty"`
 	Text    string `json:"text,omitempty"`
+	// Private: the notification must never be posted publicly (on GitHub): channels of type
+	// github are skipped for it.
+	Private bool `json:"private,omitempty"`
+
+	LockReason string `json:"lock_reason,omitempty"` // lock: off-topic | too heated | resolved | spam
 
 	Reason string `json:"reason"`
 }

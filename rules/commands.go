@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/triagebot/triagebot/internal/markdown"
 	"github.com/triagebot/triagebot/rules/command"
 )
 
@@ -16,6 +17,9 @@ const RuleCommands = "commands"
 // maxCommandDeliveries bounds Memory.CommandDeliveries: the latest deliveries are enough to
 // recognise a redelivery (`triagebot redeliver`, GitHub's own) of a recent command comment.
 const maxCommandDeliveries = 50
+
+// PermissionSelfAssign is the commands.permissions key for /assign and /unassign of oneself.
+const PermissionSelfAssign = "self-assign"
 
 // maxLabelLength is GitHub's limit on a label name; a longer one would fail the whole event.
 const maxLabelLength = 50
@@ -37,6 +41,8 @@ type commandRun struct {
 	sections []string // /help and /why answers, for the reply
 	later    []Action // comments, emitted once the priority rule has counted the comments
 
+	merging bool // label actions are emitted as they are, for mergeLabelActions
+
 	state     string   // the issue's state as the commands leave it
 	assignees []string // the issue's assignees as the commands leave them
 }
@@ -48,10 +54,16 @@ type commandRun struct {
 // on pull requests too and act on the pull request, except that /close sets no state reason
 // there. The replies and the reaction are emitted by commandFeedback, after the priority rule.
 func (e *eval) commands(ctx context.Context) error {
-	if !e.cfg.Commands.Enabled || e.event != "issue_comment" || e.comment == nil {
+	if !e.cfg.Commands.Enabled {
+		e.skip(RuleCommands, "switched off (commands.enabled)")
+		return nil
+	}
+	if e.event != "issue_comment" || e.comment == nil {
+		e.skip(RuleCommands, "commands come in comments, not in %s", e.kindOf())
 		return nil
 	}
 	if strings.HasSuffix(strings.ToLower(e.sender), "[bot]") || e.comment.GetUser().GetType() == "Bot" {
+		e.skip(RuleCommands, "comments of other apps are never read as commands")
 		return nil
 	}
 	var cmds []command.Command
@@ -66,9 +78,11 @@ func (e *eval) commands(ctx context.Context) error {
 		cmds = command.AddedCommands(*b.From, e.comment.GetBody())
 	}
 	if len(cmds) == 0 {
+		e.skip(RuleCommands, "%s: no /command line to run", e.kindOf())
 		return nil
 	}
 	if e.deliveryID != "" && slices.Contains(e.mem.CommandDeliveries, e.deliveryID) {
+		e.skip(RuleCommands, "a redelivery: its commands ran already")
 		return nil // a redelivery: its commands ran; running them again could undo later decisions
 	}
 	r := &commandRun{
@@ -85,12 +99,25 @@ func (e *eval) commands(ctx context.Context) error {
 		r.assignees = addFold(r.assignees, a.GetLogin())
 	}
 	e.cmd = r
+	if n := len(cmds) - MaxCommandsPerComment; n > 0 {
+		rest := make([]string, n)
+		for i, c := range cmds[MaxCommandsPerComment:] {
+			rest[i] = c.Raw
+		}
+		r.problems = append(r.problems, fmt.Sprintf("%d more %s in this comment %s not run: a comment may hold at most %d commands (%s)",
+			n, plural(n, "command", "commands"), plural(n, "was", "were"), MaxCommandsPerComment, shownList(rest, code)))
+		cmds = cmds[:MaxCommandsPerComment]
+	}
+	start, before := len(e.actions), slices.Clone(e.labels)
+	r.merging = true
 	for _, c := range cmds {
 		if err := e.runCommand(ctx, c); err != nil {
 			e.cmd = nil
 			return err
 		}
 	}
+	e.mergeLabelActions(start, before)
+	r.merging = false
 	if e.deliveryID != "" {
 		e.mem.CommandDeliveries = append(e.mem.CommandDeliveries, e.deliveryID)
 		if n := len(e.mem.CommandDeliveries) - maxCommandDeliveries; n > 0 {
@@ -154,6 +181,10 @@ func (e *eval) runCommand(ctx context.Context, c command.Command) error {
 		e.section(help)
 	case command.Why:
 		e.section(e.whySection(ctx, c))
+	case command.NotSecurity:
+		e.cmdNotSecurity(c, reason)
+	case command.Lifecycle, command.RemoveLifecycle:
+		e.cmdLifecycle(c, fmt.Sprintf("/%s %s by @%s", c.Name, c.Args[0], e.cmd.actor))
 	}
 	return nil
 }
@@ -314,17 +345,24 @@ func (e *eval) cmdAssign(ctx context.Context, c command.Command) error {
 	if len(logins) == 0 {
 		logins = []string{e.cmd.actor}
 	}
-	var change, refused []string
+	var change, refused, refusedSelf []string
 	for _, login := range logins {
-		if !strings.EqualFold(login, e.cmd.actor) {
-			ok, err := e.allowed(ctx, level)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				refused = append(refused, "@"+login)
-				continue
-			}
+		self := strings.EqualFold(login, e.cmd.actor)
+		need := level
+		if self {
+			need = e.required(PermissionSelfAssign)
+		}
+		ok, err := e.allowed(ctx, need)
+		if err != nil {
+			return err
+		}
+		if !ok && self {
+			refusedSelf = append(refusedSelf, "@"+login)
+			continue
+		}
+		if !ok {
+			refused = append(refused, "@"+login)
+			continue
 		}
 		assigned := containsFold(e.cmd.assignees, login)
 		switch {
@@ -338,6 +376,10 @@ func (e *eval) cmdAssign(ctx context.Context, c command.Command) error {
 	}
 	if len(refused) > 0 {
 		e.refuse(c, level, refused)
+	}
+	if len(refusedSelf) > 0 {
+		e.cmd.problems = append(e.cmd.problems, fmt.Sprintf("%s: only %s may %s themselves here, and %s",
+			code(c.Raw), whoMay(e.required(PermissionSelfAssign)), c.Name, e.yourAccess()))
 	}
 	if len(change) == 0 {
 		return nil
@@ -444,6 +486,10 @@ func (e *eval) helpSection(ctx context.Context) (string, error) {
 	var b strings.Builder
 	b.WriteString("Commands you may run here:\n\n| command | what it does |\n| --- | --- |\n")
 	anyone := e.cfg.Commands.AnyoneMayLabel
+	selfOK, err := e.allowed(ctx, e.required(PermissionSelfAssign))
+	if err != nil {
+		return "", err
+	}
 	for _, name := range command.Names() {
 		ok, err := e.allowed(ctx, e.required(name))
 		if err != nil {
@@ -456,9 +502,9 @@ func (e *eval) helpSection(ctx context.Context) (string, error) {
 		case ok:
 		case (name == command.Label || name == command.RemoveLabel) && len(anyone) > 0:
 			what += " matching " + patternList(anyone)
-		case name == command.Assign:
+		case name == command.Assign && selfOK:
 			usage, what = "`/assign`", "assign yourself"
-		case name == command.Unassign:
+		case name == command.Unassign && selfOK:
 			usage, what = "`/unassign`", "unassign yourself"
 		default:
 			continue
@@ -519,6 +565,21 @@ func helpRow(e *eval, name string) (usage, what string) {
 		return "`/help`", "this list"
 	case command.Why:
 		return "`/why`", "explain what the bot did on this " + kind
+	case command.Lifecycle:
+		if !e.cfg.Lifecycle.Enabled {
+			return "", ""
+		}
+		return "`/lifecycle frozen`", "keep the " + kind + " from ever going stale"
+	case command.RemoveLifecycle:
+		if !e.cfg.Lifecycle.Enabled {
+			return "", ""
+		}
+		return "`/remove-lifecycle stale\\|frozen`", "take the stale or frozen mark off"
+	case command.NotSecurity:
+		if !e.cfg.Security.Enabled {
+			return "", ""
+		}
+		return "`/not-security`", "say the " + kind + " is not a security report (label and lock come off)"
 	}
 	return "", ""
 }
@@ -540,7 +601,7 @@ func (e *eval) whySection(ctx context.Context, c command.Command) string {
 		e.problem(c, "the bot's history could not be read just now; try `/why` again later")
 		return ""
 	}
-	r.history = FormatHistory(entries)
+	r.history = FormatHistory(entries) + configProblems(e.cfg.Problems)
 	return r.history
 }
 
@@ -588,9 +649,13 @@ func (e *eval) replyBody() string {
 	var parts []string
 	if len(r.problems) > 0 {
 		var b strings.Builder
-		fmt.Fprintf(&b, "@%s, I could not run everything in your comment:\n\n", r.actor)
-		for _, p := range r.problems {
+		fmt.Fprintf(&b, "%s, I could not run everything in your comment:\n\n", markdown.Login(r.actor))
+		shown := r.problems[:min(len(r.problems), maxProblemsShown)]
+		for _, p := range shown {
 			b.WriteString("- " + p + "\n")
+		}
+		if n := len(r.problems) - len(shown); n > 0 {
+			fmt.Fprintf(&b, "- … and %d more %s\n", n, plural(n, "problem", "problems"))
 		}
 		b.WriteString("\n" + e.advice() + "\n")
 		parts = append(parts, b.String())
@@ -682,8 +747,8 @@ func (e *eval) refuse(c command.Command, level string, what []string) {
 			msg += fmt.Sprintf("; anyone may %s labels matching %s", verb, patternList(p))
 		}
 	case command.Assign, command.Unassign:
-		msg = fmt.Sprintf("only %s may %s someone else (%s), and %s; anyone may %s themselves with a bare `/%s`",
-			whoMay(level), c.Name, codeList(what), e.yourAccess(), c.Name, c.Name)
+		msg = fmt.Sprintf("only %s may %s someone else (%s), and %s; %s may %s themselves with a bare `/%s`",
+			whoMay(level), c.Name, codeList(what), e.yourAccess(), whoMay(e.required(PermissionSelfAssign)), c.Name, c.Name)
 	}
 	e.cmd.problems = append(e.cmd.problems, code(c.Raw)+": "+msg)
 }
@@ -718,14 +783,8 @@ func (e *eval) yourAccess() string {
 
 func patternList(patterns []string) string { return codeList(patterns) }
 
-// codeList shows pieces of user text as code spans: `a`, `b`.
-func codeList(list []string) string {
-	out := make([]string, len(list))
-	for i, s := range list {
-		out[i] = code(s)
-	}
-	return strings.Join(out, ", ")
-}
+// codeList shows pieces of user text as code spans: `a`, `b` … and 37 more.
+func codeList(list []string) string { return shownList(list, code) }
 
 // required is the permission level commands.permissions sets for a command; a command the
 // configuration does not name (a Config built in code) keeps its default.

@@ -169,9 +169,9 @@ func TestCommands(t *testing.T) {
 			config: withRoutes,
 			want: []Action{
 				cmdAction(Action{Type: AddLabels, Labels: []string{"security"}, Reason: "/label security by @triager"}),
+				untriage("/label security by @triager" + reasonTriaged),
 				cmdAction(Action{Type: Notify, Channel: RouteLabeled, Label: "security", Reason: "a notification route asks for labeled",
 					Text: `@triager labelled Codertocat/Hello-World#1 "Spelling error in the README file": security https://github.com/Codertocat/Hello-World/issues/1`}),
-				untriage("/label security by @triager" + reasonTriaged),
 				thumbsUp,
 			},
 		},
@@ -221,8 +221,8 @@ func TestCommands(t *testing.T) {
 			}),
 			memory: Memory{PriorityManual: true},
 			want: []Action{
-				cmdAction(Action{Type: RemoveLabel, Label: "priority: high", Reason: `/priority none by @triager; 4 comments: lowered to "priority: low"`}),
 				cmdAction(Action{Type: AddLabels, Labels: []string{"priority: low"}, Reason: `/priority none by @triager; 4 comments: reaches "priority: low" (at 3)`}),
+				cmdAction(Action{Type: RemoveLabel, Label: "priority: high", Reason: `/priority none by @triager; 4 comments: lowered to "priority: low"`}),
 				thumbsUp,
 			},
 		},
@@ -319,9 +319,9 @@ func TestCommands(t *testing.T) {
 			give: said(t, "triager", "Thanks!\n/assign @bob\n/label enhancement\n\n/priority low\n/close not-planned"),
 			want: []Action{
 				cmdAction(Action{Type: Assign, Assignees: []string{"bob"}, Reason: "/assign @bob by @triager"}),
+				// One request for every label added, the removal after it.
+				cmdAction(Action{Type: AddLabels, Labels: []string{"enhancement", "priority: low"}, Reason: "/label enhancement by @triager; /priority low by @triager"}),
 				untriage("/assign @bob by @triager" + reasonTriaged),
-				cmdAction(Action{Type: AddLabels, Labels: []string{"enhancement"}, Reason: "/label enhancement by @triager"}),
-				cmdAction(Action{Type: AddLabels, Labels: []string{"priority: low"}, Reason: "/priority low by @triager"}),
 				cmdAction(Action{Type: Close, StateReason: "not_planned", Reason: "/close not-planned by @triager"}),
 				thumbsUp,
 			},

@@ -12,10 +12,21 @@ import (
 func (e *eval) conduct(ctx context.Context) error {
 	cfg := e.cfg.CodeOfConduct
 	if !cfg.Enabled {
+		e.skip(RuleCodeOfConduct, "switched off (code_of_conduct.enabled)")
 		return nil
 	}
-	if e.event == "issues" && e.action == "opened" && !e.isPR() && cfg.WelcomeFirstTime && e.firstIssue &&
-		isNewcomer(e.issue.GetAuthorAssociation()) && e.issue.GetUser().GetType() != "Bot" {
+	opened := e.event == "issues" && e.action == "opened" && !e.isPR()
+	switch {
+	case !opened:
+	case !cfg.WelcomeFirstTime:
+		e.skip(RuleCodeOfConduct, "no welcome: code_of_conduct.welcome_first_time is off")
+	case !e.firstIssue:
+		e.skip(RuleCodeOfConduct, "no welcome: @%s has opened issues here before", e.author)
+	case !isNewcomer(e.issue.GetAuthorAssociation()):
+		e.skip(RuleCodeOfConduct, "no welcome: @%s is not new here (author association %s)", e.author, e.issue.GetAuthorAssociation())
+	case e.issue.GetUser().GetType() == "Bot":
+		e.skip(RuleCodeOfConduct, "no welcome: @%s is an app", e.author)
+	default:
 		url, err := e.codeOfConductURL(ctx)
 		if err != nil {
 			return err
@@ -26,11 +37,17 @@ func (e *eval) conduct(ctx context.Context) error {
 
 	who, what, link, text, before, ok := e.conductText()
 	if !ok || who == "" {
+		e.skip(RuleCodeOfConduct, "%s brings no new text by a person to read", e.kindOf())
 		return nil
 	}
 	match := e.hostile(text)
-	if match == "" || e.hostile(before) != "" {
-		return nil // nothing hostile, or an edit of a text that was already answered
+	if match == "" {
+		e.skip(RuleCodeOfConduct, "@%s's %s matches no hostile phrase", who, what)
+		return nil
+	}
+	if e.hostile(before) != "" {
+		e.skip(RuleCodeOfConduct, "the %s was hostile before this edit and was answered then", what)
+		return nil
 	}
 	reason := fmt.Sprintf("@%s's %s matches %s", who, what, match)
 	if cfg.Reply != ReplyPrivate && !containsFold(e.mem.Reminded, who) {
@@ -42,7 +59,8 @@ func (e *eval) conduct(ctx context.Context) error {
 			Body: reminderBody(who, url), Reason: reason + ": first reminder for them on this issue"})
 		e.mem.Reminded = addFold(e.mem.Reminded, strings.ToLower(who))
 	}
-	e.emit(Action{Rule: RuleCodeOfConduct, Type: Notify, Channel: RouteConduct,
+	// In private mode the maintainers alone hear of it: never through a channel that posts on GitHub.
+	e.emit(Action{Rule: RuleCodeOfConduct, Type: Notify, Channel: RouteConduct, Private: cfg.Reply == ReplyPrivate,
 		Text:   fmt.Sprintf("Possible code of conduct problem on %s#%d: @%s's %s matches %s. %s", e.repo, e.number, who, what, match, link),
 		Reason: reason + ": maintainers should look"})
 	return nil

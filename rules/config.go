@@ -3,10 +3,10 @@ package rules
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -25,6 +25,26 @@ type Config struct {
 	// Backfill: when the App is installed, the open issues it never saw get needs-triage and
 	// their priority (no comments, no notifications).
 	Backfill bool `yaml:"backfill" json:"backfill"`
+	// Labels are created and kept up to date in the repository (see LabelConfig).
+	Labels []LabelConfig `yaml:"labels,omitempty" json:"labels,omitempty"`
+	Security      SecurityConfig      `yaml:"security" json:"security"`
+	Lifecycle     LifecycleConfig     `yaml:"lifecycle" json:"lifecycle"`
+	// Problems say why a configuration file was not used as written (broken, too large,
+	// unreadable), set by the loader, never by a file: /why shows them.
+	Problems []string `yaml:"-" json:"-"`
+}
+
+// SecurityConfig configures the security-report guard (issue 12 §1).
+type SecurityConfig struct {
+	Enabled         bool     `yaml:"enabled" json:"enabled"`
+	Patterns        []string `yaml:"patterns" json:"patterns"` // regexes, any case: a match alone flags the issue
+	BuiltinPatterns bool     `yaml:"builtin_patterns" json:"builtin_patterns"`
+	Label           string   `yaml:"label" json:"label"` // "": no label
+	Comment         bool     `yaml:"comment" json:"comment"`
+	Notify          bool     `yaml:"notify" json:"notify"` // a private notification to routes on: security
+	Lock            bool     `yaml:"lock" json:"lock"`
+	// Redact replaces the body by a notice once its text went to a security route.
+	Redact bool `yaml:"redact" json:"redact"`
 }
 
 // NeedsTriageConfig configures the needs-triage rule.
@@ -35,6 +55,11 @@ type NeedsTriageConfig struct {
 	// adding such a label is not triage.
 	NotTriageLabels []string `yaml:"not_triage_labels" json:"not_triage_labels"`
 	RemoveOnAssign  bool     `yaml:"remove_on_assign" json:"remove_on_assign"`
+	// TriageBots are the logins of Apps and bots (sender type Bot) whose labels and assignments
+	// count as triage; any other bot's (an auto-labeller's) do not.
+	TriageBots []string `yaml:"triage_bots" json:"triage_bots"`
+	// RemoveOnClose takes needs-triage off a closed issue (reopening puts it back).
+	RemoveOnClose bool `yaml:"remove_on_close" json:"remove_on_close"`
 }
 
 // The priority scores.
@@ -118,6 +143,7 @@ const (
 	RouteConduct         = "conduct"
 	RouteNotifyCommand   = "notify_command"
 	RouteUntriaged       = "untriaged"
+	RouteSecurity        = "security"
 )
 
 // Permission levels for commands, weakest first.
@@ -132,6 +158,8 @@ func DefaultConfig() Config {
 			Label:           "needs-triage",
 			NotTriageLabels: []string{"needs-triage", "priority: .*"},
 			RemoveOnAssign:  true,
+			TriageBots:      []string{},
+			RemoveOnClose:   true,
 		},
 		Priority: PriorityConfig{
 			Enabled:   true,
@@ -158,11 +186,17 @@ func DefaultConfig() Config {
 				"label": "triage", "remove-label": "triage", "priority": "triage",
 				"triage": "triage", "needs-triage": "triage", "assign": "triage",
 				"unassign": "triage", "close": "author", "reopen": "author", "coc": "triage",
-				"notify": "anyone", "help": "anyone", "why": "anyone",
+				"notify": "anyone", "help": "anyone", "why": "anyone", "not-security": "triage", "self-assign": "anyone",
+				"lifecycle": "triage", "remove-lifecycle": "anyone",
 			},
 			AnyoneMayLabel: []string{},
 		},
 		Notifications: NotificationsConfig{Routes: []Route{}},
+		Lifecycle:     defaultLifecycle(),
+		Security: SecurityConfig{
+			Enabled: true, Patterns: []string{}, BuiltinPatterns: true, Label: "security-report",
+			Comment: true, Notify: true,
+		},
 	}
 }
 
@@ -170,6 +204,7 @@ func DefaultConfig() Config {
 func (c Config) clone() Config {
 	out := c
 	out.NeedsTriage.NotTriageLabels = slices.Clone(c.NeedsTriage.NotTriageLabels)
+	out.NeedsTriage.TriageBots = slices.Clone(c.NeedsTriage.TriageBots)
 	out.Priority.AppliesTo = slices.Clone(c.Priority.AppliesTo)
 	out.Priority.Levels = slices.Clone(c.Priority.Levels)
 	out.CodeOfConduct.Patterns = slices.Clone(c.CodeOfConduct.Patterns)
@@ -180,6 +215,11 @@ func (c Config) clone() Config {
 			out.Commands.Permissions[k] = v
 		}
 	}
+	out.Security.Patterns = slices.Clone(c.Security.Patterns)
+	out.Lifecycle.ExemptLabels = slices.Clone(c.Lifecycle.ExemptLabels)
+	out.Lifecycle.Rules = slices.Clone(c.Lifecycle.Rules)
+	out.Problems = slices.Clone(c.Problems)
+	out.Labels = slices.Clone(c.Labels)
 	out.Notifications.Routes = slices.Clone(c.Notifications.Routes)
 	for i := range out.Notifications.Routes {
 		out.Notifications.Routes[i].To = slices.Clone(out.Notifications.Routes[i].To)
@@ -197,12 +237,34 @@ type ConfigError struct {
 
 func (e *ConfigError) Error() string { return yamlcheck.Join("invalid configuration", e.Errors) }
 
+// MaxConfigSize is the largest configuration file the bot reads (256 KiB): a bigger one is
+// refused as a whole, as a broken file is (the last good version, else the defaults, is used).
+const MaxConfigSize = 256 << 10
+
+// TooLargeMessage is why a configuration file of size bytes is refused.
+func TooLargeMessage(size int) string {
+	return fmt.Sprintf("the file is %s; configuration files may be at most 256 KiB", byteSize(size))
+}
+
+func byteSize(n int) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
 // ParseConfig overlays one configuration file (server defaults, the organisation's
 // .github/triagebot.yml, then the repository's) on base, key by key: a key the file does not
 // name keeps base's value; a list the file names replaces base's list; permissions are
 // overridden command by command. The file is decoded strictly: on any problem ParseConfig
 // returns base unchanged and a *ConfigError listing every problem with its line.
 func ParseConfig(base Config, data []byte) (Config, error) {
+	if len(data) > MaxConfigSize {
+		return base, &ConfigError{Errors: []FieldError{{Msg: TooLargeMessage(len(data))}}}
+	}
 	root, err := parseDocument(data)
 	if err != nil {
 		return base, err
@@ -267,13 +329,13 @@ func parseDocument(data []byte) (*yaml.Node, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, nil
 		}
-		return nil, &ConfigError{Errors: []FieldError{syntaxError(err)}}
+		return nil, &ConfigError{Errors: []FieldError{syntaxError(err, data)}}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		return nil, &ConfigError{Errors: []FieldError{{Line: extra.Line, Msg: "only one YAML document is allowed"}}}
 	} else if !errors.Is(err, io.EOF) {
-		return nil, &ConfigError{Errors: []FieldError{syntaxError(err)}}
+		return nil, &ConfigError{Errors: []FieldError{syntaxError(err, data)}}
 	}
 	if len(doc.Content) == 0 {
 		return nil, nil
@@ -285,11 +347,11 @@ func parseDocument(data []byte) (*yaml.Node, error) {
 	return root, nil
 }
 
-func syntaxError(err error) FieldError {
-	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return FieldError{Line: line, Msg: m[2]}
+// WithProblems is c with the problems of the files it was made from, for /why.
+func (c Config) WithProblems(problems []error) Config {
+	c.Problems = nil
+	for _, p := range problems {
+		c.Problems = append(c.Problems, p.Error())
 	}
-	return FieldError{Msg: strings.TrimPrefix(msg, "yaml: ")}
+	return c
 }

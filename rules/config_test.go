@@ -56,6 +56,16 @@ func TestDefaultConfigIsTheDesignBlock(t *testing.T) {
 	// backfill (issue 9) is on.
 	delete(want.Commands.Permissions, "needs-triage")
 	want.Backfill = false
+	// And those of issue 12 §3 (bots' labels are not triage, closing takes needs-triage off).
+	want.NeedsTriage.TriageBots, want.NeedsTriage.RemoveOnClose = nil, false
+	// And the security-report guard of issue 12 §1, with its command.
+	want.Security = SecurityConfig{}
+	delete(want.Commands.Permissions, "not-security")
+	delete(want.Commands.Permissions, "self-assign")
+	// And the lifecycle of issue 12 §2, with its commands.
+	want.Lifecycle = LifecycleConfig{}
+	delete(want.Commands.Permissions, "lifecycle")
+	delete(want.Commands.Permissions, "remove-lifecycle")
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("DESIGN.md §5 parsed (-DefaultConfig +parsed):\n%s", diff)
 	}
@@ -145,11 +155,11 @@ func TestParseConfigErrors(t *testing.T) {
 	}{
 		{
 			name: "unknown key", give: "needs_triage:\n  lable: x\n",
-			want: []FieldError{{Line: 2, Path: "needs_triage.lable", Msg: "unknown key (known: enabled, label, not_triage_labels, remove_on_assign)"}},
+			want: []FieldError{{Line: 2, Path: "needs_triage.lable", Msg: "unknown key (known: enabled, label, not_triage_labels, remove_on_assign, remove_on_close, triage_bots)"}},
 		},
 		{
 			name: "unknown section", give: "# a comment\npriorty:\n  enabled: false\n",
-			want: []FieldError{{Line: 2, Path: "priorty", Msg: "unknown key (known: backfill, code_of_conduct, commands, needs_triage, notifications, priority)"}},
+			want: []FieldError{{Line: 2, Path: "priorty", Msg: "unknown key (known: backfill, code_of_conduct, commands, labels, lifecycle, needs_triage, notifications, priority, security)"}},
 		},
 		{name: "wrong type", give: "priority:\n  enabled: yes please\n", want: []FieldError{{Line: 2, Path: "priority.enabled", Msg: `expected true or false, got "yes please"`}}},
 		{name: "number expected", give: "priority:\n  hysteresis: two\n", want: []FieldError{{Line: 2, Path: "priority.hysteresis", Msg: `expected a whole number, got "two"`}}},
@@ -176,14 +186,14 @@ func TestParseConfigErrors(t *testing.T) {
 		{name: "url", give: "code_of_conduct:\n  url: conduct.md\n", want: []FieldError{{Line: 2, Path: "code_of_conduct.url", Msg: `expected an http(s) URL or nothing, got "conduct.md"`}}},
 		{
 			name: "unknown command", give: "commands:\n  permissions:\n    lable: anyone\n",
-			want: []FieldError{{Line: 3, Path: "commands.permissions.lable", Msg: "unknown key (known: assign, close, coc, help, label, needs-triage, notify, priority, remove-label, reopen, triage, unassign, why)"}},
+			want: []FieldError{{Line: 3, Path: "commands.permissions.lable", Msg: "unknown key (known: assign, close, coc, help, label, lifecycle, needs-triage, not-security, notify, priority, remove-label, remove-lifecycle, reopen, self-assign, triage, unassign, why)"}},
 		},
 		{
 			name: "unknown permission", give: "commands:\n  permissions:\n    close: everyone\n",
 			want: []FieldError{{Line: 3, Path: "commands.permissions.close", Msg: `must be one of anyone, author, triage, write, maintain, admin, got "everyone"`}},
 		},
 		{name: "repeated key", give: "priority:\n  enabled: true\n  enabled: false\n", want: []FieldError{{Line: 3, Path: "priority.enabled", Msg: "key repeated"}}},
-		{name: "syntax", give: "priority:\n  enabled: true\n levels: [\n", want: []FieldError{{Line: 2, Msg: "did not find expected key"}}},
+		{name: "syntax", give: "priority:\n  enabled: true\n levels: [\n", want: []FieldError{{Line: 3, Msg: "this line's indentation does not line up with the keys above it (yaml: did not find expected key)"}}},
 		{name: "not a mapping", give: "- a\n- b\n", want: []FieldError{{Line: 1, Msg: "expected a mapping, got a list"}}},
 		{name: "two documents", give: "priority: {}\n---\npriority: {}\n", want: []FieldError{{Line: 2, Msg: "only one YAML document is allowed"}}},
 		{
@@ -201,7 +211,7 @@ func TestParseConfigErrors(t *testing.T) {
 				{Line: 2, Path: "needs_triage.enabled", Msg: `expected true or false, got "maybe"`},
 				{Line: 4, Path: "priority.score", Msg: `must be one of comments, participants, comments_and_reactions, got "votes"`},
 				{Line: 5, Path: "priority.hysteresis", Msg: `expected a whole number, got "x"`},
-				{Line: 6, Path: "extra", Msg: "unknown key (known: backfill, code_of_conduct, commands, needs_triage, notifications, priority)"},
+				{Line: 6, Path: "extra", Msg: "unknown key (known: backfill, code_of_conduct, commands, labels, lifecycle, needs_triage, notifications, priority, security)"},
 			},
 		},
 	}

@@ -217,6 +217,31 @@ func (d *decoder) config(n *yaml.Node, path string, cfg *Config) {
 		"commands":        func(n *yaml.Node, p string) { d.commands(n, p, &cfg.Commands) },
 		"notifications":   func(n *yaml.Node, p string) { d.notifications(n, p, &cfg.Notifications) },
 		"backfill":        func(n *yaml.Node, p string) { d.boolean(n, p, &cfg.Backfill) },
+		"labels":          func(n *yaml.Node, p string) { d.labelList(n, p, &cfg.Labels) },
+		"security":        func(n *yaml.Node, p string) { d.security(n, p, &cfg.Security) },
+		"lifecycle":       func(n *yaml.Node, p string) { d.lifecycle(n, p, &cfg.Lifecycle) },
+	})
+}
+
+func (d *decoder) security(n *yaml.Node, path string, c *SecurityConfig) {
+	d.mapping(n, path, map[string]func(*yaml.Node, string){
+		"enabled":          func(n *yaml.Node, p string) { d.boolean(n, p, &c.Enabled) },
+		"patterns":         func(n *yaml.Node, p string) { d.regexps(n, p, false, &c.Patterns) },
+		"builtin_patterns": func(n *yaml.Node, p string) { d.boolean(n, p, &c.BuiltinPatterns) },
+		"label": func(n *yaml.Node, p string) {
+			var s string
+			if d.str(n, p, &s) && s != "" {
+				if msg := checkLabel(s); msg != "" {
+					d.errorf(n, p, "%s", msg)
+					return
+				}
+			}
+			c.Label = s
+		},
+		"comment": func(n *yaml.Node, p string) { d.boolean(n, p, &c.Comment) },
+		"notify":  func(n *yaml.Node, p string) { d.boolean(n, p, &c.Notify) },
+		"lock":    func(n *yaml.Node, p string) { d.boolean(n, p, &c.Lock) },
+		"redact":  func(n *yaml.Node, p string) { d.boolean(n, p, &c.Redact) },
 	})
 }
 
@@ -226,7 +251,28 @@ func (d *decoder) needsTriage(n *yaml.Node, path string, c *NeedsTriageConfig) {
 		"label":             func(n *yaml.Node, p string) { d.label(n, p, &c.Label) },
 		"not_triage_labels": func(n *yaml.Node, p string) { d.regexps(n, p, true, &c.NotTriageLabels) },
 		"remove_on_assign":  func(n *yaml.Node, p string) { d.boolean(n, p, &c.RemoveOnAssign) },
+		"triage_bots":       func(n *yaml.Node, p string) { d.strings(n, p, &c.TriageBots) },
+		"remove_on_close":   func(n *yaml.Node, p string) { d.boolean(n, p, &c.RemoveOnClose) },
 	})
+}
+
+// strings decodes a list of non-empty strings; null is the empty list.
+func (d *decoder) strings(n *yaml.Node, path string, out *[]string) {
+	before := len(d.errs)
+	v := []string{}
+	ok := d.list(n, path, func(c *yaml.Node, p string) {
+		var s string
+		if d.str(c, p, &s) {
+			if strings.TrimSpace(s) == "" {
+				d.errorf(c, p, "must not be empty")
+				return
+			}
+			v = append(v, s)
+		}
+	})
+	if ok && len(d.errs) == before {
+		*out = v
+	}
 }
 
 func (d *decoder) priority(n *yaml.Node, path string, c *PriorityConfig) {
@@ -310,7 +356,7 @@ func (d *decoder) codeOfConduct(n *yaml.Node, path string, c *CodeOfConductConfi
 
 // commandNames are the commands `commands.permissions` may name (issue 5).
 var commandNames = []string{"label", "remove-label", "priority", "triage", "needs-triage", "assign",
-	"unassign", "close", "reopen", "coc", "notify", "help", "why"}
+	"unassign", "close", "reopen", "coc", "notify", "help", "why", "not-security", "self-assign", "lifecycle", "remove-lifecycle"}
 
 func (d *decoder) commands(n *yaml.Node, path string, c *CommandsConfig) {
 	d.mapping(n, path, map[string]func(*yaml.Node, string){
@@ -335,7 +381,7 @@ func (d *decoder) commands(n *yaml.Node, path string, c *CommandsConfig) {
 	})
 }
 
-var routeEvents = []string{RouteIssueOpened, RouteLabeled, RoutePriorityChanged, RouteConduct, RouteNotifyCommand, RouteUntriaged}
+var routeEvents = []string{RouteIssueOpened, RouteLabeled, RoutePriorityChanged, RouteConduct, RouteNotifyCommand, RouteUntriaged, RouteSecurity}
 
 func (d *decoder) notifications(n *yaml.Node, path string, c *NotificationsConfig) {
 	d.mapping(n, path, map[string]func(*yaml.Node, string){
@@ -440,4 +486,40 @@ func (d *decoder) channels(n *yaml.Node, path string, out map[string]Channel) {
 		}
 		out[k.Value] = ch
 	}
+}
+
+func (d *decoder) lifecycle(n *yaml.Node, path string, c *LifecycleConfig) {
+	d.mapping(n, path, map[string]func(*yaml.Node, string){
+		"enabled":       func(n *yaml.Node, p string) { d.boolean(n, p, &c.Enabled) },
+		"stale_days":    func(n *yaml.Node, p string) { d.integer(n, p, 1, &c.StaleDays) },
+		"close_days":    func(n *yaml.Node, p string) { d.integer(n, p, 1, &c.CloseDays) },
+		"label":         func(n *yaml.Node, p string) { d.label(n, p, &c.Label) },
+		"frozen_label":  func(n *yaml.Node, p string) { d.label(n, p, &c.FrozenLabel) },
+		"exempt_labels": func(n *yaml.Node, p string) { d.regexps(n, p, true, &c.ExemptLabels) },
+		"rules": func(n *yaml.Node, p string) {
+			before := len(d.errs)
+			rules := []LifecycleRule{}
+			d.list(n, p, func(n *yaml.Node, p string) {
+				r := LifecycleRule{StaleDays: c.StaleDays, CloseDays: c.CloseDays}
+				d.mapping(n, p, map[string]func(*yaml.Node, string){
+					"label": func(n *yaml.Node, p string) {
+						var re []string
+						d.regexps(&yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{n}, Line: n.Line}, p, true, &re)
+						if len(re) == 1 {
+							r.Label = re[0]
+						}
+					},
+					"stale_days": func(n *yaml.Node, p string) { d.integer(n, p, 1, &r.StaleDays) },
+					"close_days": func(n *yaml.Node, p string) { d.integer(n, p, 1, &r.CloseDays) },
+				})
+				if n.Kind == yaml.MappingNode && r.Label == "" && len(d.errs) == before {
+					d.errorf(n, p, "a lifecycle rule needs a label")
+				}
+				rules = append(rules, r)
+			})
+			if len(d.errs) == before {
+				c.Rules = rules
+			}
+		},
+	})
 }

@@ -37,6 +37,9 @@ type Input struct {
 	// History is what the bot did on this issue, from the audit stream, for /why. May be nil:
 	// /why then answers that the history is unavailable.
 	History func(ctx context.Context) ([]HistoryEntry, error)
+	// Explain, when set, is told in words why each rule that looked at the event did not act
+	// (replay --explain). Rules that act say why in their actions' reasons.
+	Explain func(rule, why string)
 }
 
 // Outcome is the decision: the actions, and the memory as it should be once they are done.
@@ -62,10 +65,16 @@ const (
 func Evaluate(ctx context.Context, in Input) (Outcome, error) {
 	e := newEval(in)
 	if e.issue == nil {
+		for _, r := range Rules {
+			e.skip(r, "%s events concern no issue", in.Event.Name)
+		}
 		return Outcome{Memory: in.Memory, Repo: in.Repo}, nil
 	}
 	e.remember()
 	if e.fromBot {
+		for _, r := range Rules {
+			e.skip(r, "the event was caused by the bot itself (%s)", e.sender)
+		}
 		return Outcome{Memory: e.mem, Repo: e.repoMem}, nil
 	}
 	// Order matters: priority scores the comments as they stand before any comment this event
@@ -73,6 +82,10 @@ func Evaluate(ctx context.Context, in Input) (Outcome, error) {
 	// Commands run before priority, so a /priority decides before the comment count does; their
 	// comments (replies, /coc) come after it, like conduct's.
 	e.needsTriage()
+	e.lifecycle()
+	if err := e.security(ctx); err != nil {
+		return Outcome{Memory: in.Memory, Repo: in.Repo}, err
+	}
 	if err := e.commands(ctx); err != nil {
 		return Outcome{Memory: in.Memory, Repo: in.Repo}, err
 	}
@@ -94,6 +107,7 @@ type eval struct {
 	botLogin string
 	lookup   Lookup
 	history  func(ctx context.Context) ([]HistoryEntry, error)
+	explain  func(rule, why string)
 	mem      Memory
 	priorBot []string // the bot's comments remembered from earlier events
 	repoMem  RepoMemory
@@ -110,6 +124,7 @@ type eval struct {
 	repo       string // owner/name
 	number     int
 	sender     string
+	senderType string   // User or Bot
 	author     string   // the issue's author
 	labels     []string // the issue's labels once this event is applied
 	fromBot    bool
@@ -123,7 +138,7 @@ type eval struct {
 }
 
 func newEval(in Input) *eval {
-	e := &eval{cfg: in.Config, botLogin: in.BotLogin, lookup: in.Lookup, history: in.History, event: in.Event.Name, deliveryID: in.Event.DeliveryID}
+	e := &eval{cfg: in.Config, botLogin: in.BotLogin, lookup: in.Lookup, history: in.History, explain: in.Explain, event: in.Event.Name, deliveryID: in.Event.DeliveryID}
 	switch ev := in.Event.Payload.(type) {
 	case *github.IssuesEvent:
 		if ev == nil {
@@ -137,6 +152,7 @@ func newEval(in Input) *eval {
 		e.changes = ev.Changes
 		e.repo = ev.GetRepo().GetFullName()
 		e.sender = ev.GetSender().GetLogin()
+		e.senderType = ev.GetSender().GetType()
 	case *github.IssueCommentEvent:
 		if ev == nil {
 			return e
@@ -148,6 +164,7 @@ func newEval(in Input) *eval {
 		e.changes = ev.Changes
 		e.repo = ev.GetRepo().GetFullName()
 		e.sender = ev.GetSender().GetLogin()
+		e.senderType = ev.GetSender().GetType()
 	}
 	if e.issue == nil {
 		return e
@@ -221,7 +238,16 @@ func (e *eval) rememberComment() {
 	switch e.action {
 	case "created":
 		if byBot {
-			e.mem.BotComments = addFold(e.mem.BotComments, botCommentKey(e.comment))
+			key := botCommentKey(e.comment)
+			e.mem.BotComments = addFold(e.mem.BotComments, key)
+			if id := e.comment.GetID(); id != 0 && !strings.HasPrefix(key, "id:") {
+				if e.mem.BotCommentIDs == nil {
+					e.mem.BotCommentIDs = map[string]int64{}
+				}
+				if _, seen := e.mem.BotCommentIDs[key]; !seen {
+					e.mem.BotCommentIDs[key] = id
+				}
+			}
 			return
 		}
 		if human {
@@ -258,6 +284,9 @@ func botCommentKey(c *github.IssueComment) string {
 
 // emit records an action on this issue. A comment is remembered as the bot's own at once.
 func (e *eval) emit(a Action) {
+	if e.cmd == nil || !e.cmd.merging || (a.Type != AddLabels && a.Type != RemoveLabel) {
+		a = Limit(a) // label actions of commands are limited once merged (mergeLabelActions)
+	}
 	a.Repo = e.repo
 	a.Number = e.number
 	e.actions = append(e.actions, a)

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/triagebot/triagebot/rules/command"
+	"github.com/triagebot/triagebot/internal/markdown"
 )
 
 // HistoryEntry is one thing the bot did (or decided to do) on an issue, as the audit stream
@@ -59,6 +59,19 @@ func FormatHistory(entries []HistoryEntry) string {
 	return b.String()
 }
 
+// configProblems is the /why note on configuration files the bot could not use as written.
+func configProblems(problems []string) string {
+	if len(problems) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\nThe configuration is not used as written:\n\n")
+	for _, p := range problems {
+		fmt.Fprintf(&b, "- %s\n", cell(p))
+	}
+	return b.String()
+}
+
 // historyWhat says what an entry did, in a few words, with its outcome when it is not "done".
 func historyWhat(h HistoryEntry) string {
 	var what string
@@ -81,6 +94,12 @@ func historyWhat(h HistoryEntry) string {
 		what = "closed"
 	case Reopen:
 		what = "reopened"
+	case Lock:
+		what = "locked the conversation"
+	case Unlock:
+		what = "unlocked the conversation"
+	case EditBody:
+		what = "replaced the issue's text"
 	default:
 		what = cell(h.Type)
 	}
@@ -95,21 +114,17 @@ func historyWhat(h HistoryEntry) string {
 	default:
 		what += " (" + cell(h.Status) + ")"
 	}
-	return strings.ReplaceAll(what, "|", `\|`)
+	return markdown.Cell(what)
 }
 
-// cell makes recorded text safe in a markdown table cell: one line, no column break, no
-// mention, not too long.
+// cell makes recorded text safe in a markdown table cell: one line, literal (no markup, no
+// mention), not too long.
 func cell(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	s = shorten(s, 200)
-	return strings.ReplaceAll(command.Neutralize(s), "|", `\|`)
+	return markdown.Cell(markdown.Text(shorten(strings.Join(strings.Fields(s), " "), 200)))
 }
 
-// code shows user text in a code span: neutralised, without backticks, shortened if long.
-func code(s string) string {
-	return "`" + command.Neutralize(strings.ReplaceAll(shorten(s, 60), "`", "'")) + "`"
-}
+// code shows user text in a code span, whatever it holds, shortened if long.
+func code(s string) string { return markdown.Code(shorten(s, 60)) }
 
 func shorten(s string, limit int) string {
 	if r := []rune(s); len(r) > limit {

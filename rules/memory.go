@@ -38,6 +38,21 @@ type Memory struct {
 	Commenters    map[string]int   `json:"commenters,omitempty"` // human commenter (lower case) → number of their comments seen
 	Reminded      []string         `json:"reminded,omitempty"`   // users (lower case) already reminded of the code of conduct here
 
+	// The security-report guard (issue 12 §1): SecurityFlagged once the issue was taken for a
+	// vulnerability report (the guard acts once per issue); SecurityLocked when the bot locked it;
+	// NotSecurity once a maintainer said /not-security: the guard leaves the issue alone for good.
+	SecurityFlagged bool `json:"security_flagged,omitempty"`
+	SecurityLocked  bool `json:"security_locked,omitempty"`
+	NotSecurity     bool `json:"not_security,omitempty"`
+
+	// The lifecycle (issue 12 §2): LastActivity is the latest human activity seen; StaleSince when
+	// the issue was marked stale (zero: it is not); StaleCycle counts the warnings (one keyed
+	// comment each); Frozen after /lifecycle frozen.
+	LastActivity time.Time `json:"last_activity,omitzero"`
+	StaleSince   time.Time `json:"stale_since,omitzero"`
+	StaleCycle   int       `json:"stale_cycle,omitempty"`
+	Frozen       bool      `json:"frozen,omitempty"`
+
 	// CommandDeliveries are the delivery ids of the latest comment events whose commands ran,
 	// so a redelivery of an old event does not run them again over later decisions.
 	CommandDeliveries []string `json:"command_deliveries,omitempty"`

@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // needsTriage marks new issues as waiting for a maintainer and unmarks them once a maintainer
@@ -10,12 +11,29 @@ import (
 // is never put back on that issue.
 func (e *eval) needsTriage() {
 	cfg := e.cfg.NeedsTriage
-	if !cfg.Enabled || cfg.Label == "" || e.event != "issues" || e.isPR() {
+	switch {
+	case !cfg.Enabled || cfg.Label == "":
+		e.skip(RuleNeedsTriage, "switched off (needs_triage.enabled)")
+		return
+	case e.event != "issues":
+		e.skip(RuleNeedsTriage, "it follows issues events, not %s", e.kindOf())
+		return
+	case e.isPR():
+		e.skip(RuleNeedsTriage, "pull requests are not triaged")
 		return
 	}
 	switch e.action {
 	case "opened", "reopened":
-		if e.hasLabel(cfg.Label) || containsFold(e.mem.HumanRemoved, cfg.Label) || (e.action == "opened" && e.mem.Triaged) {
+		if e.hasLabel(cfg.Label) {
+			e.skip(RuleNeedsTriage, "the issue already has %q", cfg.Label)
+			return
+		}
+		if containsFold(e.mem.HumanRemoved, cfg.Label) {
+			e.skip(RuleNeedsTriage, "a person took %q off this issue before: it is not put back", cfg.Label)
+			return
+		}
+		if e.action == "opened" && e.mem.Triaged {
+			e.skip(RuleNeedsTriage, "a maintainer's triage was handled before this late opened event")
 			return
 		}
 		reason := "new issue: waiting for a maintainer to triage it"
@@ -28,16 +46,49 @@ func (e *eval) needsTriage() {
 		switch {
 		case e.label == "" || strings.EqualFold(e.label, cfg.Label):
 			// A human put needs-triage (back) on: leave it; the next triage removes it again.
+			e.skip(RuleNeedsTriage, "a person put %q on: it stays until the issue is triaged", cfg.Label)
 		case e.byTemplate(e.mem.OpenedLabels, e.label):
+			e.skip(RuleNeedsTriage, "the author's issue template applied %q: that is not triage", e.label)
 		case matchAny(cfg.NotTriageLabels, e.label):
+			e.skip(RuleNeedsTriage, "%q does not count as triage (needs_triage.not_triage_labels)", e.label)
+		case !e.senderMayTriage():
+			e.skip(RuleNeedsTriage, "@%s is an App or bot: its labels are not triage (needs_triage.triage_bots)", e.sender)
 		default:
 			e.triaged(RuleNeedsTriage, fmt.Sprintf("@%s labelled the issue %q: it has been triaged", e.sender, e.label))
 		}
 	case "assigned":
-		if cfg.RemoveOnAssign && !e.byTemplate(e.mem.OpenedAssignees, e.assignee) {
+		switch {
+		case !cfg.RemoveOnAssign:
+			e.skip(RuleNeedsTriage, "assigning does not count as triage (needs_triage.remove_on_assign)")
+		case e.byTemplate(e.mem.OpenedAssignees, e.assignee):
+			e.skip(RuleNeedsTriage, "the author's issue template assigned @%s: that is not triage", e.assignee)
+		case !e.senderMayTriage():
+			e.skip(RuleNeedsTriage, "@%s is an App or bot: its assignments are not triage (needs_triage.triage_bots)", e.sender)
+		default:
 			e.triaged(RuleNeedsTriage, fmt.Sprintf("@%s assigned the issue to @%s: it has been triaged", e.sender, e.assignee))
 		}
+	case "closed":
+		present := e.hasLabel(cfg.Label) || containsFold(e.mem.BotLabels, cfg.Label)
+		switch {
+		case !cfg.RemoveOnClose:
+			e.skip(RuleNeedsTriage, "closing leaves %q on (needs_triage.remove_on_close)", cfg.Label)
+		case !present:
+			e.skip(RuleNeedsTriage, "the closed issue has no %q to take off", cfg.Label)
+		default:
+			e.emit(Action{Rule: RuleNeedsTriage, Type: RemoveLabel, Label: cfg.Label, Reason: "issue closed: no longer waiting for triage"})
+			e.mem.BotLabels = removeFold(e.mem.BotLabels, cfg.Label)
+			e.labels = removeFold(e.labels, cfg.Label)
+		}
+	default:
+		e.skip(RuleNeedsTriage, "an issue %s changes no triage state", e.action)
 	}
+}
+
+// senderMayTriage: a person's labels and assignments are triage; those of Apps and bots (sender
+// type Bot: auto-labellers, github-actions[bot]) only when needs_triage.triage_bots names them.
+func (e *eval) senderMayTriage() bool {
+	isBot := strings.EqualFold(e.senderType, "Bot") || strings.HasSuffix(strings.ToLower(e.sender), "[bot]")
+	return !isBot || containsFold(e.cfg.NeedsTriage.TriageBots, e.sender)
 }
 
 // byTemplate reports whether this change is the author's own issue template at work rather than
@@ -47,7 +98,22 @@ func (e *eval) byTemplate(opened []string, name string) bool {
 	if e.author == "" || !strings.EqualFold(e.sender, e.author) {
 		return false
 	}
-	return containsFold(opened, name) || !isMaintainer(e.issue.GetAuthorAssociation())
+	return containsFold(opened, name) || !isMaintainer(e.issue.GetAuthorAssociation()) || e.beforeOpened()
+}
+
+// templateWindow is how soon after an issue's creation GitHub applies its template's labels and
+// assignees.
+const templateWindow = time.Minute
+
+// beforeOpened: the bot has not seen the issue's opened event yet (GitHub may deliver the
+// template's labeled event first), and the issue is as new as a template's change is: what the
+// author does then is the template at work, not triage.
+func (e *eval) beforeOpened() bool {
+	if !e.mem.OpenedAt.IsZero() || e.mem.OpenedLabels != nil {
+		return false
+	}
+	created, updated := e.issue.GetCreatedAt().Time, e.issue.GetUpdatedAt().Time
+	return !created.IsZero() && updated.Sub(created) <= templateWindow
 }
 
 // triaged records that a maintainer triaged the issue and takes the needs-triage label off if
@@ -59,6 +125,7 @@ func (e *eval) triaged(rule, reason string) {
 	// before may not be in it yet. The bot's memory says it is there unless someone took it off.
 	present := e.hasLabel(label) || containsFold(e.mem.BotLabels, label)
 	if !e.cfg.NeedsTriage.Enabled || label == "" || !present {
+		e.skip(rule, "triaged, and there is no %q on the issue to take off", label)
 		return
 	}
 	e.emit(Action{Rule: rule, Type: RemoveLabel, Label: label, Reason: reason})

@@ -118,7 +118,9 @@ func TestNeedsTriage(t *testing.T) {
 			name: "the bot's own label events trigger nothing", give: issues(t, "labeled.json", labeled("enhancement", testBot, "NONE")),
 		},
 		{name: "edited", give: issues(t, "edited.json", withLabels("needs-triage"))},
-		{name: "closed", give: issues(t, "closed.json", withLabels("needs-triage"))},
+		{name: "closed", give: issues(t, "closed.json", withLabels("needs-triage")), want: []Action{{Rule: RuleNeedsTriage, Type: RemoveLabel,
+			Repo: "catppuccin-rfc/polybar", Number: 13, Label: "needs-triage", Reason: "issue closed: no longer waiting for triage"}}},
+		{name: "closed, remove_on_close off", give: issues(t, "closed.json", withLabels("needs-triage")), config: func(c *Config) { c.NeedsTriage.RemoveOnClose = false }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 // Channel, and Label for labeled and priority_changed.
 func (e *eval) announce() {
 	if e.event != "issues" || e.isPR() {
+		e.skip(RuleNotify, "routes announce issues events, not %s", e.kindOf())
 		return
 	}
 	switch e.action {
@@ -19,6 +20,8 @@ func (e *eval) announce() {
 	case "labeled":
 		e.notify(RuleNotify, RouteLabeled, e.label, "", fmt.Sprintf("@%s labelled %s#%d %q: %s %s",
 			e.sender, e.repo, e.number, e.issue.GetTitle(), e.label, e.issue.GetHTMLURL()))
+	default:
+		e.skip(RuleNotify, "routes announce issues opened or labelled; an issue %s is not announced", e.action)
 	}
 }
 
@@ -39,4 +42,5 @@ func (e *eval) notify(rule, on, label, level, text string) {
 			Reason: "a notification route asks for " + on})
 		return
 	}
+	e.skip(rule, "no notification route asks for %s", on)
 }

@@ -11,7 +11,15 @@ import (
 // (priority.respect_manual).
 func (e *eval) priority() {
 	cfg := e.cfg.Priority
-	if !cfg.Enabled || len(cfg.Levels) == 0 || e.isPR() || e.issue.GetState() != "open" {
+	switch {
+	case !cfg.Enabled || len(cfg.Levels) == 0:
+		e.skip(RulePriority, "switched off (priority.enabled, priority.levels)")
+		return
+	case e.isPR():
+		e.skip(RulePriority, "pull requests get no priority")
+		return
+	case e.issue.GetState() != "open":
+		e.skip(RulePriority, "the issue is %s", e.issue.GetState())
 		return
 	}
 	switch {
@@ -20,10 +28,12 @@ func (e *eval) priority() {
 		len(cfg.AppliesTo) > 0 && e.levelIndex(e.label) < 0:
 		// A label can make the issue qualify, or stop qualifying.
 	default:
+		e.skip(RulePriority, "the score changes with new or deleted comments, not with %s", e.kindOf())
 		return
 	}
 	present := e.presentLevels()
 	if cfg.RespectManual && e.manualPriority(present) {
+		e.skip(RulePriority, "a person set the priority (priority.respect_manual)")
 		return
 	}
 	n := len(cfg.Levels)
@@ -38,6 +48,7 @@ func (e *eval) priority() {
 		target = pickLevel(cfg.Levels, cfg.Hysteresis, score, cur)
 		why = scoreText
 	} else if len(present) == 0 {
+		e.skip(RulePriority, "the issue does not match priority.applies_to")
 		return
 	} else {
 		why = "the issue no longer matches priority.applies_to"
@@ -79,7 +90,13 @@ func (e *eval) applyLevel(rule string, present []int, target int, why string, sc
 		e.labels = addFold(e.labels, l.Label)
 		changed = true
 	}
-	if changed {
+	if !changed {
+		now := "no priority label"
+		if target < len(levels) {
+			now = fmt.Sprintf("%q", levels[target].Label)
+		}
+		e.skip(rule, "%s: the issue keeps %s", why, now)
+	} else {
 		from := "none"
 		if len(present) > 0 {
 			from = levels[present[0]].Label

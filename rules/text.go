@@ -1,6 +1,10 @@
 package rules
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/triagebot/triagebot/internal/markdown"
+)
 
 // communityGuidelines is linked when a repository names no code of conduct: GitHub's own
 // guidelines apply to every repository on GitHub.
@@ -9,23 +13,23 @@ const communityGuidelines = "https://docs.github.com/en/site-policy/github-terms
 // conductLink is the markdown link comments use.
 func conductLink(url string) string {
 	if url == "" {
-		return fmt.Sprintf("[GitHub Community Guidelines](%s)", communityGuidelines)
+		return markdown.Link("GitHub Community Guidelines", communityGuidelines)
 	}
-	return fmt.Sprintf("[code of conduct](%s)", url)
+	return markdown.Link("code of conduct", url)
 }
 
 // welcomeBody is the comment welcoming a first-time author.
 func welcomeBody(login, url string) string {
-	return fmt.Sprintf(`Welcome, @%s, and thank you for opening your first issue here! 👋
+	return fmt.Sprintf(`Welcome, %s, and thank you for opening your first issue here! 👋
 
 A maintainer will look at it soon. Everyone taking part in this project is expected to follow the %s; please take a moment to read it.
-`, login, conductLink(url))
+`, markdown.Login(login), conductLink(url))
 }
 
 // reminderBody is the comment reminding a user of the code of conduct.
 func reminderBody(login, url string) string {
-	return fmt.Sprintf(`@%s, please keep the discussion here friendly and focused on the issue. Everyone taking part in this project is expected to follow the %s.
+	return fmt.Sprintf(`%s, please keep the discussion here friendly and focused on the issue. Everyone taking part in this project is expected to follow the %s.
 
 Maintainers can see this conversation and may step in.
-`, login, conductLink(url))
+`, markdown.Login(login), conductLink(url))
 }

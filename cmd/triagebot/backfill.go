@@ -3,10 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
+	"github.com/alecthomas/kong"
 	"github.com/google/go-github/v60/github"
 	"go.uber.org/zap"
 
@@ -37,44 +36,47 @@ func newBackfiller(side *githubSide, q *queue.Queue, log *zap.Logger) *handlers.
 		Logger: log.Named("backfill")}
 }
 
-// cmdBackfill walks one repository's open issues now, with the same checkpoint as the walk
+// backfillCmd walks one repository's open issues now, with the same checkpoint as the walk
 // done on installation: a finished walk is not done again.
-func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var target string
-	var rest []string
-	for _, a := range args {
-		if !strings.HasPrefix(a, "-") && target == "" && strings.Contains(a, "/") {
-			target = a
-			continue
-		}
-		rest = append(rest, a)
+type backfillCmd struct {
+	Repo string `arg:"" name:"owner/repo" help:"The repository, OWNER/REPO."`
+	githubSettings
+	queueSettings
+	workerSettings
+	logSettings
+}
+
+func (c *backfillCmd) Help() string {
+	return "Walks OWNER/REPO's open issues once, as on installation: needs-triage for the untriaged ones and the priority their comment count reaches, without comments or notifications. Resumes an interrupted walk; a finished one is not done again. With the embedded default, stop 'triagebot serve' first."
+}
+
+func (c *backfillCmd) Run(ctx context.Context, kctx *kong.Context, o streams) error {
+	owner, name, ok := strings.Cut(c.Repo, "/")
+	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+		return withExit(2, fmt.Errorf("backfill: %q is not OWNER/REPO", c.Repo))
 	}
-	s, err := parseSettings("backfill", rest, os.LookupEnv, stdout)
-	if err != nil {
+	if err := checkSettings(kctx, &c.githubSettings, &c.queueSettings, &c.workerSettings, &c.logSettings); err != nil {
 		return err
 	}
-	owner, name, ok := strings.Cut(target, "/")
-	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
-		return withExit(2, fmt.Errorf("usage: triagebot backfill OWNER/REPO (got %q)", target))
-	}
-	gh, log, err := commandApp(s, stderr, "to backfill")
+	s := settings{githubSettings: c.githubSettings, queueSettings: c.queueSettings, workerSettings: c.workerSettings, logSettings: c.logSettings}
+	gh, log, err := commandApp(s, o.stderr, "to backfill")
 	if err != nil {
 		return err
 	}
 	defer gh.Close()
 	inst, _, err := gh.AppClient().Apps.FindRepositoryInstallation(ctx, owner, name)
 	if err != nil {
-		return withExit(1, fmt.Errorf("the App's installation on %s: %w", target, ghapp.Classify(err)))
+		return withExit(1, fmt.Errorf("the App's installation on %s: %w", c.Repo, ghapp.Classify(err)))
 	}
 	repo, _, err := gh.Installation(inst.GetID()).Repositories.Get(ctx, owner, name)
 	if err != nil {
-		return withExit(1, fmt.Errorf("repository %s: %w", target, ghapp.Classify(err)))
+		return withExit(1, fmt.Errorf("repository %s: %w", c.Repo, ghapp.Classify(err)))
 	}
-	a := &app{s: s, log: log}
+	a := &app{s: s, log: log.WithOptions(zap.IncreaseLevel(zap.WarnLevel))}
+	defer a.closeQueue()
 	if err := a.connect(ctx); err != nil {
 		return err
 	}
-	defer a.closeQueue()
 	serverCfg, _, err := loadServerConfig(s.ConfigFile)
 	if err != nil {
 		return withExit(2, fmt.Errorf("TRIAGEBOT_CONFIG: %w", err))
@@ -85,20 +87,19 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	b := newBackfiller(side, a.q, log)
 	b.Progress = func(p handlers.BackfillProgress) {
-		fmt.Fprintf(stdout, "%s: page %d: %d open issues looked at, %d labelled\n", p.Repo, p.Pages, p.Issues, p.Changed)
+		fmt.Fprintf(o.stdout, "%s: page %d: %d open issues looked at, %d labelled\n", p.Repo, p.Pages, p.Issues, p.Changed)
 	}
-	t := rules.Target{InstallationID: inst.GetID(), RepoID: repo.GetID(), Owner: owner, Name: name}
-	p, err := b.Backfill(ctx, t)
+	p, err := b.Backfill(ctx, rules.Target{InstallationID: inst.GetID(), RepoID: repo.GetID(), Owner: owner, Name: name})
 	if err != nil {
 		return withExit(1, err)
 	}
 	switch {
 	case p.Disabled:
-		fmt.Fprintf(stdout, "%s: backfill is off in its configuration (backfill: false)\n", target)
+		fmt.Fprintf(o.stdout, "%s: backfill is off in its configuration (backfill: false)\n", c.Repo)
 	case p.Earlier:
-		fmt.Fprintf(stdout, "%s: backfilled before; nothing to do\n", target)
+		fmt.Fprintf(o.stdout, "%s: backfilled before; nothing to do\n", c.Repo)
 	default:
-		fmt.Fprintf(stdout, "%s: done: %d open issues looked at, %d labelled\n", target, p.Issues, p.Changed)
+		fmt.Fprintf(o.stdout, "%s: done: %d open issues looked at, %d labelled\n", c.Repo, p.Issues, p.Changed)
 	}
 	return nil
 }

@@ -53,8 +53,8 @@ func TestBackfillCommandRejectsBadInput(t *testing.T) {
 		give []string
 		want string
 	}{
-		{[]string{"backfill"}, `usage: triagebot backfill OWNER/REPO (got "")`},
-		{[]string{"backfill", "octo/a/b"}, `usage: triagebot backfill OWNER/REPO (got "octo/a/b")`},
+		{[]string{"backfill"}, `expected "<owner/repo>"`},
+		{[]string{"backfill", "octo/a/b"}, `backfill: "octo/a/b" is not OWNER/REPO`},
 		{[]string{"backfill", "octo/rocket"}, "TRIAGEBOT_APP_ID and TRIAGEBOT_PRIVATE_KEY_FILE: required to backfill"},
 	}
 	for _, tt := range tests {

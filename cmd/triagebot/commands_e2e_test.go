@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/triagebot/triagebot/internal/ghfake"
+	"github.com/triagebot/triagebot/rules"
 )
 
 // commandRepo installs the App on a repository with a maintainer (maya) and opens an issue by
@@ -190,5 +192,45 @@ func TestCommandsEditedCommentRunsOnlyAddedCommands(t *testing.T) {
 	is, _ := l.Fake.Issue(repo, n)
 	if diff := cmp.Diff([]string{"documentation"}, sorted(is.Labels)); diff != "" {
 		t.Fatalf("labels after the edit (-want +got):\n%s", diff)
+	}
+}
+
+// TestCommandFloodEndToEnd is issue 8.5 through ghfake, which refuses what GitHub refuses (a
+// comment over 65,536 characters, more than 100 labels on an issue): a maintainer's comment of
+// 10,000 /label lines costs one label POST and one reply that says what was not run.
+func TestCommandFloodEndToEnd(t *testing.T) {
+	l, _ := startLocalT(t, localConfig{})
+	repo, n := commandRepo(t, l)
+	lines := make([]string, 10000)
+	for i := range lines {
+		lines[i] = fmt.Sprintf("/label l%d", i+1)
+	}
+	l.Fake.ResetRequests()
+	comment(t, l, repo, n, "maya", strings.Join(lines, "\n"))
+
+	is, _ := l.Fake.Issue(repo, n)
+	if len(is.Labels) != rules.MaxCommandsPerComment {
+		t.Errorf("%d labels on the issue, want %d: %v", len(is.Labels), rules.MaxCommandsPerComment, is.Labels)
+	}
+	posts := 0
+	for _, r := range l.Fake.Requests() {
+		if r.Method == "POST" && strings.HasSuffix(r.Route, "/labels") {
+			posts++
+		}
+		if r.Status >= 400 {
+			t.Errorf("GitHub refused %s %s: %d", r.Method, r.Path, r.Status)
+		}
+	}
+	if posts != 1 {
+		t.Errorf("%d label POSTs, want 1", posts)
+	}
+	var reply string
+	for _, c := range botComments(l, repo, n) {
+		if strings.Contains(c, "could not run") {
+			reply = c
+		}
+	}
+	if !strings.Contains(reply, "9980 more commands in this comment were not run") {
+		t.Errorf("the reply does not say what was refused:\n%.500s", reply)
 	}
 }

@@ -112,6 +112,7 @@ func TestCrashAfterAcceptingLosesNothing(t *testing.T) {
 	env := map[string]string{
 		"TRIAGEBOT_WEBHOOK_SECRET":   testSecret,
 		"TRIAGEBOT_LISTEN":           "127.0.0.1:0",
+		"TRIAGEBOT_ADMIN_LISTEN":     "127.0.0.1:0",
 		"TRIAGEBOT_DATA_DIR":         filepath.Join(dir, "data"),
 		"TRIAGEBOT_APP_ID":           fmt.Sprint(fake.AppID()),
 		"TRIAGEBOT_PRIVATE_KEY_FILE": key,

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,14 +15,15 @@ import (
 	"github.com/triagebot/triagebot/rules"
 )
 
-const demoUsage = `Usage: triagebot demo [--verbose]
+// demoCmd plays a scenario against the in-memory GitHub.
+type demoCmd struct {
+	Verbose bool `help:"Also print the bot's log."`
+}
 
-Runs the whole pipeline on this machine with no account and no network: an in-memory GitHub,
-the webhook receiver, an embedded NATS JetStream and the workers, wired over real HTTP with a
-generated App key and webhook secret. It plays a short scenario and prints what the bot did on
-the in-memory GitHub, and why. Nothing is kept: the data lives in a temporary directory.`
+func (c *demoCmd) Help() string {
+	return "Runs the whole pipeline on this machine with no account and no network: an in-memory GitHub, the webhook receiver, an embedded NATS JetStream and the workers, wired over real HTTP with a generated App key and webhook secret. It plays a short scenario and prints what the bot did on the in-memory GitHub, and why. Nothing is kept: the data lives in a temporary directory."
+}
 
-// demoRepoConfig lowers the priority thresholds so a short scenario shows them all.
 const demoRepoConfig = `priority:
   levels:
     - {label: "priority: high", at: 8}
@@ -32,23 +32,15 @@ const demoRepoConfig = `priority:
   hysteresis: 1
 `
 
-func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	verbose := fs.Bool("verbose", false, "also print the bot's log")
-	pos, err := parseArgs(fs, args, demoUsage+"\n", stdout, stderr)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return withExit(2, fmt.Errorf("demo takes no arguments, got %q", pos[0]))
-	}
+func (c *demoCmd) Run(ctx context.Context, o streams) error {
+	stdout, stderr := o.stdout, o.stderr
 	dir, err := os.MkdirTemp("", "triagebot-demo")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
 	log := zap.NewNop()
-	if *verbose {
+	if c.Verbose {
 		s := defaultSettings()
 		s.LogFormat = "console"
 		if log, err = newLogger(s, stderr); err != nil {

@@ -37,7 +37,7 @@ func TestDemoPlaysTheScenario(t *testing.T) {
 func TestDemoRefusesArguments(t *testing.T) {
 	var stderr bytes.Buffer
 	code := exitCode(run(context.Background(), []string{"demo", "now"}, &bytes.Buffer{}, &stderr), &stderr)
-	if code != 2 || !strings.Contains(stderr.String(), `demo takes no arguments, got "now"`) {
+	if code != 2 || !strings.Contains(stderr.String(), `unexpected argument now`) {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 }

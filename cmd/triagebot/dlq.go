@@ -2,45 +2,54 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"text/tabwriter"
 	"time"
 
+	"github.com/alecthomas/kong"
 	"go.uber.org/zap"
 
 	"github.com/triagebot/triagebot/queue"
 )
 
-const dlqUsage = `Inspects and re-queues dead letters: events the workers gave up on.
+const dlqHelp = "With the embedded default, stop 'triagebot serve' first: one data directory serves one process."
 
-  triagebot dlq list [flags]              every dead letter: sequence, time, event, delivery, attempts, reason
-  triagebot dlq retry [flags] SEQ...|all  put them back on the event stream, then remove them here
-  triagebot dlq drop [flags] SEQ...|all   delete them
+// dlqCmd inspects and re-queues dead letters: events the workers gave up on.
+type dlqCmd struct {
+	List  dlqListCmd `cmd:"" help:"List every dead letter: sequence, time, event, delivery, attempts, reason."`
+	Retry dlqSeqsCmd `cmd:"" help:"Put dead letters back on the event stream, then remove them here."`
+	Drop  dlqSeqsCmd `cmd:"" help:"Delete dead letters."`
+}
 
-With the embedded default, stop 'triagebot serve' first: one data directory serves one process.`
+// dlqStore is the store the dlq commands read.
+type dlqStore struct {
+	queueSettings
+	logSettings
+}
 
-func cmdDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "list" && args[0] != "retry" && args[0] != "drop") {
-		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
-			fmt.Fprintln(stdout, "Usage:\n"+dlqUsage)
-			return errHelp
-		}
-		fmt.Fprintln(stderr, "Usage:\n"+dlqUsage)
-		return withExit(2, errors.New("dlq: say list, retry or drop"))
-	}
-	verb := args[0]
-	s, rest, err := parseSettingsArgs("dlq", args[1:], os.LookupEnv, stdout)
-	if err != nil {
-		return err
-	}
+type dlqListCmd struct{ dlqStore }
+
+type dlqSeqsCmd struct {
+	dlqStore
+	Seqs []string `arg:"" name:"seq" help:"Sequence numbers (see 'triagebot dlq list'), or all."`
+}
+
+func (c *dlqListCmd) Help() string { return dlqHelp }
+func (c *dlqSeqsCmd) Help() string { return dlqHelp }
+
+func (c *dlqListCmd) Run(ctx context.Context, kctx *kong.Context, o streams) error {
+	return c.dlqStore.run(ctx, kctx, o, "list", nil)
+}
+
+func (c *dlqSeqsCmd) Run(ctx context.Context, kctx *kong.Context, o streams) error {
+	verb := kctx.Selected().Name
 	var seqs []uint64
-	all := len(rest) == 1 && rest[0] == "all"
-	if !all {
-		for _, a := range rest {
+	if len(c.Seqs) != 1 || c.Seqs[0] != "all" {
+		for _, a := range c.Seqs {
 			n, err := strconv.ParseUint(a, 10, 64)
 			if err != nil || n == 0 {
 				return withExit(2, fmt.Errorf("dlq %s: %q is not a dead letter's sequence number (see 'triagebot dlq list')", verb, a))
@@ -48,22 +57,28 @@ func cmdDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			seqs = append(seqs, n)
 		}
 	}
-	if verb == "list" && len(rest) > 0 {
-		return withExit(2, fmt.Errorf("dlq list takes no arguments, got %q", rest[0]))
+	return c.dlqStore.run(ctx, kctx, o, verb, seqs)
+}
+
+// run opens the store (never creating one), and lists, retries or drops (seqs nil: all).
+func (c *dlqStore) run(ctx context.Context, kctx *kong.Context, o streams, verb string, seqs []uint64) error {
+	if err := checkSettings(kctx, &c.queueSettings, &c.logSettings); err != nil {
+		return err
 	}
-	if verb != "list" && !all && len(seqs) == 0 {
-		return withExit(2, fmt.Errorf("dlq %s: name the sequence numbers, or all", verb))
+	s := settings{queueSettings: c.queueSettings, logSettings: c.logSettings}
+	if s.NATSURL == "" {
+		// A command that reads a store must not create one where there is none.
+		if _, err := os.Stat(filepath.Join(s.DataDir, "jetstream")); err != nil {
+			return withExit(2, fmt.Errorf("TRIAGEBOT_DATA_DIR: no triagebot store in %s (set TRIAGEBOT_DATA_DIR to the directory 'triagebot serve' uses)", s.DataDir))
+		}
 	}
-	log, err := newLogger(s, stderr)
+	log, err := newLogger(s, o.stderr)
 	if err != nil {
 		return withExit(2, err)
 	}
 	a := &app{s: s, log: log.WithOptions(zap.IncreaseLevel(zap.WarnLevel))}
 	defer a.closeQueue()
 	if err := a.connect(ctx); err != nil {
-		if errors.Is(err, queue.ErrDataDirInUse) {
-			return withExit(2, fmt.Errorf("TRIAGEBOT_DATA_DIR: %w; stop 'triagebot serve' first", err))
-		}
 		return err
 	}
 	dls, err := a.q.DeadLetters(ctx, 0)
@@ -71,14 +86,21 @@ func cmdDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	if verb == "list" {
-		return printDeadLetters(stdout, dls)
+		return printDeadLetters(o.stdout, dls)
 	}
-	if all {
+	known := map[uint64]bool{}
+	for _, d := range dls {
+		known[d.Seq] = true
+	}
+	if seqs == nil {
 		for _, d := range dls {
 			seqs = append(seqs, d.Seq)
 		}
 	}
 	for _, seq := range seqs {
+		if !known[seq] {
+			return withExit(1, fmt.Errorf("dlq %s: there is no dead letter %d (see 'triagebot dlq list')", verb, seq))
+		}
 		if verb == "retry" {
 			err = a.q.RetryDeadLetter(ctx, seq)
 		} else {
@@ -87,7 +109,7 @@ func cmdDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err != nil {
 			return withExit(1, err)
 		}
-		fmt.Fprintf(stdout, "%s %d\n", map[string]string{"retry": "requeued", "drop": "dropped"}[verb], seq)
+		fmt.Fprintf(o.stdout, "%s %d\n", map[string]string{"retry": "requeued", "drop": "dropped"}[verb], seq)
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -61,10 +63,10 @@ func TestDLQListRetryDrop(t *testing.T) {
 	if code, _, errOut := runCmd(t, "dlq", "retry", "x"); code != 2 || !strings.Contains(errOut, `"x" is not a dead letter's sequence number`) {
 		t.Fatalf("retry x: exit %d %s", code, errOut)
 	}
-	if code, _, errOut := runCmd(t, "dlq", "drop"); code != 2 || !strings.Contains(errOut, "name the sequence numbers, or all") {
+	if code, _, errOut := runCmd(t, "dlq", "drop"); code != 2 || !strings.Contains(errOut, `expected "<seq> ..." (see 'triagebot dlq drop --help')`) {
 		t.Fatalf("drop: exit %d %s", code, errOut)
 	}
-	if code, _, errOut := runCmd(t, "dlq", "purge"); code != 2 || !strings.Contains(errOut, "say list, retry or drop") {
+	if code, _, errOut := runCmd(t, "dlq", "purge"); code != 2 || !strings.Contains(errOut, "unexpected argument purge") {
 		t.Fatalf("purge: exit %d %s", code, errOut)
 	}
 	if code, out, errOut := runCmd(t, "dlq", "retry", "all"); code != 0 || out != "requeued 1\n" {
@@ -73,7 +75,7 @@ func TestDLQListRetryDrop(t *testing.T) {
 	if code, out, _ := runCmd(t, "dlq", "list"); code != 0 || out != "no dead letters\n" {
 		t.Fatalf("list after retry: exit %d %q", code, out)
 	}
-	if code, _, errOut := runCmd(t, "dlq", "drop", "1"); code != 1 || !strings.Contains(errOut, "drop dead letter 1") {
+	if code, _, errOut := runCmd(t, "dlq", "drop", "1"); errOut != "triagebot: dlq drop: there is no dead letter 1 (see 'triagebot dlq list')\n" || code != 1 {
 		t.Fatalf("drop a retried one: exit %d %s", code, errOut)
 	}
 
@@ -103,7 +105,21 @@ func TestDLQRefusesADataDirectoryInUse(t *testing.T) {
 	s := queuetest.Start(t, "")
 	t.Setenv("TRIAGEBOT_DATA_DIR", s.Dir)
 	code, _, errOut := runCmd(t, "dlq", "list")
-	if code != 2 || !strings.Contains(errOut, "in use by another triagebot process") || !strings.Contains(errOut, "stop 'triagebot serve' first") {
+	if code != 2 || !strings.Contains(errOut, "in use by another triagebot process") || !strings.Contains(errOut, "stop it first") {
 		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}
+
+// A command that reads a store never creates one.
+func TestDLQWithoutAStore(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "triagebot-data")
+	t.Setenv("TRIAGEBOT_DATA_DIR", dir)
+	code, out, errOut := runCmd(t, "dlq", "list")
+	want := "triagebot: TRIAGEBOT_DATA_DIR: no triagebot store in " + dir + " (set TRIAGEBOT_DATA_DIR to the directory 'triagebot serve' uses)\n"
+	if code != 2 || out != "" || errOut != want {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want %q", code, out, errOut, want)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("dlq list created %s: %v", dir, err)
 	}
 }

@@ -91,6 +91,7 @@ func startTestApp(t *testing.T, exec *recordingExecutor) *app {
 	t.Helper()
 	s := defaultSettings()
 	s.Listen = "127.0.0.1:0"
+	s.AdminListen = ""
 	s.DataDir = t.TempDir()
 	s.Secrets = []string{testSecret}
 	s.ShutdownTimeout = 5 * time.Second

@@ -42,6 +42,7 @@ func TestServeAgainstAnExternalNATSServer(t *testing.T) {
 	rec := newRecorder()
 	s := defaultSettings()
 	s.Listen = "127.0.0.1:0"
+	s.AdminListen = ""
 	s.NATSURL = url
 	s.DataDir = filepath.Join(t.TempDir(), "unused")
 	s.Secrets = []string{testSecret}
@@ -72,6 +73,7 @@ func TestExternalNATSCredentialsAreUsed(t *testing.T) {
 	rec := newRecorder()
 	s := defaultSettings()
 	s.Listen = "127.0.0.1:0"
+	s.AdminListen = ""
 	s.Secrets = []string{testSecret}
 	base := strings.TrimPrefix(url, "nats://")
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -55,7 +56,8 @@ func newApp(s settings, log *zap.Logger, opts startOptions) (*ghapp.App, error) 
 
 func newGitHubSide(app *ghapp.App, q *queue.Queue, defaults rules.Config, log *zap.Logger) (*githubSide, error) {
 	// One clock for the App: revalidation and lookup expiry follow the same time as rate limits.
-	cl, err := ghapp.NewConfigLoader(app, q.ConfigBucket(), defaults, ghapp.WithConfigLogger(log.Named("config")), ghapp.WithConfigClock(app.Clock()))
+	cl, err := ghapp.NewConfigLoader(app, q.ConfigBucket(), defaults, ghapp.WithConfigLogger(log.Named("config")),
+		ghapp.WithConfigClock(app.Clock()), ghapp.WithConfigReporter(auditConfig(q, log.Named("config"))))
 	if err != nil {
 		return nil, err
 	}
@@ -66,13 +68,17 @@ func newGitHubSide(app *ghapp.App, q *queue.Queue, defaults rules.Config, log *z
 	return &githubSide{app: app, exec: ghapp.NewExecutor(app, log.Named("executor")), config: cl, lookups: lk}, nil
 }
 
-// Installed creates the labels the repository's configuration names.
+// Installed creates (or adopts) and updates the labels the repository's configuration uses.
 func (g *githubSide) Installed(ctx context.Context, installationID int64, owner, repo string) error {
 	cfg, err := g.config.Load(ctx, installationID, owner, repo)
 	if err != nil {
 		return err
 	}
-	return g.exec.EnsureLabels(ctx, installationID, owner, repo, ghapp.LabelSpecs(cfg.Config))
+	sync, err := g.exec.EnsureLabels(ctx, installationID, owner, repo, ghapp.LabelSpecs(cfg.Config))
+	if err != nil {
+		return err
+	}
+	return g.config.Adopt(ctx, owner, repo, sync.Adopted)
 }
 
 // Pushed reads the configuration again when a push changed it (or may have: a truncated
@@ -86,10 +92,62 @@ func (g *githubSide) Pushed(ctx context.Context, installationID int64, owner, re
 	if err := g.config.Invalidate(ctx, owner, repo); err != nil {
 		return err
 	}
-	if strings.EqualFold(repo, ".github") {
-		// The organisation's defaults: each repository gets its labels when next installed or
-		// configured; listing every repository of the owner here is not worth a push.
-		return nil
+	if !strings.EqualFold(repo, ghapp.OrgConfigRepo) {
+		return g.Installed(ctx, installationID, owner, repo)
 	}
-	return g.Installed(ctx, installationID, owner, repo)
+	// The organisation's defaults apply to every repository of the owner the bot knows: each
+	// gets its labels (the writes paced like any others).
+	repos, err := g.config.Repositories(ctx, owner)
+	if err != nil {
+		return err
+	}
+	for _, r := range repos {
+		if strings.EqualFold(r, ghapp.OrgConfigRepo) {
+			continue
+		}
+		if err := g.Installed(ctx, installationID, owner, r); err != nil {
+			return fmt.Errorf("labels of %s/%s after a change of the organisation's defaults: %w", owner, r, err)
+		}
+	}
+	return nil
+}
+
+// RuleConfig names the audit records of configuration files (the repository's trail, issue 0).
+const RuleConfig = "config"
+
+// auditConfig records in the repository's audit trail that a configuration file cannot be used
+// (once per version of it) or can be again.
+func auditConfig(q *queue.Queue, log *zap.Logger) func(ctx context.Context, r ghapp.ConfigReport) {
+	return func(ctx context.Context, r ghapp.ConfigReport) {
+		res := rules.Result{Action: rules.Action{Rule: RuleConfig, Type: RuleConfig, Repo: r.Repo}, Status: rules.StatusDone}
+		switch {
+		case r.Note != "":
+			res.Action.Reason = fmt.Sprintf("%s: %s", r.File, r.Note)
+		case r.Problem == "":
+			res.Action.Reason = fmt.Sprintf("%s %s is usable again", r.File, r.Path)
+		case r.UsedLastGood:
+			res.Status, res.Action.Reason = rules.StatusFailed, fmt.Sprintf("%s %s cannot be used (%s): using its last good version", r.File, r.Path, r.Problem)
+		default:
+			res.Status, res.Action.Reason = rules.StatusFailed, fmt.Sprintf("%s %s cannot be used (%s): it is left out", r.File, r.Path, r.Problem)
+		}
+		rec := handlers.AuditRecord{Time: time.Now().UTC(), Repo: r.Repo, Result: res}
+		if err := q.Audit(ctx, r.RepoID, 0, rec); err != nil {
+			log.Warn("audit record lost", zap.Error(err))
+		}
+	}
+}
+
+// shareLimits makes every process of the deployment keep one write pace and one view of the
+// waits GitHub asks for, per installation (JetStream KV).
+func shareLimits(ctx context.Context, app *ghapp.App, q *queue.Queue, log *zap.Logger) error {
+	kv, err := q.Limits(ctx)
+	if err != nil {
+		return err
+	}
+	shared, err := ghapp.NewSharedLimits(ctx, kv, log.Named("limits"))
+	if err != nil {
+		return err
+	}
+	app.ShareLimits(shared)
+	return nil
 }

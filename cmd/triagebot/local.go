@@ -52,7 +52,9 @@ func startLocal(ctx context.Context, cfg localConfig) (_ *local, err error) {
 		}
 	}()
 	l.Fake = ghfake.New(append([]ghfake.Option{ghfake.WithPrefix("/api/v3/")}, cfg.Fake...)...)
-	l.fakeSrv = httptest.NewServer(l.Fake)
+	l.fakeSrv = httptest.NewUnstartedServer(l.Fake)
+	l.fakeSrv.Config.ConnState = l.Fake.ConnState
+	l.fakeSrv.Start()
 
 	keyFile := filepath.Join(cfg.Dir, "app-key.pem")
 	if err := os.WriteFile(keyFile, l.Fake.PrivateKeyPEM(), 0o600); err != nil {
@@ -64,6 +66,7 @@ func startLocal(ctx context.Context, cfg localConfig) (_ *local, err error) {
 	}
 	s := defaultSettings()
 	s.Listen = "127.0.0.1:0"
+	s.AdminListen = "127.0.0.1:0"
 	s.DataDir = filepath.Join(cfg.Dir, "data")
 	s.Secrets = []string{hex.EncodeToString(secret)}
 	s.AppID = l.Fake.AppID()

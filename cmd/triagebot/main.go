@@ -4,12 +4,13 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/alecthomas/kong"
 )
 
 func main() {
@@ -58,75 +59,84 @@ func exitCode(err error, stderr io.Writer) int {
 	return code
 }
 
-const usage = `triagebot: a GitHub App that triages issues.
+// cli is the command line: each subcommand with its arguments, flags and the settings groups
+// it reads (settings.go).
+type cli struct {
+	Help    helpFlag    `short:"h" help:"Show help for the command."`
+	Version versionFlag `help:"Print the version and exit."`
 
-Usage:
-  triagebot serve                  receiver + workers (embedded NATS JetStream unless TRIAGEBOT_NATS_URL is set)
-  triagebot receive                the webhook receiver alone
-  triagebot work                   the workers alone
-  triagebot demo                   the whole pipeline against an in-memory GitHub, printing a timeline
-  triagebot replay EVENT FILE      the actions the rules would take on a payload, as JSON lines
-  triagebot config validate FILE   check a .github/triagebot.yml
-  triagebot dlq list|retry|drop    inspect and re-queue dead letters
-  triagebot redeliver [--since DUR] [--list]  ask GitHub to redeliver deliveries that failed
-  triagebot backfill OWNER/REPO    label a repository's open issues the bot never saw (once)
-  triagebot soak [flags]           a bounded chaos run of serve against an in-memory GitHub
+	Setup      setupCmd     `cmd:"" help:"Register the GitHub App from its manifest, in a browser, and write its settings."`
+	Serve      serveCmd     `cmd:"" help:"Receiver + workers (embedded NATS JetStream unless TRIAGEBOT_NATS_URL is set)."`
+	Receive    receiveCmd   `cmd:"" help:"The webhook receiver alone."`
+	Work       workCmd      `cmd:"" help:"The workers alone."`
+	Demo       demoCmd      `cmd:"" help:"The whole pipeline against an in-memory GitHub, printing a timeline."`
+	Replay     replayCmd    `cmd:"" help:"The actions the rules would take on a payload, as JSON lines."`
+	Config     configCmd    `cmd:"" help:"Check a .github/triagebot.yml."`
+	DLQ        dlqCmd       `cmd:"" name:"dlq" help:"Inspect and re-queue dead letters."`
+	Redeliver  redeliverCmd `cmd:"" help:"Ask GitHub to redeliver deliveries that failed."`
+	Backfill   backfillCmd  `cmd:"" help:"Label a repository's open issues the bot never saw (once)."`
+	Soak       soakCmd      `cmd:"" help:"A bounded chaos run of serve against an in-memory GitHub."`
+	VersionCmd versionCmd   `cmd:"" name:"version" help:"Print the version, commit and Go version."`
+}
 
-Run 'triagebot COMMAND --help' for a command's flags and settings.
-`
+// helpFlag prints the help of the command it follows.
+type helpFlag bool
 
-// command is one subcommand: it gets the arguments after its name.
-type command func(ctx context.Context, args []string, stdout, stderr io.Writer) error
-
-func commands() map[string]command {
-	return map[string]command{
-		"serve":     cmdServe,
-		"receive":   cmdReceive,
-		"work":      cmdWork,
-		"replay":    cmdReplay,
-		"config":    cmdConfig,
-		"dlq":       cmdDLQ,
-		"demo":      cmdDemo,
-		"redeliver": cmdRedeliver,
-		"soak":      cmdSoak,
-		"backfill":  cmdBackfill,
+func (helpFlag) BeforeReset(kctx *kong.Context) error {
+	if err := kctx.PrintUsage(false); err != nil {
+		return err
 	}
+	return errHelp
+}
+
+// versionFlag is --version.
+type versionFlag bool
+
+func (versionFlag) BeforeReset(kctx *kong.Context) error {
+	fmt.Fprintln(kctx.Stdout, versionLine())
+	return errHelp
+}
+
+// streams are the command's input, output and log streams.
+type streams struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+func newParser(c *cli, stdout, stderr io.Writer) (*kong.Kong, error) {
+	return kong.New(c,
+		kong.Name("triagebot"),
+		kong.Description("A GitHub App that triages issues."),
+		kong.NoDefaultHelp(),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(int) {}), // never: run returns, main exits once
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true, WrapUpperBound: 100}),
+	)
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stdout, usage)
-		if len(args) == 0 {
-			return withExit(2, errors.New("no command given"))
-		}
-		return nil
-	}
-	cmd, ok := commands()[args[0]]
-	if !ok {
-		fmt.Fprint(stderr, usage)
-		return withExit(2, fmt.Errorf("unknown command %q", args[0]))
-	}
-	return cmd(ctx, args[1:], stdout, stderr)
+	return runIO(ctx, args, os.Stdin, stdout, stderr)
 }
 
-// parseArgs parses fs's flags wherever they stand among the positional arguments, which it
-// returns. --help prints usage and gives errHelp; a bad flag prints usage and gives exit 2.
-func parseArgs(fs *flag.FlagSet, args []string, usage string, stdout, stderr io.Writer) ([]string, error) {
-	fs.SetOutput(io.Discard)
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, usage)
-				return nil, errHelp
-			}
-			fmt.Fprint(stderr, usage)
-			return nil, withExit(2, fmt.Errorf("%s: %w", fs.Name(), err))
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
+// runIO is run with the standard input given.
+func runIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	var c cli
+	parser, err := newParser(&c, stdout, stderr)
+	if err != nil {
+		return err
 	}
+	if len(args) == 0 {
+		kctx, _ := kong.Trace(parser, nil)
+		_ = kctx.PrintUsage(false)
+		return withExit(2, errors.New("no command given"))
+	}
+	kctx, err := parser.Parse(args)
+	if errors.Is(err, errHelp) {
+		return errHelp
+	}
+	if err != nil {
+		return usageError(err)
+	}
+	kctx.BindTo(ctx, (*context.Context)(nil))
+	return kctx.Run(streams{stdin, stdout, stderr})
 }

@@ -186,7 +186,8 @@ func TestServeOnEmbeddedDefaultWithOnlyASecret(t *testing.T) {
 	dir := t.TempDir()
 	p := startProc(t, dir, map[string]string{
 		"TRIAGEBOT_WEBHOOK_SECRET": testSecret,
-		"TRIAGEBOT_LISTEN":         "127.0.0.1:0", // the one change from the defaults: a free port
+		"TRIAGEBOT_LISTEN":         "127.0.0.1:0", // the one change from the defaults: free ports
+		"TRIAGEBOT_ADMIN_LISTEN":   "127.0.0.1:0",
 	}, "serve")
 	addr := p.waitLog("listening", msgIs("listening"))["addr"].(string)
 	if n := p.countLogs(func(m map[string]any) bool { return strings.HasPrefix(m["msg"].(string), "dry run") }); n != 1 {

@@ -4,39 +4,36 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
+	"github.com/alecthomas/kong"
 	"go.uber.org/zap"
 
 	"github.com/triagebot/triagebot/internal/ghapp"
 )
 
-func cmdRedeliver(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var since time.Duration = 24 * time.Hour
-	var dry bool
-	var rest []string
-	// --since and --list are the command's own; the rest are the usual settings.
-	for i := 0; i < len(args); i++ {
-		switch a := args[i]; {
-		case a == "--list":
-			dry = true
-		case a == "--since" && i+1 < len(args):
-			d, err := time.ParseDuration(args[i+1])
-			if err != nil || d <= 0 || d > 72*time.Hour {
-				return withExit(2, fmt.Errorf("--since: %q is not a duration up to 72h (GitHub keeps deliveries 3 days)", args[i+1]))
-			}
-			since = d
-			i++
-		default:
-			rest = append(rest, a)
-		}
+// redeliverCmd asks GitHub to redeliver the App's failed deliveries.
+type redeliverCmd struct {
+	Since time.Duration `default:"24h" help:"How far back to look, at most 72h (GitHub keeps deliveries 3 days)."`
+	List  bool          `help:"Only list the failed deliveries; redeliver nothing."`
+	githubSettings
+	logSettings
+}
+
+func (c *redeliverCmd) Help() string {
+	return "Asks GitHub to redeliver the App's webhook deliveries that failed (no 2xx) in the last --since. Safe to run any time: the receiver stores a delivery id once."
+}
+
+func (c *redeliverCmd) Run(ctx context.Context, kctx *kong.Context, o streams) error {
+	if c.Since <= 0 || c.Since > 72*time.Hour {
+		return withExit(2, fmt.Errorf("--since: %s is not a duration up to 72h (GitHub keeps deliveries 3 days)", c.Since))
 	}
-	s, err := parseSettings("redeliver", rest, os.LookupEnv, stdout)
-	if err != nil {
+	if err := checkSettings(kctx, &c.githubSettings, &c.logSettings); err != nil {
 		return err
 	}
-	app, _, err := commandApp(s, stderr, "to ask GitHub for redeliveries")
+	since, dry, stdout := c.Since, c.List, o.stdout
+	s := settings{githubSettings: c.githubSettings, logSettings: c.logSettings}
+	app, _, err := commandApp(s, o.stderr, "to ask GitHub for redeliveries")
 	if err != nil {
 		return err
 	}

@@ -76,7 +76,10 @@ func TestRedeliverAsksGitHubForFailedDeliveries(t *testing.T) {
 	if code, out, _ := runCmd(t, "redeliver"); code != 0 || !strings.Contains(out, "no failed deliveries in the last 24h0m0s") {
 		t.Fatalf("second run: exit %d\n%s", code, out)
 	}
-	if code, _, errOut := runCmd(t, "redeliver", "--since", "5d"); code != 2 || !strings.Contains(errOut, `--since: "5d" is not a duration up to 72h`) {
+	if code, _, errOut := runCmd(t, "redeliver", "--since", "5d"); code != 2 || !strings.Contains(errOut, `--since: expected duration but got "5d"`) {
 		t.Fatalf("bad --since: exit %d %s", code, errOut)
+	}
+	if code, _, errOut := runCmd(t, "redeliver", "--since=100h"); code != 2 || !strings.Contains(errOut, `--since: 100h0m0s is not a duration up to 72h`) {
+		t.Fatalf("--since over 72h: exit %d %s", code, errOut)
 	}
 }

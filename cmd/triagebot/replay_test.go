@@ -70,14 +70,13 @@ func TestReplay(t *testing.T) {
 		{name: "missing file", give: []string{"issues", filepath.Join(dir, "none.json")}, wantStderr: "no such file", wantCode: 1},
 		{name: "not JSON", give: []string{"issues", offConfig}, wantStderr: "not a JSON object", wantCode: 1},
 		{name: "bad configuration", give: []string{"issues", webhook("issues", "opened.json"), "--config", badConfig}, wantStderr: "bad.yml:2: needs_triage.lable: unknown key", wantCode: 1},
-		{name: "missing arguments", give: []string{"issues"}, wantStderr: "want EVENT and PAYLOAD.json", wantCode: 2},
-		{name: "unknown flag", give: []string{"--frobnicate", "issues", "x"}, wantStderr: "flag provided but not defined", wantCode: 2},
-		{name: "help", give: []string{"--help"}, wantStdout: replayUsage},
+		{name: "missing arguments", give: []string{"issues"}, wantStderr: `expected "<payload>" (see 'triagebot replay --help')`, wantCode: 2},
+		{name: "unknown flag", give: []string{"--frobnicate", "issues", "x"}, wantStderr: "unknown flag --frobnicate", wantCode: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			err := cmdReplay(context.Background(), tt.give, &stdout, &stderr)
+			err := run(context.Background(), append([]string{"replay"}, tt.give...), &stdout, &stderr)
 			code := exitCode(err, &stderr)
 			if code != tt.wantCode {
 				t.Errorf("exit status %d, want %d (err %v)", code, tt.wantCode, err)
@@ -97,24 +96,12 @@ func TestReplay(t *testing.T) {
 
 // TestReplayJSONLines: every line is one Action, decodable as the contract says.
 func TestReplayJSONLines(t *testing.T) {
-	dir := t.TempDir()
-	payload, err := os.ReadFile(webhook("issue_comment", "created.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(payload, &m); err != nil {
-		t.Fatal(err)
-	}
-	m["comment"].(map[string]any)["body"] = "shut up, you idiot & <go away>"
-	m["issue"].(map[string]any)["comments"] = 3
-	data, _ := json.Marshal(m)
-	file := filepath.Join(dir, "hostile.json")
-	if err := os.WriteFile(file, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	file := editedPayload(t, "issue_comment", "created.json", func(m map[string]any) {
+		m["comment"].(map[string]any)["body"] = "shut up, you idiot & <go away>"
+		m["issue"].(map[string]any)["comments"] = 3
+	})
 	var stdout bytes.Buffer
-	if code := exitCode(cmdReplay(context.Background(), []string{"issue_comment", file}, &stdout, io.Discard), io.Discard); code != 0 {
+	if code := exitCode(run(context.Background(), []string{"replay", "issue_comment", file}, &stdout, io.Discard), io.Discard); code != 0 {
 		t.Fatalf("exit status %d", code)
 	}
 	var types []rules.ActionType
@@ -133,4 +120,27 @@ func TestReplayJSONLines(t *testing.T) {
 	if diff := cmp.Diff([]rules.ActionType{rules.AddLabels, rules.Comment, rules.Notify}, types); diff != "" {
 		t.Errorf("action types (-want +got):\n%s", diff)
 	}
+}
+
+// editedPayload writes a copy of a sample payload, changed by edit, and gives its path.
+func editedPayload(t *testing.T, event, name string, edit func(m map[string]any)) string {
+	t.Helper()
+	b, err := os.ReadFile(webhook(event, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	edit(m)
+	data, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/alecthomas/kong"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,27 +27,68 @@ import (
 	"github.com/triagebot/triagebot/handlers"
 	"github.com/triagebot/triagebot/internal/ghapp"
 	"github.com/triagebot/triagebot/internal/notify"
+	"github.com/triagebot/triagebot/internal/ops"
+	"github.com/triagebot/triagebot/internal/statuspage"
 	"github.com/triagebot/triagebot/queue"
 	"github.com/triagebot/triagebot/rules"
 )
 
-func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return runRole(ctx, "serve", args, stdout, stderr)
+// serveCmd, receiveCmd and workCmd are the long-running roles; each embeds the settings it reads.
+type serveCmd struct{ settings }
+
+type receiveCmd struct {
+	serverSettings
+	receiverSettings
+	queueSettings
+	logSettings
 }
 
-func cmdReceive(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return runRole(ctx, "receive", args, stdout, stderr)
+type workCmd struct {
+	serverSettings
+	githubSettings
+	queueSettings
+	workerSettings
+	logSettings
 }
 
-func cmdWork(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return runRole(ctx, "work", args, stdout, stderr)
+const roleDetail = "Every flag can also be set with its environment variable; the flag wins."
+
+func (c *serveCmd) Help() string {
+	return "Runs the webhook receiver and the workers in one process. With no TRIAGEBOT_NATS_URL it starts an embedded NATS JetStream server on TRIAGEBOT_DATA_DIR. " + roleDetail
 }
 
-func runRole(ctx context.Context, role string, args []string, stdout, stderr io.Writer) error {
-	s, err := parseSettings(role, args, os.LookupEnv, stdout)
-	if err != nil {
+func (c *receiveCmd) Help() string {
+	return "Verifies deliveries and stores them in JetStream, for deployments that scale the roles apart. " + roleDetail
+}
+
+func (c *workCmd) Help() string {
+	return "Takes stored events, applies the rules, acts on GitHub, for deployments that scale the roles apart. " + roleDetail
+}
+
+func (c *serveCmd) Run(ctx context.Context, kctx *kong.Context, o streams) error {
+	s := c.settings
+	return runRole(ctx, kctx, "serve", &s, o, s.groups()...)
+}
+
+func (c *receiveCmd) Run(ctx context.Context, kctx *kong.Context, o streams) error {
+	s := settings{serverSettings: c.serverSettings, receiverSettings: c.receiverSettings, queueSettings: c.queueSettings, logSettings: c.logSettings}
+	return runRole(ctx, kctx, "receive", &s, o, &s.serverSettings, &s.receiverSettings, &s.queueSettings, &s.logSettings)
+}
+
+func (c *workCmd) Run(ctx context.Context, kctx *kong.Context, o streams) error {
+	s := settings{serverSettings: c.serverSettings, githubSettings: c.githubSettings, queueSettings: c.queueSettings, workerSettings: c.workerSettings, logSettings: c.logSettings}
+	return runRole(ctx, kctx, "work", &s, o, &s.serverSettings, &s.githubSettings, &s.queueSettings, &s.workerSettings, &s.logSettings)
+}
+
+// runRole checks the role's settings, then runs it until ctx ends.
+func runRole(ctx context.Context, kctx *kong.Context, role string, s *settings, o streams, groups ...checked) error {
+	if err := checkSettings(kctx, groups...); err != nil {
 		return err
 	}
+	return runProcess(ctx, role, *s, o.stdout, o.stderr)
+}
+
+func runProcess(ctx context.Context, role string, s settings, stdout, stderr io.Writer) error {
 	log, err := newLogger(s, stderr)
 	if err != nil {
 		return withExit(2, err)
@@ -73,6 +115,7 @@ func newLogger(s settings, w io.Writer) (*zap.Logger, error) {
 	}
 	enc := zap.NewProductionEncoderConfig()
 	enc.EncodeTime = zapcore.ISO8601TimeEncoder
+	enc.EncodeDuration = zapcore.StringDurationEncoder // "delay":"1.5s", not 1.5
 	var encoder zapcore.Encoder
 	if s.LogFormat == "console" {
 		encoder = zapcore.NewConsoleEncoder(enc)
@@ -101,6 +144,7 @@ type app struct {
 	nc       *nats.Conn
 	q        *queue.Queue
 	receiver *handlers.Receiver
+	smee     *handlers.Smee
 	consumer *queue.Consumer
 	srv      *http.Server
 	addr     string
@@ -114,6 +158,7 @@ type app struct {
 	timers     *handlers.Timers
 	sweeper    *handlers.Sweeper
 	reconciler *handlers.Reconciler
+	admin      adminServer // the status page
 }
 
 func start(ctx context.Context, role string, s settings, log *zap.Logger, opts startOptions) (_ *app, err error) {
@@ -138,6 +183,15 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			ln.Close()
 		}
 	}()
+	adminLn, err := adminListener(s)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil && adminLn != nil {
+			adminLn.Close()
+		}
+	}()
 	serverCfg, rawCfg, err := loadServerConfig(s.ConfigFile)
 	if err != nil {
 		return nil, withExit(2, fmt.Errorf("TRIAGEBOT_CONFIG: %w", err))
@@ -147,9 +201,15 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 	if err != nil {
 		return nil, withExit(2, fmt.Errorf("TRIAGEBOT_CONFIG: %w", err))
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := newMetrics(reg)
+	om := ops.NewMetrics(reg, buildInfo(), time.Now)
+	chStats := ops.NewChannelStats(channelTypes(channels), time.Now)
+	page := statuspage.Sources{Role: role, Partitions: s.Partitions, NotReady: a.notReady, WebURL: statuspage.WebURL(s.GitHubURL)}
 	var gh *ghapp.App
 	if work {
-		if gh, err = newApp(s, log, opts); err != nil {
+		if gh, err = newApp(s, log, opts.observed(s, om)); err != nil {
 			return nil, err
 		}
 		if gh == nil && !s.DryRun && role != "serve" && opts.executor == nil {
@@ -159,20 +219,41 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 	if err := a.connect(ctx); err != nil {
 		return nil, err
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m := newMetrics(reg)
+	if gh != nil {
+		if err := shareLimits(ctx, gh, a.q, log); err != nil {
+			return nil, err
+		}
+	}
+	reg.MustRegister(ops.NewQueueCollector(a.q.JetStream(), a.q.Config().Partitions, log.Named("metrics")),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "triagebot_ready", Help: "1 when /readyz answers 200."}, func() float64 {
+			if a.notReady(context.Background()) != "" {
+				return 0
+			}
+			return 1
+		}))
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	if receive {
-		a.receiver, err = handlers.NewReceiver(a.q, s.Secrets, log.Named("receiver"), handlers.WithObserver(m.delivery))
+		a.receiver, err = handlers.NewReceiver(a.q, s.Secrets, log.Named("receiver"), handlers.WithObserver(m.delivery),
+			handlers.WithMaxInflightBytes(s.MaxInflightBytes))
 		if err != nil {
 			return nil, withExit(2, fmt.Errorf("TRIAGEBOT_WEBHOOK_SECRET: %w", err))
 		}
 		mux.Handle("/webhook", a.receiver)
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "triagebot_webhook_inflight_bytes",
+			Help: "Bytes of webhook request bodies held now (at most TRIAGEBOT_MAX_INFLIGHT_BYTES)."},
+			func() float64 { return float64(a.receiver.InflightBytes()) }))
+		if s.SmeeURL != "" {
+			a.smee = &handlers.Smee{URL: s.SmeeURL, Handler: a.receiver, Logger: log.Named("smee")}
+			defer func() {
+				if err == nil {
+					a.smee.Start(ctx)
+				}
+			}()
+		}
 	}
 	if work {
 		wc := handlers.WorkerConfig{
@@ -199,12 +280,13 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			if wc.Executor == nil {
 				wc.Executor = side.exec
 			}
-			wc.Config, wc.Lookup, wc.BotLoginFunc = side.config, side.lookups.For, gh.BotLogin
+			wc.Config, wc.Lookup, wc.BotLoginFunc = countedConfig{loader: side.config, om: om}, side.lookups.For, gh.BotLogin
 			if !s.DryRun {
 				wc.Installer, wc.ConfigWatcher = side, side
 				wc.Backfill = newBackfiller(side, a.q, log).Backfill
 			}
 			a.github = gh
+			page.GitHub, page.ConfigKV = om.GitHub, a.q.ConfigBucket()
 		}
 		var commenter notify.Commenter = logCommenter{log: log.Named("notify")}
 		var issues handlers.IssueReader
@@ -212,10 +294,12 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			commenter = githubCommenter{exec: a.githubExec(gh, log), store: a.q, app: gh}
 			issues = issueReader{app: gh}
 		}
-		if err := a.startNotifications(ctx, channels, commenter); err != nil {
+		if err := a.startNotifications(ctx, channels, commenter, notify.WithObserver(notificationObserver(om, chStats))); err != nil {
 			return nil, err
 		}
 		wc.Notifier, wc.Untriaged = a.notifier, a.timers
+		wc.Forgetter = forgetter{q: a.q, log: log.Named("worker")}
+		page.Channels, page.Handled = chStats, ops.NewPerMinute(time.Now)
 		w, err := handlers.NewWorker(wc)
 		if err != nil {
 			return nil, err
@@ -230,7 +314,22 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			a.sweeper.Start()
 		}
 		a.startReconciler(gh, reg, opts)
-		a.consumer, err = a.q.Consume(ctx, w.Handle, queue.ConsumeOptions{Logger: log.Named("queue"), Observe: m.event, Backoff: opts.backoff})
+		observe := func(o queue.Outcome) {
+			m.event(o)
+			if o.Result == "acked" {
+				om.EventHandled(o.Message.Stored)
+				page.Handled.Add()
+			}
+		}
+		handle := w.Handle
+		if gh != nil {
+			// While GitHub refuses the App's credentials, events wait (held), not fail.
+			handle = gh.AuthGate().Guard(handle)
+		}
+		a.consumer, err = a.q.Consume(ctx, handle, queue.ConsumeOptions{Logger: log.Named("queue"), Observe: observe, Backoff: opts.backoff,
+			// The embedded server's data directory is locked to this process: it is the only
+			// consumer, and takes over what a killed predecessor held at once.
+			MaxInFlight: s.MaxInFlight, Takeover: s.NATSURL == ""})
 		if err != nil {
 			return nil, err
 		}
@@ -245,6 +344,10 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}
 	go func() { a.served <- a.srv.Serve(ln) }()
+	page.Queue, page.Conn = a.q, a.nc
+	if err := a.admin.start(adminLn, page, s.AdminToken, log.Named("admin")); err != nil {
+		return nil, err
+	}
 	log.Info("listening", zap.String("role", role), zap.String("addr", a.addr), zap.Int("partitions", a.q.Config().Partitions))
 	return a, nil
 }
@@ -269,6 +372,9 @@ func (a *app) connect(ctx context.Context) error {
 	var err error
 	if s.NATSURL == "" {
 		a.embedded, err = queue.StartEmbedded(queue.EmbeddedConfig{Dir: s.DataDir, MaxStore: s.StoreMaxBytes, Logger: a.log})
+		if errors.Is(err, queue.ErrDataDirInUse) {
+			return withExit(2, fmt.Errorf("TRIAGEBOT_DATA_DIR: %s is in use by another triagebot process; stop it first (one data directory serves one process)", s.DataDir))
+		}
 		if err != nil {
 			return withExit(2, fmt.Errorf("TRIAGEBOT_DATA_DIR: %w", err))
 		}
@@ -341,20 +447,35 @@ func natsTLS(s settings) (*tls.Config, error) {
 }
 
 func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
-	if a.draining.Load() {
-		http.Error(w, "shutting down", http.StatusServiceUnavailable)
-		return
-	}
-	if err := a.q.Ready(r.Context()); err != nil {
-		http.Error(w, "JetStream does not answer", http.StatusServiceUnavailable)
+	if why := a.notReady(r.Context()); why != "" {
+		http.Error(w, why, http.StatusServiceUnavailable)
 		return
 	}
 	fmt.Fprintln(w, "ready")
 }
 
+// notReady says why the process is not ready; empty when it is.
+func (a *app) notReady(ctx context.Context) string {
+	if a.draining.Load() {
+		return "shutting down"
+	}
+	if err := a.q.Ready(ctx); err != nil {
+		return "JetStream does not answer"
+	}
+	if a.github != nil {
+		if err := a.github.AuthGate().Status(); err != nil {
+			return err.Error()
+		}
+	}
+	return ""
+}
+
 // shutdown refuses new deliveries, lets the events in flight finish, then drains and stops.
 func (a *app) shutdown() error {
 	a.draining.Store(true)
+	if a.smee != nil {
+		a.smee.Stop() // first: a delivery from the channel answered 503 would be lost
+	}
 	if a.receiver != nil {
 		a.receiver.Drain()
 	}
@@ -377,6 +498,7 @@ func (a *app) shutdown() error {
 	if err := <-a.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		errs = append(errs, err)
 	}
+	errs = append(errs, a.admin.stop(httpCtx))
 	a.closeQueue()
 	if a.github != nil {
 		a.github.Close()
@@ -449,7 +571,7 @@ func (a *app) githubExec(gh *ghapp.App, log *zap.Logger) *ghapp.Executor {
 
 // startNotifications sets up the notification queue and the untriaged timers on the same
 // JetStream, and starts the dispatcher.
-func (a *app) startNotifications(ctx context.Context, channels map[string]notify.ChannelConfig, commenter notify.Commenter) error {
+func (a *app) startNotifications(ctx context.Context, channels map[string]notify.ChannelConfig, commenter notify.Commenter, opts ...notify.Option) error {
 	setupCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	js := a.q.JetStream()
@@ -460,7 +582,7 @@ func (a *app) startNotifications(ctx context.Context, channels map[string]notify
 	if a.timers, err = handlers.SetupTimers(setupCtx, js, handlers.TimersConfig{Replicas: a.s.Replicas, DedupWindow: a.s.DedupWindow, Logger: a.log.Named("timers")}); err != nil {
 		return err
 	}
-	if a.dispatcher, err = notify.NewDispatcher(a.notifier, notify.WithLogger(a.log.Named("notify")), notify.WithCommenter(commenter)); err != nil {
+	if a.dispatcher, err = notify.NewDispatcher(a.notifier, append([]notify.Option{notify.WithLogger(a.log.Named("notify")), notify.WithCommenter(commenter)}, opts...)...); err != nil {
 		return withExit(2, fmt.Errorf("TRIAGEBOT_CONFIG: %w", err))
 	}
 	if err := a.dispatcher.Start(ctx); err != nil {

@@ -1,336 +1,365 @@
 package main
 
+// Settings are flags and TRIAGEBOT_* environment variables (the flag wins), read by kong from
+// the struct tags below. Each group is embedded by the commands that read it (commands.go), so a
+// command's --help lists exactly its own settings.
+//
+// To add a setting, add one field to the group of the commands that read it, e.g.
+//
+//	MaxInflightBytes int64 `name:"max-inflight-bytes" env:"TRIAGEBOT_MAX_INFLIGHT_BYTES" default:"67108864" help:"..."`
+//
+// and, if its value has limits, one line in that group's check method:
+//
+//	c.atLeast("TRIAGEBOT_MAX_INFLIGHT_BYTES", g.MaxInflightBytes, 1<<20)
+//
+// Then document it in the README's settings table. Types kong decodes: string, bool (bare
+// --flag or --flag=true), int, int64, time.Duration, []string (comma-separated).
+
 import (
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
-	"strconv"
+	"regexp"
 	"strings"
 	"time"
+
+	"github.com/alecthomas/kong"
 )
 
-// settings are the flags and TRIAGEBOT_* variables of serve, receive and work (README.md).
+// serverSettings: every long-running role (serve, receive, work).
+type serverSettings struct {
+	Listen          string        `env:"TRIAGEBOT_LISTEN" default:":8080" help:"HTTP address of /webhook, /healthz, /readyz, /metrics."`
+	ShutdownTimeout time.Duration `env:"TRIAGEBOT_SHUTDOWN_TIMEOUT" default:"10s" help:"How long events in flight may take to finish at shutdown."`
+	AdminListen     string        `env:"TRIAGEBOT_ADMIN_LISTEN" default:"127.0.0.1:8081" help:"Address of the status page (off: none); a non-loopback address needs TRIAGEBOT_ADMIN_TOKEN."`
+	AdminToken      string        `env:"TRIAGEBOT_ADMIN_TOKEN" help:"Token the status page asks for (basic authentication password, or Bearer)."`
+	AdminTokenFile  string        `env:"TRIAGEBOT_ADMIN_TOKEN_FILE" type:"path" help:"File holding TRIAGEBOT_ADMIN_TOKEN."`
+	NATSWait        time.Duration `name:"nats-wait" env:"TRIAGEBOT_NATS_WAIT" default:"2m" help:"How long start-up waits, retrying, for NATS to answer (/readyz says not ready meanwhile)."`
+}
+
+func (g *serverSettings) check(c *checker) {
+	if _, _, err := net.SplitHostPort(g.Listen); err != nil {
+		var ae *net.AddrError
+		if errors.As(err, &ae) {
+			c.failf("TRIAGEBOT_LISTEN", "%q is not host:port (%s)", g.Listen, ae.Err)
+		} else {
+			c.failf("TRIAGEBOT_LISTEN", "%q is not host:port", g.Listen)
+		}
+	}
+	c.positive("TRIAGEBOT_SHUTDOWN_TIMEOUT", g.ShutdownTimeout)
+	c.positive("TRIAGEBOT_NATS_WAIT", g.NATSWait)
+	g.checkAdmin(c)
+}
+
+// receiverSettings: the webhook receiver (serve, receive).
+type receiverSettings struct {
+	WebhookSecret     string   `env:"TRIAGEBOT_WEBHOOK_SECRET" help:"Webhook secret; several, comma-separated, during a rotation (this or the _FILE is required)."`
+	WebhookSecretFile string   `env:"TRIAGEBOT_WEBHOOK_SECRET_FILE" type:"path" help:"File holding the webhook secret(s), comma- or newline-separated."`
+	Secrets           []string `kong:"-"` // from either of the above
+	MaxInflightBytes  int64    `env:"TRIAGEBOT_MAX_INFLIGHT_BYTES" default:"67108864" help:"Bytes of request bodies held at once; a delivery that cannot get its share within 1s is answered 503 (GitHub retries it)."`
+	SmeeURL           string   `name:"smee-url" env:"TRIAGEBOT_SMEE_URL" help:"A smee.io channel to receive webhooks from, for trying the bot on a machine GitHub cannot reach."`
+}
+
+func (g *receiverSettings) check(c *checker) {
+	if g.MaxInflightBytes < 1<<20 {
+		c.failf("TRIAGEBOT_MAX_INFLIGHT_BYTES", "%d is not a number of bytes of at least 1048576 (1 MiB)", g.MaxInflightBytes)
+	}
+	if g.SmeeURL != "" {
+		g.SmeeURL = strings.TrimSuffix(c.httpURL("TRIAGEBOT_SMEE_URL", g.SmeeURL), "/")
+	}
+	split := func(v string, seps string) (out []string) {
+		for _, p := range strings.FieldsFunc(v, func(r rune) bool { return strings.ContainsRune(seps, r) }) {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	switch {
+	case g.WebhookSecret != "" && g.WebhookSecretFile != "":
+		c.failf("TRIAGEBOT_WEBHOOK_SECRET", "set together with TRIAGEBOT_WEBHOOK_SECRET_FILE: keep one")
+	case g.WebhookSecretFile != "":
+		b, err := os.ReadFile(g.WebhookSecretFile)
+		if err != nil {
+			c.failf("TRIAGEBOT_WEBHOOK_SECRET_FILE", "cannot read %s: %w", g.WebhookSecretFile, errors.Unwrap(err))
+			return
+		}
+		if g.Secrets = split(string(b), ",\r\n"); len(g.Secrets) == 0 {
+			c.failf("TRIAGEBOT_WEBHOOK_SECRET_FILE", "%s holds no secret", g.WebhookSecretFile)
+		}
+	case c.given("TRIAGEBOT_WEBHOOK_SECRET"):
+		if g.Secrets = split(g.WebhookSecret, ","); len(g.Secrets) == 0 {
+			c.failf("TRIAGEBOT_WEBHOOK_SECRET", "is empty")
+		}
+	}
+}
+
+// githubSettings: the App's access to GitHub (serve, work, redeliver).
+type githubSettings struct {
+	AppID          int64  `name:"app-id" env:"TRIAGEBOT_APP_ID" help:"GitHub App ID (required unless dry-run)."`
+	PrivateKeyFile string `env:"TRIAGEBOT_PRIVATE_KEY_FILE" type:"path" help:"The App's PEM private key (required unless dry-run)."`
+	githubURLSettings
+}
+
+func (g *githubSettings) check(c *checker) {
+	if g.AppID < 0 || (g.AppID == 0 && c.given("TRIAGEBOT_APP_ID")) {
+		c.failf("TRIAGEBOT_APP_ID", "%d is not an App ID (a positive number)", g.AppID)
+	}
+	g.githubURLSettings.check(c)
+}
+
+// githubURLSettings: where GitHub is (every command that talks to it).
+type githubURLSettings struct {
+	GitHubURL string `name:"github-url" env:"TRIAGEBOT_GITHUB_URL" default:"https://api.github.com/" help:"REST base URL (GitHub Enterprise Server: https://HOST/api/v3/)."`
+}
+
+func (g *githubURLSettings) check(c *checker) {
+	g.GitHubURL = c.httpURL("TRIAGEBOT_GITHUB_URL", g.GitHubURL)
+}
+
+// queueSettings: NATS JetStream, embedded or external (serve, receive, work, dlq).
+type queueSettings struct {
+	NATSURL   string `name:"nats-url" env:"TRIAGEBOT_NATS_URL" help:"External NATS server(s), comma-separated; empty: embedded."`
+	NATSCreds string `name:"nats-creds" env:"TRIAGEBOT_NATS_CREDS" type:"path" help:"NATS credentials file."`
+	NATSCA    string `name:"nats-ca" env:"TRIAGEBOT_NATS_CA" type:"path" help:"CA certificate (PEM) that signed the NATS server's TLS certificate."`
+	NATSCert  string `name:"nats-cert" env:"TRIAGEBOT_NATS_CERT" type:"path" help:"Client certificate (PEM) for NATS mutual TLS."`
+	NATSKey   string `name:"nats-key" env:"TRIAGEBOT_NATS_KEY" type:"path" help:"Client key (PEM) for NATS mutual TLS."`
+	dataDirSettings
+	StoreMaxBytes int64         `env:"TRIAGEBOT_STORE_MAX_BYTES" default:"10737418240" help:"Embedded JetStream disk limit in bytes."`
+	Partitions    int           `env:"TRIAGEBOT_PARTITIONS" default:"16" help:"Partitions of the event stream: they spread the fetching; events of one issue are handled in order whatever the count, which may change at any time."`
+	DedupWindow   time.Duration `env:"TRIAGEBOT_DEDUP_WINDOW" default:"72h" help:"How long a delivery id is remembered against duplicates (at least 1h)."`
+	MaxAttempts   int           `env:"TRIAGEBOT_MAX_ATTEMPTS" default:"10" help:"Deliveries of an event before it is dead-lettered."`
+	AckWait       time.Duration `env:"TRIAGEBOT_ACK_WAIT" default:"30s" help:"How soon an event held by a worker that died is handed to another (a live worker renews it while it works)."`
+	Replicas      int           `env:"TRIAGEBOT_REPLICAS" default:"1" help:"Stream replicas on an external cluster (3 for R3)."`
+}
+
+func (g *queueSettings) check(c *checker) {
+	if g.NATSURL != "" {
+		for _, p := range strings.Split(g.NATSURL, ",") {
+			u, err := url.Parse(strings.TrimSpace(p))
+			if err != nil || u.Host == "" || (u.Scheme != "nats" && u.Scheme != "tls" && u.Scheme != "ws" && u.Scheme != "wss") {
+				c.failf("TRIAGEBOT_NATS_URL", "%q is not a nats://, tls://, ws:// or wss:// URL", p)
+			}
+		}
+	}
+	files := []struct{ env, path string }{
+		{"TRIAGEBOT_NATS_CREDS", g.NATSCreds}, {"TRIAGEBOT_NATS_CA", g.NATSCA},
+		{"TRIAGEBOT_NATS_CERT", g.NATSCert}, {"TRIAGEBOT_NATS_KEY", g.NATSKey},
+	}
+	for _, f := range files {
+		switch {
+		case f.path == "":
+		case g.NATSURL == "":
+			c.failf(f.env, "set, but TRIAGEBOT_NATS_URL is empty: the embedded server takes no credentials (set the URL or unset this)")
+		default:
+			c.readable(f.env, f.path)
+		}
+	}
+	if (g.NATSCert == "") != (g.NATSKey == "") {
+		c.failf("TRIAGEBOT_NATS_CERT", "TRIAGEBOT_NATS_CERT and TRIAGEBOT_NATS_KEY go together")
+	}
+	if g.StoreMaxBytes < 64<<20 {
+		c.failf("TRIAGEBOT_STORE_MAX_BYTES", "%d is not a number of bytes of at least 67108864 (64 MiB)", g.StoreMaxBytes)
+	}
+	c.between("TRIAGEBOT_PARTITIONS", g.Partitions, 1, 1024)
+	if c.positive("TRIAGEBOT_DEDUP_WINDOW", g.DedupWindow) && g.DedupWindow < time.Hour {
+		c.failf("TRIAGEBOT_DEDUP_WINDOW", "%s is shorter than 1h, GitHub's redeliveries would be stored twice", g.DedupWindow)
+	}
+	c.between("TRIAGEBOT_MAX_ATTEMPTS", g.MaxAttempts, 1, 1000)
+	c.positive("TRIAGEBOT_ACK_WAIT", g.AckWait)
+	c.between("TRIAGEBOT_REPLICAS", g.Replicas, 1, 5)
+	if g.Replicas > 1 && g.NATSURL == "" {
+		c.failf("TRIAGEBOT_REPLICAS", "%d needs a NATS cluster (TRIAGEBOT_NATS_URL); the embedded server keeps one copy", g.Replicas)
+	}
+}
+
+// dataDirSettings: the local data directory (the embedded store; setup's App files).
+type dataDirSettings struct {
+	DataDir string `env:"TRIAGEBOT_DATA_DIR" default:"./triagebot-data" help:"Embedded JetStream storage, and the App files 'triagebot setup' writes."`
+}
+
+// workerSettings: the workers (serve, work).
+type workerSettings struct {
+	ConfigFile     string        `name:"config" env:"TRIAGEBOT_CONFIG" type:"path" help:"Server-side defaults and notification channels (YAML)."`
+	DryRun         bool          `env:"TRIAGEBOT_DRY_RUN" help:"Decide and record, but write nothing to GitHub."`
+	ReconcileEvery time.Duration `env:"TRIAGEBOT_RECONCILE_EVERY" default:"5m" help:"How often GitHub's failed deliveries are looked for and redelivered (one process at a time)."`
+	ReconcilePace  time.Duration `env:"TRIAGEBOT_RECONCILE_PACE" default:"1s" help:"The wait between two redelivery requests of the reconciler (the App's token allows 5,000 requests an hour)."`
+	UntriagedSweep time.Duration `env:"TRIAGEBOT_UNTRIAGED_SWEEP" default:"1h" help:"How often open issues still labelled needs-triage are looked for (for untriaged notifications of issues the bot did not see open)."`
+	MaxInFlight    int           `env:"TRIAGEBOT_MAX_IN_FLIGHT" default:"256" help:"Events one worker process holds at once: issues handled at the same time (one event per issue at a time)."`
+}
+
+func (g *workerSettings) check(c *checker) {
+	c.positive("TRIAGEBOT_UNTRIAGED_SWEEP", g.UntriagedSweep)
+	c.positive("TRIAGEBOT_RECONCILE_EVERY", g.ReconcileEvery)
+	c.positive("TRIAGEBOT_RECONCILE_PACE", g.ReconcilePace)
+	c.between("TRIAGEBOT_MAX_IN_FLIGHT", g.MaxInFlight, 1, 100_000)
+}
+
+// logSettings: every command that logs.
+type logSettings struct {
+	LogLevel  string `env:"TRIAGEBOT_LOG_LEVEL" default:"info" help:"debug | info | warn | error."`
+	LogFormat string `env:"TRIAGEBOT_LOG_FORMAT" default:"json" help:"json | console."`
+}
+
+func (g *logSettings) check(c *checker) {
+	switch g.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		c.failf("TRIAGEBOT_LOG_LEVEL", "%q is not debug, info, warn or error", g.LogLevel)
+	}
+	if g.LogFormat != "json" && g.LogFormat != "console" {
+		c.failf("TRIAGEBOT_LOG_FORMAT", "%q is not json or console", g.LogFormat)
+	}
+}
+
+// settings are all the groups: what start() and the roles read. A command that reads fewer
+// groups leaves the others at their zero value.
 type settings struct {
-	Listen          string
-	Secrets         []string
-	AppID           int64
-	PrivateKeyFile  string
-	GitHubURL       string
-	NATSURL         string
-	NATSCreds       string
-	NATSCA          string
-	NATSCert        string
-	NATSKey         string
-	DataDir         string
-	ConfigFile      string
-	DryRun          bool
-	LogLevel        string
-	LogFormat       string
-	Partitions      int
-	DedupWindow     time.Duration
-	ReconcileEvery  time.Duration
-	ReconcilePace   time.Duration
-	MaxAttempts     int
-	AckWait         time.Duration
-	UntriagedSweep  time.Duration
-	Replicas        int
-	StoreMaxBytes   int64
-	ShutdownTimeout time.Duration
+	serverSettings
+	receiverSettings
+	githubSettings
+	queueSettings
+	workerSettings
+	logSettings
 }
 
+func (s *settings) groups() []checked {
+	return []checked{&s.serverSettings, &s.receiverSettings, &s.githubSettings, &s.queueSettings, &s.workerSettings, &s.logSettings}
+}
+
+// checked is a settings group with limits to check after parsing.
+type checked interface{ check(*checker) }
+
+// checkSettings checks each group of a parsed command and returns the first problem, as the one
+// line (naming the flag or variable) printed before exit status 2.
+func checkSettings(kctx *kong.Context, groups ...checked) error {
+	c := &checker{}
+	c.given, c.name = givenSettings(kctx)
+	for _, g := range groups {
+		g.check(c)
+		if c.err != nil {
+			return withExit(2, c.err)
+		}
+	}
+	return nil
+}
+
+// givenSettings tells which settings were given (by flag or variable) and names each as the user
+// gave it: --flag when on the command line, else its variable.
+func givenSettings(kctx *kong.Context) (given func(env string) bool, name func(env string) string) {
+	onLine := map[string]string{} // variable -> --flag given on the command line
+	var path []*kong.Path
+	if kctx != nil {
+		path = kctx.Path
+	}
+	for _, p := range path {
+		if p.Flag != nil && !p.Resolved {
+			for _, env := range p.Flag.Envs {
+				onLine[env] = "--" + p.Flag.Name
+			}
+		}
+	}
+	given = func(env string) bool {
+		_, ok := os.LookupEnv(env)
+		return ok || onLine[env] != ""
+	}
+	name = func(env string) string {
+		if f := onLine[env]; f != "" {
+			return f
+		}
+		return env
+	}
+	return given, name
+}
+
+// checker collects the first problem of the settings.
+type checker struct {
+	err   error
+	given func(env string) bool
+	name  func(env string) string
+}
+
+func (c *checker) failf(env, format string, args ...any) {
+	if c.err == nil {
+		c.err = fmt.Errorf("%s: "+format, append([]any{c.name(env)}, args...)...)
+	}
+}
+
+func (c *checker) between(env string, n, lo, hi int) {
+	if n < lo || n > hi {
+		c.failf(env, "%d is not between %d and %d", n, lo, hi)
+	}
+}
+
+func (c *checker) positive(env string, d time.Duration) bool {
+	if d <= 0 {
+		c.failf(env, "%s is not a positive duration such as 90s or 2h", d)
+		return false
+	}
+	return true
+}
+
+func (c *checker) readable(env, path string) {
+	f, err := os.Open(path)
+	if err != nil {
+		c.failf(env, "cannot read %s: %w", path, errors.Unwrap(err))
+		return
+	}
+	f.Close()
+}
+
+// httpURL checks an http(s) URL and gives it with a trailing slash.
+func (c *checker) httpURL(env, v string) string {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		c.failf(env, "%q is not an http(s) URL", v)
+		return v
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+	}
+	return u.String()
+}
+
+// defaultSettings are the settings with every default and no environment: what tests and the
+// demo start from.
 func defaultSettings() settings {
-	return settings{
-		Listen:          ":8080",
-		GitHubURL:       "https://api.github.com/",
-		DataDir:         "./triagebot-data",
-		LogLevel:        "info",
-		LogFormat:       "json",
-		Partitions:      16,
-		DedupWindow:     72 * time.Hour, // GitHub redelivers for 3 days
-		MaxAttempts:     10,
-		AckWait:         30 * time.Second,
-		UntriagedSweep:  time.Hour,
-		ReconcileEvery:  5 * time.Minute,
-		ReconcilePace:   time.Second,
-		Replicas:        1,
-		StoreMaxBytes:   10 << 30,
-		ShutdownTimeout: 10 * time.Second,
-	}
-}
-
-// setting is one flag with its environment variable.
-type setting struct {
-	flag, env, help string
-	secret          bool // its value is never printed
-	def             func(*settings) string
-	set             func(*settings, string) error
-}
-
-func settingTable() []setting {
-	str := func(f func(*settings) *string) (func(*settings) string, func(*settings, string) error) {
-		return func(s *settings) string { return *f(s) },
-			func(s *settings, v string) error { *f(s) = v; return nil }
-	}
-	integer := func(f func(*settings) *int, lo, hi int) (func(*settings) string, func(*settings, string) error) {
-		return func(s *settings) string { return strconv.Itoa(*f(s)) },
-			func(s *settings, v string) error {
-				n, err := strconv.Atoi(v)
-				if err != nil {
-					return fmt.Errorf("%q is not a whole number", v)
-				}
-				if n < lo || n > hi {
-					return fmt.Errorf("%d is not between %d and %d", n, lo, hi)
-				}
-				*f(s) = n
-				return nil
-			}
-	}
-	duration := func(f func(*settings) *time.Duration) (func(*settings) string, func(*settings, string) error) {
-		return func(s *settings) string { return f(s).String() },
-			func(s *settings, v string) error {
-				d, err := time.ParseDuration(v)
-				if err != nil || d <= 0 {
-					return fmt.Errorf("%q is not a positive duration such as 90s or 2h", v)
-				}
-				*f(s) = d
-				return nil
-			}
-	}
-	var t []setting
-	add := func(flag, env, help string, def func(*settings) string, set func(*settings, string) error) {
-		t = append(t, setting{flag: flag, env: env, help: help, def: def, set: set})
-	}
-	add("listen", "TRIAGEBOT_LISTEN", "HTTP address of /webhook, /healthz, /readyz, /metrics",
-		func(s *settings) string { return s.Listen },
-		func(s *settings, v string) error {
-			if _, _, err := net.SplitHostPort(v); err != nil {
-				var ae *net.AddrError
-				if errors.As(err, &ae) {
-					return fmt.Errorf("%q is not host:port (%s)", v, ae.Err)
-				}
-				return fmt.Errorf("%q is not host:port", v)
-			}
-			s.Listen = v
-			return nil
-		})
-	d, s := str(func(s *settings) *string { return &s.PrivateKeyFile })
-	t = append(t, setting{flag: "webhook-secret", env: "TRIAGEBOT_WEBHOOK_SECRET", secret: true,
-		help: "webhook secret; several, comma-separated, during a rotation (required for serve and receive)",
-		def:  func(*settings) string { return "" },
-		set: func(s *settings, v string) error {
-			s.Secrets = nil
-			for _, p := range strings.Split(v, ",") {
-				if p = strings.TrimSpace(p); p != "" {
-					s.Secrets = append(s.Secrets, p)
-				}
-			}
-			if len(s.Secrets) == 0 {
-				return errors.New("is empty")
-			}
-			return nil
-		}})
-	t = append(t, setting{flag: "webhook-secret-file", env: "TRIAGEBOT_WEBHOOK_SECRET_FILE",
-		help: "file holding the webhook secret(s), comma- or newline-separated",
-		def:  func(*settings) string { return "" },
-		set: func(s *settings, v string) error {
-			b, err := os.ReadFile(v)
-			if err != nil {
-				return fmt.Errorf("cannot read %s: %w", v, errors.Unwrap(err))
-			}
-			s.Secrets = nil
-			for _, p := range strings.FieldsFunc(string(b), func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
-				if p = strings.TrimSpace(p); p != "" {
-					s.Secrets = append(s.Secrets, p)
-				}
-			}
-			if len(s.Secrets) == 0 {
-				return fmt.Errorf("%s holds no secret", v)
-			}
-			return nil
-		}})
-	add("app-id", "TRIAGEBOT_APP_ID", "GitHub App ID (required unless dry-run)",
-		func(s *settings) string {
-			if s.AppID == 0 {
-				return ""
-			}
-			return strconv.FormatInt(s.AppID, 10)
-		},
-		func(s *settings, v string) error {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || n <= 0 {
-				return fmt.Errorf("%q is not an App ID (a positive number)", v)
-			}
-			s.AppID = n
-			return nil
-		})
-	add("private-key-file", "TRIAGEBOT_PRIVATE_KEY_FILE", "the App's PEM private key (required unless dry-run)", d, s)
-	add("github-url", "TRIAGEBOT_GITHUB_URL", "REST base URL (GitHub Enterprise Server: https://HOST/api/v3/)",
-		func(s *settings) string { return s.GitHubURL },
-		func(s *settings, v string) error {
-			u, err := url.Parse(v)
-			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-				return fmt.Errorf("%q is not an http(s) URL", v)
-			}
-			if !strings.HasSuffix(u.Path, "/") {
-				u.Path += "/"
-			}
-			s.GitHubURL = u.String()
-			return nil
-		})
-	add("nats-url", "TRIAGEBOT_NATS_URL", "external NATS server(s), comma-separated; empty: embedded",
-		func(s *settings) string { return s.NATSURL },
-		func(s *settings, v string) error {
-			for _, p := range strings.Split(v, ",") {
-				u, err := url.Parse(strings.TrimSpace(p))
-				if err != nil || u.Host == "" || (u.Scheme != "nats" && u.Scheme != "tls" && u.Scheme != "ws" && u.Scheme != "wss") {
-					return fmt.Errorf("%q is not a nats://, tls://, ws:// or wss:// URL", p)
-				}
-			}
-			s.NATSURL = v
-			return nil
-		})
-	d, s = str(func(s *settings) *string { return &s.NATSCreds })
-	add("nats-creds", "TRIAGEBOT_NATS_CREDS", "NATS credentials file", d, s)
-	d, s = str(func(s *settings) *string { return &s.NATSCA })
-	add("nats-ca", "TRIAGEBOT_NATS_CA", "CA certificate (PEM) that signed the NATS server's TLS certificate", d, s)
-	d, s = str(func(s *settings) *string { return &s.NATSCert })
-	add("nats-cert", "TRIAGEBOT_NATS_CERT", "client certificate (PEM) for NATS mutual TLS", d, s)
-	d, s = str(func(s *settings) *string { return &s.NATSKey })
-	add("nats-key", "TRIAGEBOT_NATS_KEY", "client key (PEM) for NATS mutual TLS", d, s)
-	d, s = str(func(s *settings) *string { return &s.DataDir })
-	add("data-dir", "TRIAGEBOT_DATA_DIR", "embedded JetStream storage", d, s)
-	d, s = str(func(s *settings) *string { return &s.ConfigFile })
-	add("config", "TRIAGEBOT_CONFIG", "server-side defaults and notification channels (YAML)", d, s)
-	add("dry-run", "TRIAGEBOT_DRY_RUN", "decide and record, but write nothing to GitHub",
-		func(s *settings) string { return strconv.FormatBool(s.DryRun) },
-		func(s *settings, v string) error {
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return fmt.Errorf("%q is not true or false", v)
-			}
-			s.DryRun = b
-			return nil
-		})
-	add("log-level", "TRIAGEBOT_LOG_LEVEL", "debug | info | warn | error",
-		func(s *settings) string { return s.LogLevel },
-		func(s *settings, v string) error {
-			switch v {
-			case "debug", "info", "warn", "error":
-				s.LogLevel = v
-				return nil
-			}
-			return fmt.Errorf("%q is not debug, info, warn or error", v)
-		})
-	add("log-format", "TRIAGEBOT_LOG_FORMAT", "json | console",
-		func(s *settings) string { return s.LogFormat },
-		func(s *settings, v string) error {
-			if v != "json" && v != "console" {
-				return fmt.Errorf("%q is not json or console", v)
-			}
-			s.LogFormat = v
-			return nil
-		})
-	d, s = integer(func(s *settings) *int { return &s.Partitions }, 1, 1024)
-	add("partitions", "TRIAGEBOT_PARTITIONS", "partitions of the event stream: events of one issue are handled in order, partitions in parallel", d, s)
-	d, s = duration(func(s *settings) *time.Duration { return &s.DedupWindow })
-	add("dedup-window", "TRIAGEBOT_DEDUP_WINDOW", "how long a delivery id is remembered against duplicates (at least 1h)", d, s)
-	d, s = integer(func(s *settings) *int { return &s.MaxAttempts }, 1, 1000)
-	add("max-attempts", "TRIAGEBOT_MAX_ATTEMPTS", "deliveries of an event before it is dead-lettered", d, s)
-	d, s = duration(func(s *settings) *time.Duration { return &s.AckWait })
-	add("ack-wait", "TRIAGEBOT_ACK_WAIT", "how soon an event held by a worker that died is handed to another (a live worker renews it while it works)", d, s)
-	d, s = integer(func(s *settings) *int { return &s.Replicas }, 1, 5)
-	add("replicas", "TRIAGEBOT_REPLICAS", "stream replicas on an external cluster (3 for R3)", d, s)
-	add("store-max-bytes", "TRIAGEBOT_STORE_MAX_BYTES", "embedded JetStream disk limit in bytes",
-		func(s *settings) string { return strconv.FormatInt(s.StoreMaxBytes, 10) },
-		func(s *settings, v string) error {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || n < 64<<20 {
-				return fmt.Errorf("%q is not a number of bytes of at least 67108864 (64 MiB)", v)
-			}
-			s.StoreMaxBytes = n
-			return nil
-		})
-	d, s = duration(func(s *settings) *time.Duration { return &s.ReconcileEvery })
-	add("reconcile-every", "TRIAGEBOT_RECONCILE_EVERY", "how often GitHub's failed deliveries are looked for and redelivered (one process at a time; every process also does it at start)", d, s)
-	d, s = duration(func(s *settings) *time.Duration { return &s.ReconcilePace })
-	add("reconcile-pace", "TRIAGEBOT_RECONCILE_PACE", "the wait between two redelivery requests of the reconciler (the App's token allows 5,000 requests an hour)", d, s)
-	d, s = duration(func(s *settings) *time.Duration { return &s.UntriagedSweep })
-	add("untriaged-sweep", "TRIAGEBOT_UNTRIAGED_SWEEP", "how often open issues still labelled needs-triage are looked for (for untriaged notifications of issues the bot did not see open)", d, s)
-	d, s = duration(func(s *settings) *time.Duration { return &s.ShutdownTimeout })
-	add("shutdown-timeout", "TRIAGEBOT_SHUTDOWN_TIMEOUT", "how long events in flight may take to finish at shutdown", d, s)
-	return t
-}
-
-// parseSettings reads the variables, then the flags (which win). An error names the variable or
-// flag and is meant to be the one line printed before exit status 2.
-func parseSettings(name string, args []string, getenv func(string) (string, bool), stdout io.Writer) (settings, error) {
-	s, rest, err := parseSettingsArgs(name, args, getenv, stdout)
-	if err == nil && len(rest) > 0 {
-		return s, withExit(2, fmt.Errorf("%s takes no arguments, got %q", name, rest[0]))
-	}
-	return s, err
-}
-
-// parseSettingsArgs is parseSettings for commands that take arguments after the flags.
-func parseSettingsArgs(name string, args []string, getenv func(string) (string, bool), stdout io.Writer) (settings, []string, error) {
-	s := defaultSettings()
-	table := settingTable()
-	for _, st := range table {
-		v, ok := getenv(st.env)
-		if !ok {
-			continue
+	var s settings
+	err := kong.ApplyDefaults(&s, kong.PostBuild(func(k *kong.Kong) error {
+		for _, f := range k.Model.Flags {
+			f.Envs, f.Tag.Envs = nil, nil
 		}
-		if err := st.set(&s, v); err != nil {
-			return s, nil, withExit(2, fmt.Errorf("%s: %w", st.env, err))
-		}
+		return nil
+	}))
+	if err != nil {
+		panic(fmt.Sprintf("settings defaults: %v", err)) // the tags above are wrong
 	}
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	for _, st := range table {
-		fs.Func(st.flag, st.help, func(v string) error {
-			if err := st.set(&s, v); err != nil {
-				return fmt.Errorf("%s", err)
-			}
-			return nil
-		})
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printSettingsHelp(stdout, name, table)
-			return s, nil, errHelp
-		}
-		return s, nil, withExit(2, err)
-	}
-	if (s.NATSCert == "") != (s.NATSKey == "") {
-		return s, nil, withExit(2, errors.New("TRIAGEBOT_NATS_CERT and TRIAGEBOT_NATS_KEY go together"))
-	}
-	if s.DedupWindow < time.Hour {
-		return s, nil, withExit(2, fmt.Errorf("TRIAGEBOT_DEDUP_WINDOW: %s is shorter than 1h, GitHub's redeliveries would be stored twice", s.DedupWindow))
-	}
-	return s, fs.Args(), nil
+	return s
 }
 
-var roleHelp = map[string]string{
-	"serve":     "Runs the webhook receiver and the workers in one process. With no TRIAGEBOT_NATS_URL it\nstarts an embedded NATS JetStream server on TRIAGEBOT_DATA_DIR.",
-	"receive":   "Runs the webhook receiver alone: verifies deliveries and stores them in JetStream.",
-	"work":      "Runs the workers alone: takes stored events, applies the rules, acts on GitHub.",
-	"dlq":       dlqUsage,
-	"backfill":  "Walks OWNER/REPO's open issues once, as on installation: needs-triage for the untriaged\nones and the priority their comment count reaches, without comments or notifications.\nResumes an interrupted walk; a finished one is not done again. Usage: triagebot backfill OWNER/REPO",
-	"redeliver": "Asks GitHub to redeliver the App's webhook deliveries that failed (no 2xx) in the last\n--since DUR (default 24h, at most 72h); --list only lists them. Safe to run any time: the\nreceiver stores a delivery id once.",
-}
+// envError is how kong reports a variable whose value does not decode:
+// `--flag=TYPE: problem (from envar NAME="value")`.
+var envError = regexp.MustCompile(`^--[\w-]+(?:=\S+)?: (.*) \(from envar (\w+)=".*"\)$`)
 
-func printSettingsHelp(w io.Writer, name string, table []setting) {
-	fmt.Fprintf(w, "Usage: triagebot %s [flags]\n\n%s\n\nEvery flag can also be set with its environment variable; the flag wins.\n\n", name, roleHelp[name])
-	def := defaultSettings()
-	for _, st := range table {
-		d := st.def(&def)
-		if d != "" && !st.secret {
-			d = " (default " + d + ")"
-		}
-		fmt.Fprintf(w, "  --%s, %s%s\n      %s\n", st.flag, st.env, d, st.help)
+// flagError is how kong reports a flag whose value does not decode: `--flag=TYPE: problem`.
+var flagError = regexp.MustCompile(`^(--[\w-]+)=\S+: (.*)$`)
+
+// usageError rewrites kong's parse errors as one line naming the variable or flag, with where to
+// read more. Values of secrets never get here: they are strings, which always decode, and are
+// checked by check.
+func usageError(err error) error {
+	msg := err.Error()
+	if m := envError.FindStringSubmatch(msg); m != nil {
+		return withExit(2, errors.New(m[2]+": "+m[1]))
 	}
+	if m := flagError.FindStringSubmatch(msg); m != nil {
+		msg = m[1] + ": " + m[2]
+	}
+	help := "triagebot --help"
+	var pe *kong.ParseError
+	if errors.As(err, &pe) && pe.Context != nil && pe.Context.Selected() != nil {
+		help = pe.Context.Selected().FullPath() + " --help"
+	}
+	return withExit(2, fmt.Errorf("%s (see '%s')", msg, help))
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -25,9 +24,7 @@ import (
 	"github.com/triagebot/triagebot/internal/ghfake"
 )
 
-const soakUsage = `Usage: triagebot soak [flags]
-
-Runs triagebot serve as a child process against an in-memory GitHub, sends it a bounded load
+const soakUsage = `Runs triagebot serve as a child process against an in-memory GitHub, sends it a bounded load
 with duplicate deliveries, GitHub errors and rate limits, kills it with SIGKILL and restarts it
 on the same data directory every few hundred deliveries, lets it drain, and prints the lost
 effects, duplicated effects, undone triage, dead letters and the drain time. Exit status 1 on
@@ -70,29 +67,28 @@ func (r soakReport) print(w io.Writer) {
 	}
 }
 
-func cmdSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg := soakConfig{}
-	fs := flag.NewFlagSet("soak", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, soakUsage); fs.PrintDefaults() }
-	fs.IntVar(&cfg.Deliveries, "deliveries", 2000, "webhook deliveries in all, the bot's own events included")
-	fs.IntVar(&cfg.Issues, "issues", 200, "issues opened at most")
-	fs.IntVar(&cfg.Installations, "installations", 10, "installations, one repository each")
-	fs.Float64Var(&cfg.Duplicates, "duplicates", 0.2, "share of deliveries that repeat an earlier delivery id")
-	fs.IntVar(&cfg.KillEvery, "kill-every", 330, "SIGKILL and restart the bot after this many deliveries (0: never)")
-	fs.Float64Var(&cfg.ErrorRate, "error-rate", 0.02, "share of GitHub API requests answered 500/502")
-	fs.IntVar(&cfg.LimitEvery, "limit-every", 150, "a 429 with Retry-After after this many deliveries (0: never)")
-	fs.DurationVar(&cfg.Limit, "limit", 15*time.Minute, "the whole run, drain included")
-	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the load's choices")
-	fs.StringVar(&cfg.Bin, "bin", "", "the triagebot binary to run (default: this one)")
-	fs.DurationVar(&cfg.ReconcileEvery, "reconcile-every", 3*time.Second, "the bot's TRIAGEBOT_RECONCILE_EVERY")
-	fs.DurationVar(&cfg.ReconcilePace, "reconcile-pace", 100*time.Millisecond, "the bot's TRIAGEBOT_RECONCILE_PACE")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
-		return withExit(2, err)
-	}
+// soakCmd is 'triagebot soak'.
+type soakCmd struct {
+	Deliveries     int           `default:"2000" help:"Webhook deliveries in all, the bot's own events included."`
+	Issues         int           `default:"200" help:"Issues opened at most."`
+	Installations  int           `default:"10" help:"Installations, one repository each."`
+	Duplicates     float64       `default:"0.2" help:"Share of deliveries that repeat an earlier delivery id."`
+	KillEvery      int           `default:"330" help:"SIGKILL and restart the bot after this many deliveries (0: never)."`
+	ErrorRate      float64       `default:"0.02" help:"Share of GitHub API requests answered 500/502."`
+	LimitEvery     int           `default:"150" help:"A 429 with Retry-After after this many deliveries (0: never)."`
+	Limit          time.Duration `default:"15m" help:"The whole run, drain included."`
+	Seed           uint64        `default:"1" help:"Seed of the load's choices."`
+	Bin            string        `help:"The triagebot binary to run (default: this one)."`
+	ReconcileEvery time.Duration `default:"3s" help:"The bot's TRIAGEBOT_RECONCILE_EVERY."`
+	ReconcilePace  time.Duration `default:"100ms" help:"The bot's TRIAGEBOT_RECONCILE_PACE."`
+}
+
+func (c *soakCmd) Help() string { return soakUsage }
+
+func (c *soakCmd) Run(ctx context.Context, o streams) error {
+	cfg := soakConfig{Deliveries: c.Deliveries, Issues: c.Issues, Installations: c.Installations, Duplicates: c.Duplicates,
+		KillEvery: c.KillEvery, ErrorRate: c.ErrorRate, LimitEvery: c.LimitEvery, Limit: c.Limit, Seed: c.Seed, Bin: c.Bin,
+		ReconcileEvery: c.ReconcileEvery, ReconcilePace: c.ReconcilePace}
 	switch {
 	case cfg.Deliveries < 1 || cfg.Issues < 1 || cfg.Installations < 1:
 		return withExit(2, errors.New("--deliveries, --issues and --installations must be positive"))
@@ -108,11 +104,11 @@ func cmdSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		cfg.Bin = bin
 	}
-	rep, err := runSoak(ctx, cfg, stderr)
+	rep, err := runSoak(ctx, cfg, o.stderr)
 	if err != nil {
 		return withExit(1, err)
 	}
-	rep.print(stdout)
+	rep.print(o.stdout)
 	if !rep.ok() {
 		return withExit(1, errors.New("the soak lost or duplicated effects"))
 	}

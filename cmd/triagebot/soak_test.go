@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"strings"
 	"testing"
 	"time"
@@ -44,14 +43,13 @@ func TestSoakRejectsBadFlags(t *testing.T) {
 	}{
 		{[]string{"--deliveries", "0"}, "--deliveries, --issues and --installations must be positive"},
 		{[]string{"--duplicates", "1.5"}, "--duplicates and --error-rate must be in [0, 1)"},
-		{[]string{"--kill-every", "-1"}, "--kill-every and --limit-every must not be negative"},
-		{[]string{"--nope"}, "flag provided but not defined: -nope"},
+		{[]string{"--kill-every=-1"}, "--kill-every and --limit-every must not be negative"},
+		{[]string{"--nope"}, "unknown flag --nope"},
 	}
 	for _, tt := range tests {
-		var stderr strings.Builder
-		err := cmdSoak(context.Background(), tt.give, io.Discard, &stderr)
-		if code := exitCode(err, &stderr); code != 2 || !strings.Contains(stderr.String(), tt.want) {
-			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.give, code, stderr.String(), tt.want)
+		code, _, errOut := runCmd(t, append([]string{"soak"}, tt.give...)...)
+		if code != 2 || !strings.Contains(errOut, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.give, code, errOut, tt.want)
 		}
 	}
 }

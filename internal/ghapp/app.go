@@ -29,7 +29,8 @@ type Config struct {
 	BaseURL string
 	Logger  *zap.Logger // default: no logging
 	// Transport is the one base transport every client shares (connection reuse); default a
-	// clone of http.DefaultTransport.
+	// clone of http.DefaultTransport keeping 64 idle connections per host. Every answer's body
+	// is read to its end when closed, so connections are reused whatever the transport.
 	Transport http.RoundTripper
 }
 
@@ -97,6 +98,18 @@ func WithNotFoundBackoff(waits ...time.Duration) Option {
 	}
 }
 
+// WithAuthBackoff sets the waits between asking GitHub again while it refuses the App's
+// credentials: first, doubling up to max (default 1 s up to 1 min).
+func WithAuthBackoff(first, max time.Duration) Option {
+	return func(a *App) error {
+		if first <= 0 || max < first {
+			return fmt.Errorf("auth backoff %s up to %s: want 0 < first <= max", first, max)
+		}
+		a.authFirst, a.authMax = first, max
+		return nil
+	}
+}
+
 // WithCacheSize bounds the number of installation clients kept (default 1000).
 func WithCacheSize(n int) Option {
 	return func(a *App) error {
@@ -135,6 +148,9 @@ type App struct {
 
 	botMu    sync.Mutex
 	botLogin string
+
+	auth               *AuthGate
+	authFirst, authMax time.Duration
 }
 
 // New checks cfg, parses the private key and returns an App.
@@ -170,19 +186,23 @@ func New(cfg Config, opts ...Option) (*App, error) {
 			clock:           realClock{},
 		},
 		cacheSize: 1000,
+		authFirst: time.Second,
+		authMax:   time.Minute,
 	}
 	if a.log == nil {
 		a.log = zap.NewNop()
 	}
 	if a.base == nil {
-		a.base = http.DefaultTransport.(*http.Transport).Clone()
+		a.base = defaultTransport()
 	}
+	a.base = drainBody{next: a.base}
 	for _, opt := range opts {
 		if err := opt(a); err != nil {
 			return nil, fmt.Errorf("ghapp: %w", err)
 		}
 	}
 	a.limits.log = a.log
+	a.auth = newAuthGate(a.limits.clock, a.log, a.authFirst, a.authMax)
 	a.installations = newLRU[int64, *github.Client](a.cacheSize)
 	atr := ghinstallation.NewAppsTransportFromPrivateKey(a.base, a.appID, a.key)
 	atr.BaseURL = a.apiRoot
@@ -229,9 +249,14 @@ func (a *App) Installation(id int64) *github.Client {
 			atr.BaseURL = a.apiRoot
 			itr := ghinstallation.NewFromAppsTransport(atr, id)
 			itr.BaseURL = a.apiRoot
-			return itr
+			return &tagInstallation{id: id, next: itr}
 		}
-		return a.client(&rateLimitTransport{next: tokens(), renew: tokens, lim: newLimiter(&a.limits, id)})
+		probe := func(ctx context.Context) error {
+			_, _, err := a.appClient.Apps.CreateInstallationToken(ctx, id, nil)
+			return err
+		}
+		onAuth := func(ae *AuthError) { a.auth.fail(ae, probe) }
+		return a.client(&rateLimitTransport{next: tokens(), renew: tokens, lim: newLimiter(&a.limits, id), onAuth: onAuth})
 	})
 }
 
@@ -243,6 +268,14 @@ func (a *App) BotLogin(ctx context.Context) (string, error) {
 		return a.botLogin, nil
 	}
 	app, _, err := a.appClient.Apps.Get(ctx, "")
+	if statusOf(err) == http.StatusUnauthorized {
+		ae := &AuthError{Status: http.StatusUnauthorized, What: "GET /app", Err: err}
+		a.auth.fail(ae, func(ctx context.Context) error {
+			_, _, err := a.appClient.Apps.Get(ctx, "")
+			return err
+		})
+		return "", fmt.Errorf("get the App: %w", ae)
+	}
 	if err != nil {
 		return "", fmt.Errorf("get the App: %w", Classify(err))
 	}
@@ -253,12 +286,27 @@ func (a *App) BotLogin(ctx context.Context) (string, error) {
 	return a.botLogin, nil
 }
 
-// Close closes the idle connections of the shared transport (at shutdown).
+// Close closes the idle connections of the shared transport, and stops the shared limits' watch
+// (at shutdown).
 func (a *App) Close() {
+	if a.limits.shared != nil {
+		a.limits.shared.Stop()
+	}
 	if c, ok := a.base.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}
 }
+
+// ShareLimits keeps the write pace and the waits GitHub asks for in JetStream, shared by every
+// process of the deployment (see SharedLimits); without it each process keeps its own. Call it
+// before the first request; Close stops s.
+func (a *App) ShareLimits(s *SharedLimits) {
+	a.limits.shared = s
+}
+
+// AuthGate is the App's "GitHub accepts our credentials" state: the worker's handler is wrapped
+// in its Guard, and /readyz reads its Status.
+func (a *App) AuthGate() *AuthGate { return a.auth }
 
 // Clock is the App's clock (for the caches built on it).
 func (a *App) Clock() Clock { return a.limits.clock }

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -23,25 +22,14 @@ import (
 )
 
 // startKV starts an embedded JetStream server in t.TempDir() and returns a fresh bucket.
-func startKV(t *testing.T) jetstream.KeyValue {
+func startKV(t testing.TB) jetstream.KeyValue {
 	t.Helper()
-	srv, err := server.NewServer(&server.Options{JetStream: true, StoreDir: t.TempDir(), DontListen: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
+	srv := startJS(t)
 	nc, err := nats.Connect(srv.ClientURL(), nats.InProcessServer(srv))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		nc.Close()
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	})
+	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
@@ -58,6 +46,7 @@ type files struct {
 	mu    sync.Mutex
 	files map[string]string // "owner/repo/path" → content
 	fail  map[string]int    // "owner/repo" → status to answer instead
+	raw   map[string]string // "owner/repo" → "STATUS JSON" to answer instead
 }
 
 func (f *files) set(key, content string) {
@@ -79,6 +68,13 @@ func (f *files) register(g *ghServer) {
 			writeJSON(w, status, map[string]any{"message": http.StatusText(status)})
 			return
 		}
+		if raw, ok := f.raw[repo]; ok {
+			status, body, _ := strings.Cut(raw, " ")
+			w.Header().Set("ETag", `W/"`+fakeETag(raw)+`"`)
+			w.WriteHeader(map[string]int{"200": 200, "403": 403}[status])
+			fmt.Fprint(w, body)
+			return
+		}
 		path := r.PathValue("path")
 		content, ok := f.files[repo+"/"+path]
 		if !ok {
@@ -98,7 +94,7 @@ func (f *files) register(g *ghServer) {
 	})
 }
 
-func newLoader(t *testing.T, g *ghServer, opts ...ConfigOption) (*ConfigLoader, *fakeClock) {
+func newLoader(t testing.TB, g *ghServer, opts ...ConfigOption) (*ConfigLoader, *fakeClock) {
 	t.Helper()
 	a, clock := newTestApp(t, g)
 	l, err := NewConfigLoader(a, startKV(t), rules.DefaultConfig(), append([]ConfigOption{WithConfigClock(clock)}, opts...)...)
@@ -231,7 +227,9 @@ func TestBrokenFileNeverSilencesTheBot(t *testing.T) {
 	if !errors.As(got.ParseErr, &fe) || fe.UsedLastGood {
 		t.Errorf("ParseErr = %v, want a FileError without a last good version", got.ParseErr)
 	}
-	if diff := cmp.Diff(rules.DefaultConfig(), got.Config); diff != "" {
+	want := rules.DefaultConfig()
+	want.Problems = []string{"o/new .github/triagebot.yml (ignored): invalid configuration: line 1: did not find expected node content"}
+	if diff := cmp.Diff(want, got.Config); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
 	}
 }
@@ -286,5 +284,93 @@ func TestConfigKey(t *testing.T) {
 func TestTouchesConfig(t *testing.T) {
 	if !TouchesConfig([]string{"README.md", ".github/triagebot.yml"}) || TouchesConfig([]string{"triagebot.yml"}) {
 		t.Error("TouchesConfig is wrong")
+	}
+}
+
+// A file that cannot be used, whatever the reason, never fails the event: its last good
+// version (else the defaults) is used, the reason is reported once per version and named in
+// Config.Problems for /why.
+func TestUnusableFileFallsBackToLastGoodOrDefaults(t *testing.T) {
+	big := "needs_triage:\n  label: big\n" + strings.Repeat("# padding padding padding padding\n", 9000) // ~300 KiB
+	tests := []struct {
+		name string
+		raw  string // the answer to the contents request, "STATUS JSON"
+		file string // or the file served normally
+		want string // in the problem
+	}{
+		{name: "over 1 MB: GitHub answers encoding none",
+			raw:  `200 {"type":"file","encoding":"none","content":"","size":1500000,"sha":"abc","path":".github/triagebot.yml"}`,
+			want: "the file is 1.4 MiB; configuration files may be at most 256 KiB"},
+		{name: "encoding none under the limit",
+			raw:  `200 {"type":"file","encoding":"none","content":"","size":1000,"sha":"abc","path":".github/triagebot.yml"}`,
+			want: "too large for GitHub's contents API"},
+		{name: "over 100 MB: GitHub answers 403 too_large",
+			raw:  `403 {"message":"This API returns blobs up to 1 MB in size. The requested blob is too large to fetch via the API, but you can use the Git Data API to request blobs up to 100 MB in size.","errors":[{"resource":"Blob","field":"data","code":"too_large"}]}`,
+			want: "too large for GitHub's contents API"},
+		{name: "over the 256 KiB limit", file: big, want: "configuration files may be at most 256 KiB"},
+		{name: "no permission to read it",
+			raw: `403 {"message":"Resource not accessible by integration"}`, want: "HTTP 403"},
+		{name: "not base64",
+			raw: `200 {"type":"file","encoding":"base64","content":"!!!","size":3,"sha":"abd"}`, want: "illegal base64"},
+		{name: "broken YAML", file: "priority: [\n", want: "line 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := newGHServer(t)
+			f := &files{files: map[string]string{"o/r/.github/triagebot.yml": "needs_triage:\n  label: triage-me\n"}, raw: map[string]string{}}
+			f.register(g)
+			var mu sync.Mutex
+			var reports []ConfigReport
+			l, clock := newLoader(t, g, WithConfigReporter(func(_ context.Context, r ConfigReport) {
+				mu.Lock()
+				defer mu.Unlock()
+				reports = append(reports, r)
+			}))
+			ctx := context.Background()
+			if _, err := l.Load(ctx, 5, "o", "r"); err != nil {
+				t.Fatal(err)
+			}
+			f.mu.Lock()
+			if tt.raw != "" {
+				f.raw["o/r"], f.raw["o/fresh"] = tt.raw, tt.raw
+			} else {
+				f.files["o/r/.github/triagebot.yml"], f.files["o/fresh/.github/triagebot.yml"] = tt.file, tt.file
+			}
+			f.mu.Unlock()
+			if err := l.Invalidate(ctx, "o", "r"); err != nil {
+				t.Fatal(err)
+			}
+			for range 2 { // the second time revalidated: the same version is not reported again
+				cfg, err := l.Config(ctx, rules.Target{InstallationID: 5, RepoID: 9, Owner: "o", Name: "r"})
+				if err != nil {
+					t.Fatalf("Config: %v, want the last good configuration", err)
+				}
+				if cfg.NeedsTriage.Label != "triage-me" {
+					t.Errorf("label %q, want the last good file's", cfg.NeedsTriage.Label)
+				}
+				if len(cfg.Problems) != 1 || !strings.Contains(cfg.Problems[0], tt.want) || !strings.Contains(cfg.Problems[0], "using its last good version") {
+					t.Errorf("Problems = %q, want one naming %q", cfg.Problems, tt.want)
+				}
+				clock.Advance(time.Hour)
+			}
+			mu.Lock()
+			if len(reports) != 1 || reports[0].File != "o/r" || reports[0].RepoID != 9 || !reports[0].UsedLastGood || !strings.Contains(reports[0].Problem, tt.want) {
+				t.Errorf("reports = %+v, want one for o/r naming %q", reports, tt.want)
+			}
+			mu.Unlock()
+
+			got, err := l.Load(ctx, 5, "o", "fresh")
+			if err != nil {
+				t.Fatalf("Load without a last good version: %v", err)
+			}
+			var fe *FileError
+			if !errors.As(got.ParseErr, &fe) || fe.UsedLastGood || !strings.Contains(fe.Error(), tt.want) {
+				t.Errorf("ParseErr = %v, want a FileError naming %q, ignored", got.ParseErr, tt.want)
+			}
+			want := rules.DefaultConfig()
+			if diff := cmp.Diff(want.NeedsTriage, got.Config.NeedsTriage); diff != "" {
+				t.Errorf("needs_triage without a last good version (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -76,7 +76,8 @@ func Classify(err error) error {
 	var ra *RetryAfterError
 	var pe *PermanentError
 	var te *TransientError
-	if errors.As(err, &ra) || errors.As(err, &pe) || errors.As(err, &te) {
+	var ae *AuthError
+	if errors.As(err, &ra) || errors.As(err, &pe) || errors.As(err, &te) || errors.As(err, &ae) {
 		return err
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

@@ -84,6 +84,7 @@ type execution struct {
 }
 
 func (x *execution) do(ctx context.Context, a rules.Action) (rules.Result, error) {
+	a = rules.Limit(a) // every write passes here: within GitHub's limits whoever made the action
 	if a.Type == rules.Notify {
 		return rules.Result{Status: rules.StatusSkipped, Detail: "handled by notifications"}, nil
 	}
@@ -126,6 +127,8 @@ func (x *execution) do(ctx context.Context, a rules.Action) (rules.Result, error
 		return x.setState(ctx, issue, "closed", a.StateReason)
 	case rules.Reopen:
 		return x.setState(ctx, issue, "open", "")
+	case rules.Lock, rules.Unlock, rules.EditBody:
+		return x.moderate(ctx, issue, a)
 	}
 	x.e.log.Warn("unsupported action type", zap.String("type", string(a.Type)), zap.String("rule", a.Rule))
 	return rules.Result{Status: rules.StatusSkipped, Detail: fmt.Sprintf("unsupported action type %q", a.Type)}, nil
@@ -321,54 +324,128 @@ func (x *execution) setState(ctx context.Context, i issueRef, state, reason stri
 	return rules.Result{Status: rules.StatusDone}, nil
 }
 
-// EnsureLabels creates the labels of specs that the repository lacks (compared in any case),
-// with their colour and description; labels that exist are left as the maintainers made them.
-// Call it on installation.created, installation_repositories.added and configuration changes.
-func (e *Executor) EnsureLabels(ctx context.Context, installationID int64, owner, repo string, specs []LabelSpec) error {
+// LabelSync is what EnsureLabels did in a repository.
+type LabelSync struct {
+	Created, Updated []string
+	// Adopted maps a label the configuration names to the repository's existing label that
+	// differs from it only by case, spaces, dashes or a status: prefix, which the bot uses
+	// instead of creating a second one ("needs-triage" → "needs triage").
+	Adopted map[string]string
+}
+
+// EnsureLabels makes the repository's labels match specs: a label it lacks is created (unless
+// one differing only by case, spaces, dashes or a "status:"/"S:" prefix exists: that one is
+// adopted), and one named by the `labels:` section whose colour or description differ is
+// updated. No label is ever deleted. Call it on installation.created,
+// installation_repositories.added and configuration changes.
+func (e *Executor) EnsureLabels(ctx context.Context, installationID int64, owner, repo string, specs []LabelSpec) (LabelSync, error) {
+	var out LabelSync
 	if len(specs) == 0 {
-		return nil
+		return out, nil
 	}
+	full := owner + "/" + repo
 	gh := e.app.Installation(installationID)
-	have := map[string]bool{}
+	var have []*github.Label
 	opts := &github.ListOptions{PerPage: 100}
 	for {
 		page, resp, err := gh.Issues.ListLabels(ctx, owner, repo, opts)
 		if err != nil {
-			return fmt.Errorf("list labels of %s/%s: %w", owner, repo, Classify(err))
+			return out, fmt.Errorf("list labels of %s: %w", full, Classify(err))
 		}
-		for _, l := range page {
-			have[strings.ToLower(l.GetName())] = true
-		}
+		have = append(have, page...)
 		if resp.NextPage == 0 {
 			break
 		}
 		opts.Page = resp.NextPage
 	}
+	find := func(match func(string) bool) *github.Label {
+		for _, l := range have {
+			if match(l.GetName()) {
+				return l
+			}
+		}
+		return nil
+	}
 	for _, s := range specs {
-		if have[strings.ToLower(s.Name)] {
+		existing := find(func(n string) bool { return strings.EqualFold(n, s.Name) })
+		if existing == nil {
+			if existing = find(func(n string) bool { return similarLabel(n) == similarLabel(s.Name) }); existing != nil {
+				if out.Adopted == nil {
+					out.Adopted = map[string]string{}
+				}
+				out.Adopted[s.Name] = existing.GetName()
+				e.log.Info("label adopted: the repository's own is used instead of creating another",
+					zap.String("repo", full), zap.String("label", s.Name), zap.String("adopted", existing.GetName()))
+			}
+		}
+		if existing != nil {
+			if !s.Update || !labelDiffers(existing, s) {
+				continue
+			}
+			if err := editLabel(ctx, gh, owner, repo, existing.GetName(), s); err != nil {
+				return out, fmt.Errorf("update label %q in %s: %w", existing.GetName(), full, Classify(err))
+			}
+			out.Updated = append(out.Updated, existing.GetName())
+			e.log.Info("label updated", zap.String("repo", full), zap.String("label", existing.GetName()))
 			continue
 		}
-		l := &github.Label{Name: github.String(s.Name), Color: github.String(strings.TrimPrefix(s.Color, "#"))}
+		l := &github.Label{Name: github.String(s.Name)}
+		if s.Color != "" {
+			l.Color = github.String(strings.TrimPrefix(s.Color, "#"))
+		}
 		if s.Description != "" {
 			l.Description = github.String(s.Description)
 		}
-		if _, _, err := gh.Issues.CreateLabel(ctx, owner, repo, l); err != nil && !alreadyExists(err) {
-			return fmt.Errorf("create label %q in %s/%s: %w", s.Name, owner, repo, Classify(err))
+		created, _, err := gh.Issues.CreateLabel(ctx, owner, repo, l)
+		if err != nil && !alreadyExists(err) {
+			return out, fmt.Errorf("create label %q in %s: %w", s.Name, full, Classify(err))
 		}
-		have[strings.ToLower(s.Name)] = true
-		e.log.Info("label created", zap.String("repo", owner+"/"+repo), zap.String("label", s.Name))
+		if created == nil {
+			created = l
+		}
+		have = append(have, created)
+		out.Created = append(out.Created, s.Name)
+		e.log.Info("label created", zap.String("repo", full), zap.String("label", s.Name))
 	}
-	return nil
+	return out, nil
+}
+
+// labelDiffers: the spec sets a colour or description the label does not have.
+func labelDiffers(l *github.Label, s LabelSpec) bool {
+	return s.Color != "" && !strings.EqualFold(l.GetColor(), strings.TrimPrefix(s.Color, "#")) ||
+		s.Description != "" && l.GetDescription() != s.Description
+}
+
+// editLabel sets a label's colour and description (PATCH; go-github v60 does not escape the name).
+func editLabel(ctx context.Context, gh *github.Client, owner, repo, name string, s LabelSpec) error {
+	body := map[string]string{}
+	if s.Color != "" {
+		body["color"] = strings.TrimPrefix(s.Color, "#")
+	}
+	if s.Description != "" {
+		body["description"] = s.Description
+	}
+	req, err := gh.NewRequest(http.MethodPatch, fmt.Sprintf("repos/%s/%s/labels/%s", url.PathEscape(owner), url.PathEscape(repo), url.PathEscape(name)), body)
+	if err != nil {
+		return &PermanentError{Err: err}
+	}
+	_, err = gh.Do(ctx, req, nil)
+	return err
 }
 
 // alreadyExists: a 422 whose errors say already_exists (someone created the label meanwhile).
 func alreadyExists(err error) bool {
+	return hasErrorCode(err, http.StatusUnprocessableEntity, "already_exists")
+}
+
+// hasErrorCode reports whether err is GitHub's answer status with code among its errors.
+func hasErrorCode(err error, status int, code string) bool {
 	var er *github.ErrorResponse
-	if !errors.As(err, &er) || er.Response == nil || er.Response.StatusCode != http.StatusUnprocessableEntity {
+	if !errors.As(err, &er) || er.Response == nil || er.Response.StatusCode != status {
 		return false
 	}
 	for _, e := range er.Errors {
-		if e.Code == "already_exists" {
+		if e.Code == code {
 			return true
 		}
 	}

@@ -451,12 +451,12 @@ func TestEnsureLabels(t *testing.T) {
 	f.register(g)
 	a, _ := newTestApp(t, g)
 	specs := LabelSpecs(rules.DefaultConfig())
-	if err := NewExecutor(a, nil).EnsureLabels(context.Background(), 5, "o", "r", specs); err != nil {
+	if _, err := NewExecutor(a, nil).EnsureLabels(context.Background(), 5, "o", "r", specs); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"Needs-Triage", "bug",
 		"priority: medium #d93f0b Priority by community interest (score 10 or more)",
-		"priority: low #fbca04 Priority by community interest (score 3 or more)"}
+		"priority: low #0e8a16 Priority by community interest (score 3 or more)"}
 	if diff := cmp.Diff(want, f.repoLabels); diff != "" {
 		t.Errorf("repository labels (-want +got):\n%s", diff)
 	}
@@ -473,7 +473,7 @@ func TestLabelSpecs(t *testing.T) {
 		{Name: "needs-triage", Color: "fbca04", Description: "Waiting for a maintainer to triage this issue"},
 		{Name: "priority: high", Color: "b60205", Description: "Priority by community interest (score 20 or more)"},
 		{Name: "priority: medium", Color: "d93f0b", Description: "Priority by community interest (score 10 or more)"},
-		{Name: "priority: low", Color: "fbca04", Description: "Priority by community interest (score 3 or more)"},
+		{Name: "priority: low", Color: "0e8a16", Description: "Priority by community interest (score 3 or more)"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("LabelSpecs (-want +got):\n%s", diff)

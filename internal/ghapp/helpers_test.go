@@ -26,7 +26,7 @@ var (
 )
 
 // testKey is one RSA key for the whole package run (generating one is slow under -race).
-func testKey(t *testing.T) []byte {
+func testKey(t testing.TB) []byte {
 	t.Helper()
 	keyOnce.Do(func() {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -88,7 +88,7 @@ type request struct {
 // ghServer is a minimal GitHub under /api/v3/ (an absolute-URL bug fails against it). Tests
 // register handlers with handle; the token endpoint is built in.
 type ghServer struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 	mux *http.ServeMux
 
@@ -96,11 +96,12 @@ type ghServer struct {
 	requests []request
 	tokenTTL time.Duration // lifetime of the tokens issued (real time: ghinstallation uses time.Now)
 	tokens   int
+	refuse   bool // the token endpoint answers 401, as GitHub does to a JWT of a wrong key
 }
 
 const apiPrefix = "/api/v3"
 
-func newGHServer(t *testing.T) *ghServer {
+func newGHServer(t testing.TB) *ghServer {
 	t.Helper()
 	g := &ghServer{t: t, mux: http.NewServeMux(), tokenTTL: time.Hour}
 	g.handle("POST /app/installations/{id}/access_tokens", func(w http.ResponseWriter, r *http.Request) {
@@ -109,9 +110,14 @@ func newGHServer(t *testing.T) *ghServer {
 			return
 		}
 		g.mu.Lock()
+		refuse := g.refuse
 		g.tokens++
 		n, ttl := g.tokens, g.tokenTTL
 		g.mu.Unlock()
+		if refuse {
+			http.Error(w, `{"message":"A JSON web token could not be decoded"}`, http.StatusUnauthorized)
+			return
+		}
 		w.WriteHeader(http.StatusCreated)
 		fmt.Fprintf(w, `{"token":"ghs_%s_%d","expires_at":%q}`, r.PathValue("id"), n, time.Now().Add(ttl).UTC().Format(time.RFC3339))
 	})
@@ -179,7 +185,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // newTestApp is an App against g with a fake clock.
-func newTestApp(t *testing.T, g *ghServer, opts ...Option) (*App, *fakeClock) {
+func newTestApp(t testing.TB, g *ghServer, opts ...Option) (*App, *fakeClock) {
 	t.Helper()
 	clock := newFakeClock()
 	opts = append([]Option{WithClock(clock), WithBotLogin("triagebot[bot]")}, opts...)

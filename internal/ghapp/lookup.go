@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/triagebot/triagebot/rules"
 )
@@ -27,6 +28,7 @@ type Lookups struct {
 	log     *zap.Logger
 	files   *lru[string, lookedUpFile]
 	perms   *lru[string, cachedPermission]
+	flight  singleflight.Group // concurrent events asking the same thing ask GitHub once
 }
 
 type lookedUpFile struct {
@@ -136,6 +138,20 @@ func (x *lookup) CodeOfConductURL(ctx context.Context) (string, error) {
 
 func (l *Lookups) file(ctx context.Context, installationID int64, owner, repo, path string) (lookedUpFile, error) {
 	key := strings.ToLower(fmt.Sprintf("%d/%s/%s/%s", installationID, owner, repo, path))
+	return shared(&l.flight, "file/"+key, func() (lookedUpFile, error) { return l.fetchFile(ctx, key, installationID, owner, repo, path) })
+}
+
+// shared runs fetch once for the concurrent callers of one key.
+func shared[T any](g *singleflight.Group, key string, fetch func() (T, error)) (T, error) {
+	v, err, _ := g.Do(key, func() (any, error) { return fetch() })
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return v.(T), nil
+}
+
+func (l *Lookups) fetchFile(ctx context.Context, key string, installationID int64, owner, repo, path string) (lookedUpFile, error) {
 	f, cached := l.files.get(key)
 	now := l.clock.Now()
 	if cached && now.Sub(f.checked) < l.ttl {
@@ -145,7 +161,7 @@ func (l *Lookups) file(ctx context.Context, installationID int64, owner, repo, p
 	if cached && !f.missing {
 		etag = f.etag
 	}
-	res, err := getFile(ctx, l.clients.Installation(installationID), owner, repo, path, etag)
+	res, err := getFile(ctx, l.clients.Installation(installationID), owner, repo, path, etag, noContent)
 	if err != nil {
 		if cached {
 			l.log.Warn("lookup not revalidated: using the cached answer", zap.String("repo", owner+"/"+repo), zap.String("path", path), zap.Error(err))
@@ -185,6 +201,10 @@ func (x *lookup) Permission(ctx context.Context, login string) (string, error) {
 
 func (l *Lookups) permission(ctx context.Context, t rules.Target, login string) (string, error) {
 	key := strings.ToLower(fmt.Sprintf("%d/%s/%s/%s", t.InstallationID, t.Owner, t.Name, login))
+	return shared(&l.flight, "perm/"+key, func() (string, error) { return l.fetchPermission(ctx, key, t, login) })
+}
+
+func (l *Lookups) fetchPermission(ctx context.Context, key string, t rules.Target, login string) (string, error) {
 	now := l.clock.Now()
 	if c, ok := l.perms.get(key); ok && now.Sub(c.checked) < l.ttl {
 		return c.level, nil

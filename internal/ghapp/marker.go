@@ -3,6 +3,8 @@ package ghapp
 import (
 	"fmt"
 	"hash/fnv"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/triagebot/triagebot/rules"
@@ -41,36 +43,70 @@ func sameBody(a, b string) bool {
 	return norm(a) == norm(b)
 }
 
-// LabelSpec is a label the configuration names, created in a repository when missing.
+// LabelSpec is a label the configuration uses, created in a repository when missing.
 type LabelSpec struct {
 	Name        string
-	Color       string // six hex digits, no '#'
+	Color       string // six hex digits, no '#'; empty: GitHub's default when created, kept when updated
 	Description string
+	// Update: the repository's `labels:` section names it, so an existing label whose colour or
+	// description differ is updated; labels the bot only uses keep what the maintainers made.
+	Update bool
 }
 
-// LabelSpecs are the labels cfg uses: the needs-triage label and the priority levels, each with
-// a colour and a description (GitHub limits descriptions to 100 characters).
+// The built-in colours: needs-triage yellow, then the priority levels from red to green and
+// blues, each distinct from needs-triage's. A `labels:` entry changes them.
+const needsTriageColor = "fbca04"
+
+var levelColors = []string{"b60205", "d93f0b", "0e8a16", "1d76db", "c5def5"}
+
+// LabelSpecs are the labels cfg uses, with colours and descriptions (GitHub limits these to
+// 100 characters): the needs-triage label and the priority levels, overlaid and followed by the
+// entries of its `labels:` section.
 func LabelSpecs(cfg rules.Config) []LabelSpec {
 	var specs []LabelSpec
 	if cfg.NeedsTriage.Enabled && cfg.NeedsTriage.Label != "" {
-		specs = append(specs, LabelSpec{Name: cfg.NeedsTriage.Label, Color: "fbca04",
+		specs = append(specs, LabelSpec{Name: cfg.NeedsTriage.Label, Color: needsTriageColor,
 			Description: "Waiting for a maintainer to triage this issue"})
 	}
 	if cfg.Priority.Enabled {
-		colours := []string{"b60205", "d93f0b", "fbca04", "0e8a16", "c5def5"}
 		for i, l := range cfg.Priority.Levels {
 			if l.Label == "" {
 				continue
 			}
-			c := colours[len(colours)-1]
-			if i < len(colours) {
-				c = colours[i]
-			}
-			specs = append(specs, LabelSpec{Name: l.Label, Color: c,
+			specs = append(specs, LabelSpec{Name: l.Label, Color: levelColors[min(i, len(levelColors)-1)],
 				Description: truncate(fmt.Sprintf("Priority by community interest (score %d or more)", l.At), 100)})
 		}
 	}
+	for _, l := range cfg.Labels {
+		i := slices.IndexFunc(specs, func(s LabelSpec) bool { return strings.EqualFold(s.Name, l.Name) })
+		if i < 0 {
+			specs = append(specs, LabelSpec{Name: l.Name})
+			i = len(specs) - 1
+		}
+		s := &specs[i]
+		s.Update = true
+		if l.Color != "" {
+			s.Color = l.Color
+		}
+		if l.Description != "" {
+			s.Description = l.Description
+		}
+	}
 	return specs
+}
+
+// similarLabel is a label name without what the adoption of an existing label disregards: case,
+// spaces, dashes and underscores, and a "status:" or "S:" prefix ("S: needs triage" is
+// needs-triage).
+func similarLabel(name string) string {
+	s := strings.ToLower(strings.TrimSpace(name))
+	for _, prefix := range []string{"status:", "s:"} {
+		if rest, ok := strings.CutPrefix(s, prefix); ok {
+			s = rest
+			break
+		}
+	}
+	return strings.NewReplacer(" ", "", "-", "", "_", "").Replace(s)
 }
 
 func truncate(s string, n int) string {
@@ -109,4 +145,25 @@ func ConfigKey(owner, repo string) string {
 func splitRepo(full string) (owner, name string, ok bool) {
 	owner, name, ok = strings.Cut(full, "/")
 	return owner, name, ok && owner != "" && name != ""
+}
+
+// kvUntoken undoes kvToken (the name comes back in lower case, which GitHub accepts).
+func kvUntoken(tok string) (string, bool) {
+	var b strings.Builder
+	for i := 0; i < len(tok); i++ {
+		if tok[i] != '=' {
+			b.WriteByte(tok[i])
+			continue
+		}
+		if i+2 >= len(tok) {
+			return "", false
+		}
+		n, err := strconv.ParseUint(tok[i+1:i+3], 16, 8)
+		if err != nil {
+			return "", false
+		}
+		b.WriteByte(byte(n))
+		i += 2
+	}
+	return b.String(), b.Len() > 0
 }

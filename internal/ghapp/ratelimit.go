@@ -38,6 +38,8 @@ type limitSettings struct {
 	notFoundBackoff []time.Duration // the retries of a 404 right after an event
 	clock           Clock
 	log             *zap.Logger
+	onLimit         func(LimitEvent) // see WithLimitObserver; nil: none
+	shared          *SharedLimits    // nil: the state is this process's alone
 }
 
 // limiter is the rate-limit state of one installation (or of the App's own client).
@@ -70,6 +72,8 @@ type rateLimitTransport struct {
 	// renew, when set, makes a new token source: GitHub answered 401 to a token the source
 	// still believes valid (expired early by clock skew, or revoked).
 	renew func() http.RoundTripper
+	// onAuth, when set, is told when GitHub refuses the App's credentials (the token request).
+	onAuth func(*AuthError)
 
 	mu   sync.Mutex
 	next http.RoundTripper
@@ -148,8 +152,12 @@ func (t *rateLimitTransport) RoundTrip(req *http.Request) (*http.Response, error
 		next := t.current()
 		resp, err := next.RoundTrip(send)
 		if err != nil {
-			err = l.tokenError(err)
+			err = l.tokenError(ctx, err)
 			<-l.inFlight
+			var ae *AuthError
+			if errors.As(err, &ae) && t.onAuth != nil {
+				t.onAuth(ae)
+			}
 			return nil, err
 		}
 		if resp.StatusCode == http.StatusUnauthorized && t.renew != nil && !renewed && canRewind(req) {
@@ -168,10 +176,10 @@ func (t *rateLimitTransport) RoundTrip(req *http.Request) (*http.Response, error
 		kind, wait := classifyLimit(resp, now, l.strikesNow())
 		switch {
 		case kind != "":
-			l.block(kind, now.Add(wait))
+			l.block(ctx, kind, now.Add(wait))
 		case resp.StatusCode != http.StatusUnauthorized:
 			// A 401's rate-limit headers are the unauthenticated budget's, not the installation's.
-			l.observe(resp, now)
+			l.observe(ctx, resp, now)
 		}
 		<-l.inFlight
 		if kind == "" {
@@ -219,15 +227,27 @@ func (l *limiter) takeSlot(ctx context.Context) error {
 
 // clearAt reports whether no wait GitHub asked for is running at now.
 func (l *limiter) clearAt(now time.Time) bool {
+	until, _ := l.blockedUntil()
+	return !now.Before(until)
+}
+
+// blockedUntil is the end of the longest wait known: this process's, or the deployment's.
+func (l *limiter) blockedUntil() (time.Time, string) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	return !now.Before(l.until)
+	until, kind := l.until, l.kind
+	l.mu.Unlock()
+	if l.set.shared != nil {
+		if su, sk := l.set.shared.blocked(l.installationID); su.After(until) {
+			until, kind = su, sk
+		}
+	}
+	return until, kind
 }
 
 // tokenError handles a failure of ghinstallation's token request, whose response body it
 // leaves open: the body is read (so the error stays inspectable) and closed (so the connection
 // is not leaked), and a rate limit there blocks the installation like any other.
-func (l *limiter) tokenError(err error) error {
+func (l *limiter) tokenError(ctx context.Context, err error) error {
 	var he *ghinstallation.HTTPError
 	if !errors.As(err, &he) || he.Response == nil || he.Response.Body == nil {
 		return err
@@ -239,9 +259,12 @@ func (l *limiter) tokenError(err error) error {
 	kind, wait := classifyLimit(he.Response, now, l.strikesNow())
 	he.Response.Body = io.NopCloser(bytes.NewReader(data))
 	if kind == "" {
+		if he.Response.StatusCode == http.StatusUnauthorized {
+			return &AuthError{Status: http.StatusUnauthorized, What: fmt.Sprintf("the token of installation %d", l.installationID), Err: err}
+		}
 		return err
 	}
-	l.block(kind, now.Add(wait))
+	l.block(ctx, kind, now.Add(wait))
 	return fmt.Errorf("%w (installation token: %v)", &RetryAfterError{Wait: wait, Kind: kind, InstallationID: l.installationID, Status: he.Response.StatusCode}, err)
 }
 
@@ -249,9 +272,7 @@ func (l *limiter) tokenError(err error) error {
 // when the rest of the wait is longer than the threshold: nothing is sent meanwhile.
 func (l *limiter) awaitClear(ctx context.Context) error {
 	for {
-		l.mu.Lock()
-		until, kind := l.until, l.kind
-		l.mu.Unlock()
+		until, kind := l.blockedUntil()
 		wait := until.Sub(l.set.clock.Now())
 		if wait <= 0 {
 			return nil
@@ -272,9 +293,31 @@ func deadlineBefore(ctx context.Context, d time.Duration) bool {
 	return ok && time.Until(dl) < d
 }
 
-// awaitPace keeps mutations under GitHub's content-creation limit.
+// awaitPace keeps mutations under GitHub's content-creation limit: the deployment's pace when
+// it is shared, else this process's.
 func (l *limiter) awaitPace(ctx context.Context) error {
 	now := l.set.clock.Now()
+	if sh := l.set.shared; sh != nil {
+		interval := time.Duration(float64(time.Minute) / l.set.writesPerMinute)
+		for {
+			at, blocked, err := sh.reserveWrite(ctx, l.installationID, now, interval, l.set.writeBurst)
+			switch {
+			case err == nil && blocked:
+				// Another process was told to wait: wait too, or give up with the wait.
+				if err := l.awaitClear(ctx); err != nil {
+					return err
+				}
+				now = l.set.clock.Now()
+				continue
+			case err == nil:
+				return l.set.clock.Sleep(ctx, at.Sub(now))
+			case ctx.Err() != nil:
+				return ctx.Err()
+			}
+			l.set.log.Warn("shared write pace unavailable: pacing this process alone", zap.Int64("installation_id", l.installationID), zap.Error(err))
+			break
+		}
+	}
 	r := l.pace.ReserveN(now, 1)
 	if !r.OK() {
 		return nil
@@ -296,32 +339,58 @@ func (l *limiter) strikesNow() int {
 	return l.strikes
 }
 
-// block stops every request of the installation until the given time.
-func (l *limiter) block(kind string, until time.Time) {
+// block stops every request of the installation until the given time, in every process when
+// the state is shared.
+func (l *limiter) block(ctx context.Context, kind string, until time.Time) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if kind == KindSecondary {
 		l.strikes++
 	}
 	if until.After(l.until) {
 		l.until, l.kind = until, kind
 	}
+	l.mu.Unlock()
+	l.announce(ctx, kind, until)
+}
+
+// announce tells the observer (metrics) and the other processes of a wait GitHub asked for.
+func (l *limiter) announce(ctx context.Context, kind string, until time.Time) {
+	if l.set.onLimit != nil {
+		l.set.onLimit(LimitEvent{InstallationID: l.installationID, Kind: kind, Until: until})
+	}
+	l.share(ctx, kind, until)
+}
+
+// share tells the other processes of a wait GitHub asked for.
+func (l *limiter) share(ctx context.Context, kind string, until time.Time) {
+	if l.set.shared == nil {
+		return
+	}
+	if err := l.set.shared.block(context.WithoutCancel(ctx), l.installationID, kind, until); err != nil {
+		l.set.log.Warn("rate limit not shared with the other processes", zap.Int64("installation_id", l.installationID), zap.Error(err))
+	}
 }
 
 // observe learns from an answer that is not a rate limit: a secondary-limit streak ends, and a
 // primary budget that is spent (x-ratelimit-remaining: 0 on a success) blocks further requests
 // until it resets, instead of letting the next one be refused.
-func (l *limiter) observe(resp *http.Response, now time.Time) {
+func (l *limiter) observe(ctx context.Context, resp *http.Response, now time.Time) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.strikes = 0
 	if resp.Header.Get("X-Ratelimit-Remaining") != "0" {
+		l.mu.Unlock()
 		return
 	}
+	var spent time.Time
 	if reset, ok := parseReset(resp.Header.Get("X-Ratelimit-Reset")); ok {
 		if until := reset.Add(resetMargin); until.After(l.until) && until.After(now) {
 			l.until, l.kind = until, KindPrimary
+			spent = until
 		}
+	}
+	l.mu.Unlock()
+	if !spent.IsZero() {
+		l.announce(ctx, KindPrimary, spent)
 	}
 }
 

@@ -175,7 +175,7 @@ func TestRequestsWaitOutShortBlock(t *testing.T) {
 	g.handle("GET /repos/o/r/issues/1", s.ServeHTTP)
 	gh := a.Installation(1)
 	lim := gh.Client().Transport.(*rateLimitTransport).lim
-	lim.block(KindSecondary, clock.Now().Add(3*time.Second))
+	lim.block(context.Background(), KindSecondary, clock.Now().Add(3*time.Second))
 	if _, _, err := gh.Issues.Get(context.Background(), "o", "r", 1); err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +235,7 @@ func TestQueuedRequestWaitsOutLimitOpenedMeanwhile(t *testing.T) {
 		t.Fatal("the request never checked for a wait")
 	}
 	until := clock.fakeClock.Now().Add(5 * time.Second)
-	lim.block(KindSecondary, until) // the other request's answer: a 429, Retry-After 5
+	lim.block(context.Background(), KindSecondary, until) // the other request's answer: a 429, Retry-After 5
 	<-lim.inFlight
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -483,7 +483,7 @@ func TestNoInProcessWaitPastTheDeadline(t *testing.T) {
 	g.handle("GET /repos/o/r/issues/1", (&scripted{}).ServeHTTP)
 	a, clock := newTestApp(t, g)
 	gh := a.Installation(1)
-	gh.Client().Transport.(*rateLimitTransport).lim.block(KindSecondary, clock.Now().Add(5*time.Second))
+	gh.Client().Transport.(*rateLimitTransport).lim.block(context.Background(), KindSecondary, clock.Now().Add(5*time.Second))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_, _, err := gh.Issues.Get(ctx, "o", "r", 1)

@@ -386,3 +386,20 @@ func wrapBase64(b []byte) string {
 	sb.WriteByte('\n')
 	return sb.String()
 }
+
+// CreateLabel creates a repository label as a maintainer does in the web interface (GitHub
+// sends the label webhook, which triagebot does not subscribe to: none is sent).
+func (s *Server) CreateLabel(repo, name, color, description string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.repoLocked(repo)
+	if err != nil {
+		return err
+	}
+	if r.findLabel(name) != nil {
+		return fmt.Errorf("ghfake: label %q already exists in %s", name, repo)
+	}
+	r.labels = append(r.labels, &label{id: s.newIDLocked(), name: name, color: color, description: description})
+	s.signalLocked()
+	return nil
+}

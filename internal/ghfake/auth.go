@@ -2,6 +2,7 @@ package ghfake
 
 import (
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -31,7 +32,14 @@ func (s *Server) verifyJWTLocked(header string, now time.Time) string {
 	}
 	p := jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}), jwt.WithoutClaimsValidation(), jwt.WithJSONNumber())
 	claims := jwt.MapClaims{}
-	if _, err := p.ParseWithClaims(strings.TrimSpace(tok), claims, func(*jwt.Token) (any, error) { return s.pubKey, nil }); err != nil {
+	verified := false
+	for _, key := range append([]*rsa.PublicKey{s.pubKey}, s.extraKeys...) {
+		if _, err := p.ParseWithClaims(strings.TrimSpace(tok), claims, func(*jwt.Token) (any, error) { return key, nil }); err == nil {
+			verified = true
+			break
+		}
+	}
+	if !verified {
 		return "A JSON web token could not be decoded"
 	}
 	iss := fmt.Sprint(claims["iss"])
@@ -130,4 +138,13 @@ func (s *Server) hCreateToken(c *call) response {
 		"permissions":          map[string]string{"issues": "write", "contents": "read", "metadata": "read", "members": "read"},
 		"repository_selection": "selected",
 	})
+}
+
+// AddAppKey makes GitHub accept JWTs signed with another private key of the App, as it does
+// once a maintainer generates a new key in the App's settings (an App may have several).
+func (s *Server) AddAppKey(key *rsa.PublicKey) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.extraKeys = append(s.extraKeys, key)
+	s.signalLocked()
 }

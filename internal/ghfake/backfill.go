@@ -67,16 +67,6 @@ func (s *Server) hListRepoIssues(c *call) response {
 	return res
 }
 
-// hRepoInstallation is GET /repos/{owner}/{repo}/installation (App JWT): the installation the
-// repository belongs to.
-func (s *Server) hRepoInstallation(c *call) response {
-	r, ok := s.repos[strings.ToLower(c.params["owner"]+"/"+c.params["repo"])]
-	if !ok || s.installs[r.installationID] == nil || !s.installs[r.installationID].repos[r.id] {
-		return notFound()
-	}
-	return jsonResponse(http.StatusOK, withNulls(s.ghFullInstallationLocked(s.installs[r.installationID]), "single_file_name", "suspended_by", "suspended_at"))
-}
-
 // CreateRepository creates repo (default branch "main") without installing the App on it:
 // its issues and comments send no webhooks until the App is installed (InstallApp,
 // AddRepository), as on GitHub.

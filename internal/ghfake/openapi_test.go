@@ -286,19 +286,35 @@ func testOpenAPI(t *testing.T, prefix string) {
 			}
 			return r, err
 		}},
-		{"repository installation", 200, func(ctx context.Context) (*github.Response, error) {
+		{"redeliver unknown", 404, func(ctx context.Context) (*github.Response, error) {
+			_, r, err := app.Apps.RedeliverHookDelivery(ctx, 123456789)
+			return r, err
+		}},
+		{"installation of a repository", 200, func(ctx context.Context) (*github.Response, error) {
 			got, r, err := app.Apps.FindRepositoryInstallation(ctx, owner, repo)
 			if err == nil && got.GetID() != 7 {
-				t.Errorf("installation %d, want 7", got.GetID())
+				t.Errorf("installation %d", got.GetID())
 			}
 			return r, err
 		}},
-		{"repository installation of a repository without one", 404, func(ctx context.Context) (*github.Response, error) {
-			_, r, err := app.Apps.FindRepositoryInstallation(ctx, owner, "nope")
+		{"installation of a repository without the App", 404, func(ctx context.Context) (*github.Response, error) {
+			_, r, err := app.Apps.FindRepositoryInstallation(ctx, "nobody", "nothing")
 			return r, err
 		}},
-		{"redeliver unknown", 404, func(ctx context.Context) (*github.Response, error) {
-			_, r, err := app.Apps.RedeliverHookDelivery(ctx, 123456789)
+		{"list a directory", 200, func(ctx context.Context) (*github.Response, error) {
+			if err := fake.PutFile("octo/hello", ".github/ISSUE_TEMPLATE/bug.yml", []byte("name: Bug\nlabels: [bug]\n")); err != nil {
+				return nil, err
+			}
+			_, dir, r, err := gh.Repositories.GetContents(ctx, owner, repo, ".github", nil)
+			if err == nil && (len(dir) != 2 || dir[0].GetName() != "ISSUE_TEMPLATE" || dir[0].GetType() != "dir" || dir[1].GetName() != "triagebot.yml") {
+				t.Errorf("directory %+v", dir)
+			}
+			return r, err
+		}},
+		{"app from a manifest", 201, func(ctx context.Context) (*github.Response, error) {
+			anon := newClient(t, srv, prefix, func() string { return "" }) // the code is the credential
+			code := manifestCode(t, fake, "/settings/apps/new?state=x", testManifest).Get("code")
+			_, r, err := anon.Apps.CompleteAppManifest(ctx, code)
 			return r, err
 		}},
 	}

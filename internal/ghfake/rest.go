@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-github/v60/github"
 )
@@ -17,13 +18,16 @@ func (s *Server) buildRoutes() []*route {
 	var rs []*route
 	const issue = "/repos/{owner}/{repo}/issues/{issue_number}"
 	s.addRoute(&rs, "POST", "/app/installations/{installation_id}/access_tokens", s.hCreateToken, "app", "free")
+	s.addRoute(&rs, "GET", "/app", s.hGetApp, "app")
 	s.addRoute(&rs, "GET", "/app/hook/deliveries", s.hListDeliveries, "app")
 	s.addRoute(&rs, "POST", "/app/hook/deliveries/{delivery_id}/attempts", s.hRedeliver, "app")
 	s.addRoute(&rs, "GET", "/rate_limit", s.hRateLimit, "free")
+	s.addRoute(&rs, "POST", "/app-manifests/{code}/conversions", s.hConvertManifest, "public", "free")
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/installation", s.hRepoInstallation, "app")
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/issues", s.hListRepoIssues)
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/collaborators/{username}/permission", s.hPermission)
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/contents/{path}", s.hContents)
+	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/contents/", s.hContents)
 	s.addRoute(&rs, "PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}", s.hUpdateComment)
 	s.addRoute(&rs, "POST", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", s.hReact)
 	s.addRoute(&rs, "GET", issue, s.hGetIssue)
@@ -36,8 +40,11 @@ func (s *Server) buildRoutes() []*route {
 	s.addRoute(&rs, "POST", issue+"/labels", s.hAddLabels)
 	s.addRoute(&rs, "PUT", issue+"/labels", s.hSetLabels)
 	s.addRoute(&rs, "DELETE", issue+"/labels/{name}", s.hRemoveLabel)
+	s.addRoute(&rs, "PUT", issue+"/lock", s.hLock)
+	s.addRoute(&rs, "DELETE", issue+"/lock", s.hUnlock)
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/labels", s.hListRepoLabels)
 	s.addRoute(&rs, "POST", "/repos/{owner}/{repo}/labels", s.hCreateLabel)
+	s.addRoute(&rs, "PATCH", "/repos/{owner}/{repo}/labels/{name}", s.hUpdateLabel)
 	return rs
 }
 
@@ -189,6 +196,9 @@ func (s *Server) hAddLabels(c *call) response {
 			return validationFailed("Label", "name", "missing_field")
 		}
 	}
+	if len(mergedLabels(is.labels, names)) > maxIssueLabels {
+		return validationFailed("Label", "labels", "custom")
+	}
 	for _, n := range names {
 		s.addLabelLocked(c.repo, is, n, s.bot())
 	}
@@ -270,6 +280,39 @@ func (s *Server) hCreateLabel(c *call) response {
 	return res
 }
 
+// hUpdateLabel is "Update a label": new_name, color and description, each optional.
+func (s *Server) hUpdateLabel(c *call) response {
+	l := c.repo.findLabel(c.params["name"])
+	if l == nil {
+		return notFound()
+	}
+	var req struct {
+		NewName     *string `json:"new_name"`
+		Color       *string `json:"color"`
+		Description *string `json:"description"`
+	}
+	if res, ok := decode(c, &req); !ok {
+		return res
+	}
+	if req.Color != nil {
+		color := strings.ToLower(strings.TrimPrefix(*req.Color, "#"))
+		if _, err := strconv.ParseUint(color, 16, 32); err != nil || len(color) != 6 {
+			return validationFailed("Label", "color", "invalid")
+		}
+		l.color = color
+	}
+	if req.Description != nil {
+		l.description = *req.Description
+	}
+	if req.NewName != nil && *req.NewName != "" {
+		if other := c.repo.findLabel(*req.NewName); other != nil && other != l {
+			return validationFailed("Label", "name", "already_exists")
+		}
+		l.name = *req.NewName
+	}
+	return jsonResponse(http.StatusOK, s.ghLabelLocked(c.repo, l))
+}
+
 func (s *Server) hListComments(c *call) response {
 	is, res, ok := s.callIssue(c)
 	if !ok {
@@ -307,6 +350,9 @@ func (s *Server) hCreateComment(c *call) response {
 	if req.Body == nil || strings.TrimSpace(*req.Body) == "" {
 		return validationFailed("IssueComment", "body", "missing_field")
 	}
+	if tooLong(*req.Body) {
+		return validationFailed("IssueComment", "body", "custom")
+	}
 	cm := s.createCommentLocked(c.repo, is, s.bot(), *req.Body)
 	res = jsonResponse(http.StatusCreated, s.ghCommentLocked(c.repo, cm))
 	res.header = http.Header{"Location": {fmt.Sprintf("%s/issues/comments/%d", c.repo.apiURL(), cm.id)}}
@@ -338,6 +384,9 @@ func (s *Server) hUpdateComment(c *call) response {
 	}
 	if req.Body == nil || strings.TrimSpace(*req.Body) == "" {
 		return validationFailed("IssueComment", "body", "missing_field")
+	}
+	if tooLong(*req.Body) {
+		return validationFailed("IssueComment", "body", "custom")
 	}
 	s.editCommentLocked(c.repo, is, cm, s.bot(), *req.Body)
 	return jsonResponse(http.StatusOK, s.ghCommentLocked(c.repo, cm))
@@ -427,6 +476,13 @@ func etagMatches(header, etag string) bool {
 	return false
 }
 
+// GitHub's contents API gives the content of files up to 1 MB, the metadata of files up to
+// 100 MB, and refuses larger ones (REST "Get repository content").
+const (
+	maxContentsSize = 1 << 20
+	maxBlobAPISize  = 100 << 20
+)
+
 func (s *Server) hContents(c *call) response {
 	if ref := c.r.URL.Query().Get("ref"); ref != "" && ref != c.repo.defaultBranch && ref != "refs/heads/"+c.repo.defaultBranch && ref != c.repo.head {
 		return errorResponse(http.StatusNotFound, "No commit found for the ref "+ref)
@@ -434,7 +490,7 @@ func (s *Server) hContents(c *call) response {
 	p := c.params["path"]
 	f, ok := c.repo.files[p]
 	if !ok {
-		return notFound()
+		return s.contentsDir(c, p)
 	}
 	etag := `W/"` + f.sha + `"`
 	h := http.Header{"Etag": {etag}, "Cache-Control": {"private, max-age=60, s-maxage=60"},
@@ -445,10 +501,22 @@ func (s *Server) hContents(c *call) response {
 	self := c.repo.apiURL() + "/contents/" + p + "?ref=" + c.repo.defaultBranch
 	html := c.repo.htmlURL() + "/blob/" + c.repo.defaultBranch + "/" + p
 	git := c.repo.apiURL() + "/git/blobs/" + f.sha
+	if len(f.content) > maxBlobAPISize {
+		return jsonResponse(http.StatusForbidden, map[string]any{
+			"message":           "This API returns blobs up to 1 MB in size. The requested blob is too large to fetch via the API, but you can use the Git Data API to request blobs up to 100 MB in size.",
+			"documentation_url": docsURL, "status": "403",
+			"errors": []map[string]string{{"resource": "Blob", "field": "data", "code": "too_large"}},
+		})
+	}
 	name := p[strings.LastIndex(p, "/")+1:]
+	encoding, content := "base64", wrapBase64(f.content)
+	if len(f.content) > maxContentsSize {
+		// GitHub gives the metadata of a file between 1 and 100 MB, not its content.
+		encoding, content = "none", ""
+	}
 	res := jsonResponse(http.StatusOK, map[string]any{
-		"type": "file", "encoding": "base64", "size": len(f.content), "name": name, "path": p,
-		"content": wrapBase64(f.content), "sha": f.sha, "url": self, "git_url": git, "html_url": html,
+		"type": "file", "encoding": encoding, "size": len(f.content), "name": name, "path": p,
+		"content": content, "sha": f.sha, "url": self, "git_url": git, "html_url": html,
 		"download_url": "https://raw.githubusercontent.com/" + c.repo.fullName() + "/" + c.repo.defaultBranch + "/" + p,
 		"_links":       map[string]string{"self": self, "git": git, "html": html},
 	})
@@ -605,4 +673,24 @@ func paginate(c *call, n int) (lo, hi int, h http.Header) {
 		h = http.Header{"Link": {strings.Join(links, ", ")}}
 	}
 	return lo, hi, h
+}
+
+// GitHub's limits on what it accepts: a comment body of at most 65,536 characters, at most 100
+// labels on an issue. Both are answered 422.
+const (
+	maxCommentChars = 65536
+	maxIssueLabels  = 100
+)
+
+func tooLong(body string) bool { return utf8.RuneCountInString(body) > maxCommentChars }
+
+// mergedLabels is have with add's names it lacks (any case).
+func mergedLabels(have, add []string) []string {
+	out := slices.Clone(have)
+	for _, n := range add {
+		if !slices.ContainsFunc(out, func(l string) bool { return strings.EqualFold(l, n) }) {
+			out = append(out, n)
+		}
+	}
+	return out
 }

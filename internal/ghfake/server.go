@@ -8,9 +8,11 @@ import (
 	"encoding/pem"
 	"fmt"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -46,6 +48,9 @@ type Server struct {
 	hookURL    string
 	hookSecret string
 
+	manifestApps []*RegisteredApp // registrations through the manifest flow (manifest.go)
+
+	extraKeys    []*rsa.PublicKey // more App keys, see AddAppKey
 	users        map[string]*user // by lower-case login
 	repos        map[string]*repo // by lower-case full name
 	installs     map[int64]*installation
@@ -65,6 +70,8 @@ type Server struct {
 	violations []Violation
 	inflight   map[int64]*[2]int // per installation: requests, writes being answered now
 	peak       map[int64][2]int  // the highest of each
+
+	connections atomic.Int64 // TCP connections accepted, see ConnState
 
 	stop      chan struct{}
 	closeOnce sync.Once
@@ -329,3 +336,15 @@ func (s *Server) Wait(ctx context.Context, cond func() bool) error {
 		}
 	}
 }
+
+// ConnState counts the connections the fake accepts: set it as the http.Server's ConnState
+// (httptest.NewUnstartedServer(fake).Config.ConnState) before starting it.
+func (s *Server) ConnState(_ net.Conn, state http.ConnState) {
+	if state == http.StateNew {
+		s.connections.Add(1)
+	}
+}
+
+// Connections is the number of connections accepted so far (see ConnState): a client that
+// reuses its connections opens few, whatever the number of requests.
+func (s *Server) Connections() int64 { return s.connections.Load() }

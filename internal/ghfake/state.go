@@ -64,6 +64,7 @@ type issue struct {
 	updated     time.Time
 	closed      time.Time
 	closedBy    string
+	locked      bool
 }
 
 type comment struct {
@@ -109,6 +110,7 @@ type Issue struct {
 	Comments          []Comment
 	Reactions         []Reaction // to the issue itself
 	CreatedAt         time.Time
+	Locked            bool
 }
 
 // Comment is a snapshot of an issue comment.
@@ -287,6 +289,7 @@ func (s *Server) snapshotIssueLocked(is *issue) Issue {
 		Number: is.number, Title: is.title, Body: is.body, Author: is.author,
 		AuthorAssociation: is.assoc, State: is.state, StateReason: is.stateReason,
 		Labels: cloneOrNil(is.labels), Assignees: cloneOrNil(is.assignees), CreatedAt: is.created,
+		Locked: is.locked,
 	}
 	for _, c := range is.comments {
 		out.Comments = append(out.Comments, snapshotComment(c))

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/triagebot/triagebot/internal/markdown"
 )
 
 // Commenter posts a comment on the issue of n (n.Repo, n.Number). The lead implements it with
@@ -32,16 +34,17 @@ func githubBody(ch ChannelConfig, items []Notification) string {
 	return b.String()
 }
 
-// githubLine leaves out the issue's own link: the comment is on it.
+// githubLine leaves out the issue's own link: the comment is on it. Its text holds user text
+// (titles, label names, /notify messages), so it is written as literal Markdown.
 func githubLine(n Notification) string {
 	if n.Text != "" {
-		return oneLine(n.Text)
+		return markdown.Text(n.Text)
 	}
 	s := n.event()
 	if n.Reason != "" {
 		s += " (" + oneLine(n.Reason) + ")"
 	}
-	return s
+	return markdown.Text(s)
 }
 
 func (g githubSender) send(ctx context.Context, ch ChannelConfig, items []Notification) error {

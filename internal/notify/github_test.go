@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/triagebot/triagebot/internal/markdown/markdowntest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -65,7 +67,7 @@ func TestGitHubOneCommentPerIssuePerDigest(t *testing.T) {
 	a := note("a", "octo/repo", 1)
 	b := note("b", "octo/repo", 1)
 	b.Route, b.Event, b.Reason = "labeled", "labeled bug", "a notification route asks for labeled"
-	b.Text = "@mallory labelled octo/repo#1: bug"
+	b.Text = "@mallory labelled octo/repo#1 \"<img src=https://e.vil/p.gif>\": [x](https://e.vil)"
 	c := note("c", "octo/repo", 2)
 	h.enqueue(t, a, b, c)
 	h.waitPending(t, "ops", 3)
@@ -83,6 +85,9 @@ func TestGitHubOneCommentPerIssuePerDigest(t *testing.T) {
 		}
 		if strings.Contains(c.Body, "@mallory") || strings.Contains(c.Body, "@everyone") {
 			t.Errorf("user text pings someone:\n%s", c.Body)
+		}
+		if tag := markdowntest.Hostile(markdowntest.HTML(t, c.Body)); tag != "" {
+			t.Errorf("user text renders %s:\n%s", tag, c.Body)
 		}
 		bodies.WriteString("## " + c.Issue + "\n" + c.Body)
 	}

@@ -22,6 +22,10 @@ const (
 	Notify      = "notify"
 	Help        = "help"
 	Why         = "why"
+	NotSecurity = "not-security"
+	// Lifecycle takes "frozen"; RemoveLifecycle "stale" or "frozen".
+	Lifecycle       = "lifecycle"
+	RemoveLifecycle = "remove-lifecycle"
 )
 
 // Reasons /close accepts; Args holds them in this form.
@@ -75,25 +79,28 @@ type spec struct {
 
 // specs is the grammar's table; it is never modified.
 var specs = map[string]spec{
-	Label:       {min: 1, max: -1},
-	RemoveLabel: {min: 1, max: -1},
-	Priority:    {min: 1, max: 1},
-	Triage:      {},
-	NeedsTriage: {},
-	Assign:      {max: -1},
-	Unassign:    {max: -1},
-	Close:       {max: 1},
-	Reopen:      {},
-	CoC:         {},
-	Notify:      {max: 1, rest: true},
-	Help:        {},
-	Why:         {},
+	Label:           {min: 1, max: -1},
+	RemoveLabel:     {min: 1, max: -1},
+	Priority:        {min: 1, max: 1},
+	Triage:          {},
+	NeedsTriage:     {},
+	Assign:          {max: -1},
+	Unassign:        {max: -1},
+	Close:           {max: 1},
+	Reopen:          {},
+	CoC:             {},
+	Notify:          {max: 1, rest: true},
+	Help:            {},
+	Why:             {},
+	NotSecurity:     {},
+	Lifecycle:       {min: 1, max: 1},
+	RemoveLifecycle: {min: 1, max: 1},
 }
 
 // Names returns every command name, in the order /help lists them.
 func Names() []string {
 	return []string{Label, RemoveLabel, Priority, Triage, NeedsTriage, Assign, Unassign,
-		Close, Reopen, CoC, Notify, Help, Why}
+		Close, Reopen, CoC, Notify, Help, Why, NotSecurity, Lifecycle, RemoveLifecycle}
 }
 
 // Parse returns the commands of a comment body in the order they appear. It
@@ -247,6 +254,16 @@ func checkArgs(name string, sp spec, args []string) error {
 				return fmt.Errorf("%w: the reason is `%s` or `%s`, not %s", ErrArgs, ReasonCompleted, ReasonNotPlanned, quoted(a))
 			}
 		}
+	case Lifecycle, RemoveLifecycle:
+		a := strings.ToLower(args[0])
+		if a != "frozen" && (name == Lifecycle || a != "stale") {
+			want := "`frozen`"
+			if name == RemoveLifecycle {
+				want = "`stale` or `frozen`"
+			}
+			return fmt.Errorf("%w: the state is %s, not %s", ErrArgs, want, quoted(args[0]))
+		}
+		args[0] = a
 	case Assign, Unassign:
 		for i, a := range args {
 			login := strings.TrimPrefix(a, "@")

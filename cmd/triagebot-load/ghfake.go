@@ -1,0 +1,221 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/triagebot/triagebot/internal/ghfake"
+)
+
+// runGHFake starts an in-memory GitHub with c.installations installations of one repository
+// each and c.issues open issues in each, starts the triagebot binary c.serve against it (its own
+// data directory, real App credentials of the fake), sends the issues' opened deliveries, and
+// reports, besides the answers, the time from each delivery being sent to the label request of
+// its issue arriving at the fake GitHub.
+func runGHFake(ctx context.Context, c config, stdout io.Writer) error {
+	fake := ghfake.New(ghfake.WithPrefix("/api/v3/"), ghfake.WithFaults(ghfake.Faults{Latency: c.latency}))
+	defer fake.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	fakeSrv := &http.Server{Handler: fake, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- fakeSrv.Serve(ln) }()
+	defer func() {
+		_ = fakeSrv.Close()
+		<-served
+	}()
+
+	for i := range c.installations {
+		repo := fmt.Sprintf("load-org-%d/repo", i)
+		if _, err := fake.InstallApp(fmt.Sprintf("load-org-%d", i), repo); err != nil {
+			return err
+		}
+		for range c.issues {
+			if _, err := fake.OpenIssue(repo, "octocat", "Load", "An issue of the load test."); err != nil {
+				return err
+			}
+		}
+	}
+	// No webhook URL is set: the fake only records what GitHub would send, and this tool
+	// sends it, at its own pace.
+	var bodies []body
+	for _, d := range fake.Deliveries() {
+		if d.Event != "issues" || d.Action != "opened" {
+			continue
+		}
+		var p struct {
+			Issue      struct{ Number int }
+			Repository struct {
+				FullName string `json:"full_name"`
+			}
+		}
+		if err := json.Unmarshal(d.Payload, &p); err != nil {
+			return err
+		}
+		bodies = append(bodies, body{data: d.Payload, repo: p.Repository.FullName, issue: p.Issue.Number})
+	}
+	if c.n > len(bodies) {
+		fmt.Fprintf(stdout, "note: %d deliveries for %d issues: each issue's first delivery is measured\n", c.n, len(bodies))
+	}
+
+	secret := make([]byte, 16)
+	_, _ = rand.Read(secret)
+	c.secret, c.sign, c.event = hex.EncodeToString(secret), "valid", "issues"
+	bot, err := startBot(ctx, c.serve, fake, "http://"+ln.Addr().String()+"/api/v3/", c.secret)
+	if err != nil {
+		return err
+	}
+	defer bot.stop()
+
+	fake.ResetRequests()
+	res := send(ctx, c, "http://"+bot.addr+"/webhook", bodies)
+	res.print(stdout, c)
+
+	// The first label request of each issue, after its first delivery was sent.
+	firstSent := map[string]time.Time{}
+	for _, s := range res.sent {
+		b := bodies[s.body]
+		key := fmt.Sprintf("/repos/%s/issues/%d/labels", b.repo, b.issue)
+		if t, ok := firstSent[key]; s.status == "202" && (!ok || s.at.Before(t)) {
+			firstSent[key] = s.at
+		}
+	}
+	effects := map[string]time.Duration{}
+	deadline := time.NewTimer(c.settle)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond) // the log has each request's arrival time
+	defer tick.Stop()
+	for seen := 0; len(effects) < len(firstSent); {
+		reqs := fake.Requests()
+		for _, r := range reqs[seen:] {
+			if t, ok := firstSent[r.Path]; ok && r.Method == http.MethodPost {
+				if _, dup := effects[r.Path]; !dup {
+					effects[r.Path] = r.Time.Sub(t)
+				}
+			}
+		}
+		seen = len(reqs)
+		select {
+		case <-tick.C:
+			continue
+		case <-deadline.C:
+		case <-ctx.Done():
+		}
+		break
+	}
+	lat := make([]time.Duration, 0, len(effects))
+	for _, d := range effects {
+		lat = append(lat, d)
+	}
+	fmt.Fprintf(stdout, "delivery → label at GitHub: %d of %d issues, %s (GitHub answering in %s)\n",
+		len(effects), len(firstSent), formatPercentiles(percentiles(lat)), c.latency)
+	if missing := len(firstSent) - len(effects); missing > 0 {
+		fmt.Fprintf(stdout, "missing: %d issues got no label within -settle %s\n", missing, c.settle)
+	}
+	return nil
+}
+
+// bot is a triagebot process started by the tool.
+type bot struct {
+	cmd  *exec.Cmd
+	addr string
+	dir  string
+	done chan struct{}
+}
+
+func startBot(ctx context.Context, binary string, fake *ghfake.Server, githubURL, secret string) (*bot, error) {
+	dir, err := os.MkdirTemp("", "triagebot-load")
+	if err != nil {
+		return nil, err
+	}
+	key := filepath.Join(dir, "app-key.pem")
+	if err := os.WriteFile(key, fake.PrivateKeyPEM(), 0o600); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(binary, "serve")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(),
+		"TRIAGEBOT_LISTEN=127.0.0.1:0",
+		"TRIAGEBOT_WEBHOOK_SECRET="+secret,
+		"TRIAGEBOT_APP_ID="+fmt.Sprint(fake.AppID()),
+		"TRIAGEBOT_PRIVATE_KEY_FILE="+key,
+		"TRIAGEBOT_GITHUB_URL="+githubURL,
+		"TRIAGEBOT_DATA_DIR="+filepath.Join(dir, "data"),
+		"TRIAGEBOT_LOG_LEVEL=info",
+		"TRIAGEBOT_LOG_FORMAT=json",
+	)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("-serve %s: %w", binary, err)
+	}
+	b := &bot{cmd: cmd, dir: dir, done: make(chan struct{})}
+	addrs := make(chan string, 1)
+	go b.read(stderr, addrs)
+	t := time.NewTimer(30 * time.Second)
+	defer t.Stop()
+	select {
+	case b.addr = <-addrs:
+		return b, nil
+	case <-b.done:
+		b.stop()
+		return nil, errors.New("-serve: triagebot exited before listening")
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	b.stop()
+	return nil, errors.New("-serve: triagebot did not start listening within 30s")
+}
+
+// read takes the address from the bot's "listening" line and passes its warnings and errors
+// through to stderr.
+func (b *bot) read(r io.Reader, addrs chan<- string) {
+	defer close(b.done)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == "listening" {
+			if a, ok := m["addr"].(string); ok {
+				select {
+				case addrs <- a:
+				default:
+				}
+				continue
+			}
+		}
+		if !strings.Contains(sc.Text(), `"level":"info"`) {
+			fmt.Fprintln(os.Stderr, sc.Text())
+		}
+	}
+}
+
+func (b *bot) stop() {
+	if b.cmd.ProcessState == nil {
+		_ = b.cmd.Process.Signal(syscall.SIGTERM)
+		t := time.AfterFunc(15*time.Second, func() { _ = b.cmd.Process.Kill() })
+		<-b.done
+		_ = b.cmd.Wait()
+		t.Stop()
+	}
+	os.RemoveAll(b.dir)
+}

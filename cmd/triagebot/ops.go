@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"slices"
+
+	"github.com/triagebot/triagebot/internal/ghapp"
+	"github.com/triagebot/triagebot/internal/notify"
+	"github.com/triagebot/triagebot/internal/ops"
+	"github.com/triagebot/triagebot/internal/statuspage"
+	"github.com/triagebot/triagebot/rules"
+)
+
+func buildInfo() ops.BuildInfo {
+	b := buildOf()
+	return ops.BuildInfo{Version: b.Version, Commit: b.Commit}
+}
+
+// observed makes every GitHub request of the App counted and every rate-limit wait known to om.
+func (o startOptions) observed(s settings, om *ops.Metrics) startOptions {
+	base := o.transport
+	if base == nil {
+		base = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	o.transport = om.Transport(s.GitHubURL, base)
+	o.ghapp = slices.Concat(o.ghapp, []ghapp.Option{ghapp.WithLimitObserver(func(e ghapp.LimitEvent) {
+		om.LimitWait(e.InstallationID, e.Kind, e.Until)
+	})})
+	return o
+}
+
+// notificationObserver counts the dispatcher's sends and failures by channel type and keeps
+// each channel's last success and failure for the status page.
+func notificationObserver(om *ops.Metrics, chs *ops.ChannelStats) func(notify.Outcome) {
+	return func(o notify.Outcome) {
+		typ := chs.Type(o.Channel)
+		switch o.Result {
+		case notify.ResultSent:
+			om.NotificationOutcome(typ, ops.NotificationSent, len(o.IDs))
+			chs.Record(o.Channel, len(o.IDs), nil)
+		case notify.ResultRetry, notify.ResultRateLimited, notify.ResultDeadLettered:
+			om.NotificationOutcome(typ, ops.NotificationFailed, len(o.IDs))
+			err := o.Err
+			if err == nil {
+				err = errors.New(o.Result)
+			}
+			chs.Record(o.Channel, len(o.IDs), err)
+		}
+	}
+}
+
+func channelTypes(channels map[string]notify.ChannelConfig) map[string]string {
+	out := make(map[string]string, len(channels))
+	for name, c := range channels {
+		out[name] = c.Type
+	}
+	return out
+}
+
+// countedConfig counts the events whose repository configuration was broken or unreadable.
+type countedConfig struct {
+	loader *ghapp.ConfigLoader
+	om     *ops.Metrics
+}
+
+func (c countedConfig) Config(ctx context.Context, t rules.Target) (rules.Config, error) {
+	if t.Owner == "" || t.Name == "" || t.InstallationID == 0 {
+		return c.loader.Config(ctx, t)
+	}
+	loaded, err := c.loader.LoadFor(ctx, t)
+	switch {
+	case err != nil:
+		c.om.ConfigFailure(ops.ConfigUnreadable)
+		return rules.Config{}, err
+	case loaded.ParseErr != nil:
+		c.om.ConfigFailure(ops.ConfigBroken)
+	}
+	return loaded.Config, nil
+}
+
+// adminSettings are the status page's settings.
+func (g *serverSettings) checkAdmin(c *checker) {
+	switch g.AdminListen {
+	case "off", "":
+		g.AdminListen = ""
+	default:
+		if _, _, err := net.SplitHostPort(g.AdminListen); err != nil {
+			c.failf("TRIAGEBOT_ADMIN_LISTEN", "%q is not host:port or off", g.AdminListen)
+		}
+	}
+	if g.AdminTokenFile == "" {
+		return
+	}
+	if g.AdminToken != "" {
+		c.failf("TRIAGEBOT_ADMIN_TOKEN", "set together with TRIAGEBOT_ADMIN_TOKEN_FILE: keep one")
+		return
+	}
+	b, err := os.ReadFile(g.AdminTokenFile)
+	if err != nil {
+		c.failf("TRIAGEBOT_ADMIN_TOKEN_FILE", "cannot read %s: %w", g.AdminTokenFile, errors.Unwrap(err))
+		return
+	}
+	if g.AdminToken = strings.TrimSpace(string(b)); g.AdminToken == "" {
+		c.failf("TRIAGEBOT_ADMIN_TOKEN_FILE", "%s holds no token", g.AdminTokenFile)
+	}
+}
+
+// adminListener opens the status page's address. Without a token, only a loopback address is
+// allowed: the page shows repositories, issues and errors.
+func adminListener(s settings) (net.Listener, error) {
+	if s.AdminListen == "" {
+		return nil, nil
+	}
+	host, _, _ := net.SplitHostPort(s.AdminListen)
+	if s.AdminToken == "" {
+		ip := net.ParseIP(host)
+		if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return nil, withExit(2, fmt.Errorf("TRIAGEBOT_ADMIN_LISTEN: %s is not a loopback address: set TRIAGEBOT_ADMIN_TOKEN to expose the status page", s.AdminListen))
+		}
+	}
+	ln, err := net.Listen("tcp", s.AdminListen)
+	if err != nil {
+		return nil, withExit(2, fmt.Errorf("TRIAGEBOT_ADMIN_LISTEN: %w", err))
+	}
+	return ln, nil
+}
+
+// adminServer serves the status page on its own listener.
+type adminServer struct {
+	srv    *http.Server
+	addr   string
+	served chan error
+}
+
+func (s *adminServer) start(ln net.Listener, src statuspage.Sources, token string, log *zap.Logger) error {
+	if ln == nil {
+		return nil
+	}
+	h, err := statuspage.New(src, statuspage.Options{Token: token, Logger: log})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: time.Minute, ErrorLog: zap.NewStdLog(log)}
+	s.addr, s.served = ln.Addr().String(), make(chan error, 1)
+	go func() { s.served <- s.srv.Serve(ln) }()
+	log.Info("status page", zap.String("addr", s.addr), zap.Bool("token", token != ""))
+	return nil
+}
+
+func (s *adminServer) stop(ctx context.Context) error {
+	if s.srv == nil {
+		return nil
+	}
+	err := s.srv.Shutdown(ctx)
+	if serr := <-s.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	s.srv = nil
+	return err
+}

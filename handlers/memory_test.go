@@ -1,0 +1,109 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"go.uber.org/zap"
+
+	"github.com/triagebot/triagebot/handlers"
+	"github.com/triagebot/triagebot/internal/queuetest"
+	"github.com/triagebot/triagebot/queue"
+	"github.com/triagebot/triagebot/rules"
+)
+
+// countingStore counts memory writes per key prefix and can make the repository's record look
+// changed by someone else on every write (a storm of concurrent events of one repository).
+type countingStore struct {
+	*queue.Queue
+	issueWrites, repoWrites atomic.Int32
+	repoAlwaysConflicts     bool
+	// repoRacedBySame: the first repository write loses to another event that stored the
+	// same addition.
+	repoRacedBySame bool
+}
+
+func (s *countingStore) StoreMemory(ctx context.Context, key string, v any, rev uint64) error {
+	if strings.HasPrefix(key, "repo.") {
+		s.repoWrites.Add(1)
+		if s.repoAlwaysConflicts {
+			return fmt.Errorf("store memory %s: %w", key, queue.ErrConflict)
+		}
+		if s.repoRacedBySame && s.repoWrites.Load() == 1 {
+			if err := s.Queue.StoreMemory(ctx, key, v, rev); err != nil {
+				return err
+			}
+			return fmt.Errorf("store memory %s: %w", key, queue.ErrConflict)
+		}
+	} else {
+		s.issueWrites.Add(1)
+	}
+	return s.Queue.StoreMemory(ctx, key, v, rev)
+}
+
+// A memory record is written only when the event changed it: an edit that changes nothing
+// the bot remembers writes nothing, so concurrent events of one repository do not conflict on
+// records they did not change.
+func TestMemoryIsWrittenOnlyWhenChanged(t *testing.T) {
+	q, _ := queuetest.Queue(t, queue.Config{Partitions: 1})
+	store := &countingStore{Queue: q}
+	w, err := handlers.NewWorker(handlers.WorkerConfig{Executor: &fakeExecutor{}, Config: handlers.StaticConfig(rules.DefaultConfig()), Store: store, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := w.Handle(ctx, message(t, "issues", "issues/opened.json", "open")); err != nil {
+		t.Fatal(err)
+	}
+	issue, repo := store.issueWrites.Load(), store.repoWrites.Load()
+	for i := range 3 {
+		if err := w.Handle(ctx, message(t, "issues", "issues/edited.json", fmt.Sprintf("e-%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if di, dr := store.issueWrites.Load()-issue, store.repoWrites.Load()-repo; di != 0 || dr != 0 {
+		t.Fatalf("3 edits that change nothing wrote the issue's memory %d times and the repository's %d times", di, dr)
+	}
+}
+
+// A repository record that keeps changing under the worker's feet must not make the event run
+// again: its actions are done, and doing them again would post them again.
+func TestRepositoryMemoryConflictDoesNotRepeatActions(t *testing.T) {
+	q, _ := queuetest.Queue(t, queue.Config{Partitions: 1})
+	store := &countingStore{Queue: q, repoAlwaysConflicts: true}
+	exec := &fakeExecutor{}
+	w, err := handlers.NewWorker(handlers.WorkerConfig{Executor: exec, Config: handlers.StaticConfig(rules.DefaultConfig()), Store: store, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Handle(context.Background(), message(t, "issues", "issues/opened.json", "open")); err != nil {
+		t.Fatalf("err = %v: the event would be retried and its label posted again", err)
+	}
+	if len(exec.calls) != 1 || store.repoWrites.Load() < 2 {
+		t.Fatalf("%d executions, %d repository writes; want 1 execution after retried writes", len(exec.calls), store.repoWrites.Load())
+	}
+}
+
+// Two events of one repository by the same new author: the one that loses the race finds its
+// addition stored already and writes nothing more.
+func TestRepositoryMemoryRaceWithTheSameAdditionWritesOnce(t *testing.T) {
+	q, _ := queuetest.Queue(t, queue.Config{Partitions: 1})
+	store := &countingStore{Queue: q, repoRacedBySame: true}
+	w, err := handlers.NewWorker(handlers.WorkerConfig{Executor: &fakeExecutor{}, Config: handlers.StaticConfig(rules.DefaultConfig()), Store: store, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Handle(context.Background(), message(t, "issues", "issues/opened.json", "open")); err != nil {
+		t.Fatal(err)
+	}
+	var mem rules.RepoMemory
+	if _, err := q.LoadMemory(context.Background(), queue.RepoKey(186853002), &mem); err != nil {
+		t.Fatal(err)
+	}
+	if n := store.repoWrites.Load(); n != 1 || len(mem.Authors) != 1 {
+		t.Fatalf("%d repository writes, authors %v; want 1 write and the author remembered", n, mem.Authors)
+	}
+}
