@@ -26,9 +26,9 @@ type Config struct {
 	// their priority (no comments, no notifications).
 	Backfill bool `yaml:"backfill" json:"backfill"`
 	// Labels are created and kept up to date in the repository (see LabelConfig).
-	Labels []LabelConfig `yaml:"labels,omitempty" json:"labels,omitempty"`
-	Security      SecurityConfig      `yaml:"security" json:"security"`
-	Lifecycle     LifecycleConfig     `yaml:"lifecycle" json:"lifecycle"`
+	Labels    []LabelConfig   `yaml:"labels,omitempty" json:"labels,omitempty"`
+	Security  SecurityConfig  `yaml:"security" json:"security"`
+	Lifecycle LifecycleConfig `yaml:"lifecycle" json:"lifecycle"`
 	// Problems say why a configuration file was not used as written (broken, too large,
 	// unreadable), set by the loader, never by a file: /why shows them.
 	Problems []string `yaml:"-" json:"-"`
