@@ -16,9 +16,9 @@ import (
 
 type pushRecorder struct{ calls [][]string }
 
-func (p *pushRecorder) Pushed(_ context.Context, _ int64, owner, repo string, paths []string) error {
+func (p *pushRecorder) Pushed(_ context.Context, _ int64, owner, repo string, paths []string) ([]string, error) {
 	p.calls = append(p.calls, append([]string{owner + "/" + repo}, paths...))
-	return nil
+	return nil, nil
 }
 
 func TestWorkerTellsTheConfigWatcherOfPushesToTheDefaultBranch(t *testing.T) {

@@ -86,6 +86,7 @@ func (w *Worker) routeNotifications(ctx context.Context, log *zap.Logger, delive
 					Channel: ch,
 					Route:   a.Channel,
 					Repo:    t.FullName(),
+					RepoID:  t.RepoID,
 					Number:  t.Number,
 					Title:   is.title,
 					URL:     is.url,

@@ -180,7 +180,7 @@ func TestWorkerNotificationCarriesTheIssue(t *testing.T) {
 	got := n.got[0]
 	got.Text = ""
 	want := notify.Notification{
-		ID: "d-1.issue_opened.ops", Channel: "ops", Route: "issue_opened", Repo: "Codertocat/Hello-World", Number: 1,
+		ID: "d-1.issue_opened.ops", Channel: "ops", Route: "issue_opened", Repo: "Codertocat/Hello-World", RepoID: 186853002, Number: 1,
 		Title: "Spelling error in the README file", URL: "https://github.com/Codertocat/Hello-World/issues/1",
 		Event: "opened", Reason: "a notification route asks for issue_opened", At: testNow,
 	}

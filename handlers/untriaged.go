@@ -173,7 +173,7 @@ func (u *UntriagedChecker) Check(ctx context.Context, c UntriagedCheck) (time.Ti
 		if !state.Open || !containsFold(state.Labels, cfg.NeedsTriage.Label) {
 			return time.Time{}, nil
 		}
-		issue := notify.UntriagedIssue{Repo: c.Repo, Number: c.Number, Title: state.Title, URL: state.URL, OpenedAt: c.OpenedAt, Label: cfg.NeedsTriage.Label}
+		issue := notify.UntriagedIssue{Repo: c.Repo, RepoID: c.RepoID, Number: c.Number, Title: state.Title, URL: state.URL, OpenedAt: c.OpenedAt, Label: cfg.NeedsTriage.Label}
 		var sent, missing []string
 		for _, ch := range r.To {
 			if _, ok := known[ch]; !ok {
@@ -195,8 +195,9 @@ func (u *UntriagedChecker) Check(ctx context.Context, c UntriagedCheck) (time.Ti
 		res := notifyResult(rules.Result{Action: rules.Action{Rule: rules.RuleNotify, Type: rules.Notify, Channel: rules.RouteUntriaged,
 			Repo: c.Repo, Number: c.Number, Reason: fmt.Sprintf("still labelled %q %s after it was opened", issue.Label, r.After)}}, sent, missing, nil)
 		rec := AuditRecord{Time: now.UTC(), DeliveryID: "untriaged-" + c.DeliveryID, Event: "timer", Repo: c.Repo, Number: c.Number, Result: res}
-		if err := u.Store.Audit(ctx, c.RepoID, c.Number, rec); err != nil {
-			log.Warn("audit record lost", zap.Error(err))
+		if err := u.Store.Audit(ctx, c.RepoID, c.Number, rec.withAuditID(i)); err != nil {
+			// Checked again: what was reported is recorded per issue and channel, not sent twice.
+			return time.Time{}, fmt.Errorf("audit trail of %s#%d: %w", c.Repo, c.Number, err)
 		}
 	}
 	return next, nil

@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,13 +42,15 @@ type Store interface {
 // Installer prepares a repository the App was just installed on (creates the labels the
 // configuration names).
 type Installer interface {
-	Installed(ctx context.Context, installationID int64, owner, repo string) error
+	// It returns the labels it created, for the audit trail.
+	Installed(ctx context.Context, installationID int64, owner, repo string) ([]string, error)
 }
 
 // ConfigWatcher learns of pushes to a repository's default branch, so that a changed
 // configuration file is read again (and the labels it names exist).
 type ConfigWatcher interface {
-	Pushed(ctx context.Context, installationID int64, owner, repo string, paths []string) error
+	// It returns the labels it created, for the audit trail.
+	Pushed(ctx context.Context, installationID int64, owner, repo string, paths []string) ([]string, error)
 }
 
 // StaticConfig is a ConfigSource that gives every repository the same configuration: the
@@ -79,6 +83,9 @@ type WorkerConfig struct {
 	Backfill func(ctx context.Context, t rules.Target) (BackfillProgress, error)
 	// Forgetter, optional, deletes what the bot keeps about repositories it is uninstalled from.
 	Forgetter Forgetter
+	// Units, when set, takes the installation's repositories as one queued unit each
+	// (EventInstallRepository) instead of preparing them all within the installation's event.
+	Units UnitQueue
 	// Notifier takes the notifications the rules' notify actions ask for; nil: no channels
 	// are configured, and routes naming any are skipped.
 	Notifier Notifier
@@ -121,10 +128,27 @@ type AuditRecord struct {
 	Repo       string       `json:"repo"`
 	Number     int          `json:"number"`
 	Result     rules.Result `json:"result"`
+
+	msgID string // dedup key of the record in the audit stream: a retried event stores it once
+}
+
+// AuditID is the record's dedup key: the delivery, the record's place among the event's
+// records and what it says (a retried attempt whose action failed before is a new record).
+func (r AuditRecord) AuditID() string { return r.msgID }
+
+// withAuditID sets the record's dedup key from its delivery, index and result.
+func (r AuditRecord) withAuditID(index int) AuditRecord {
+	data, _ := json.Marshal(r.Result)
+	sum := sha256.Sum256(data)
+	r.msgID = fmt.Sprintf("audit-%s-%d-%s", r.DeliveryID, index, hex.EncodeToString(sum[:8]))
+	return r
 }
 
 // Handle is the queue.Handler of the worker.
 func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
+	if m.Event == EventInstallRepository {
+		return w.handleUnit(ctx, m)
+	}
 	payload, err := github.ParseWebHook(m.Event, m.Body)
 	if err != nil {
 		return queue.Permanent(fmt.Errorf("decode %s payload: %w", m.Event, err))
@@ -154,7 +178,7 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 		log.Info("event skipped: caused by the bot itself", zap.Int("attempt", m.Attempt))
 		return nil
 	}
-	if err := w.housekeeping(ctx, payload); err != nil {
+	if err := w.housekeeping(ctx, m, payload); err != nil {
 		return err
 	}
 	cfg, err := w.cfg.Config.Config(ctx, t)
@@ -174,13 +198,20 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	}
 	var issueRev, repoRev uint64
 	if t.RepoID != 0 {
-		if repoRev, err = w.cfg.Store.LoadMemory(ctx, queue.RepoKey(t.RepoID), &in.Repo); err != nil {
-			return err
-		}
+		// Both records are read at once: one round trip of waiting instead of two.
+		issueErr := make(chan error, 1)
 		if t.Number != 0 {
-			if issueRev, err = w.cfg.Store.LoadMemory(ctx, queue.IssueKey(t.RepoID, t.Number), &in.Memory); err != nil {
-				return err
-			}
+			go func() {
+				var err error
+				issueRev, err = w.cfg.Store.LoadMemory(ctx, queue.IssueKey(t.RepoID, t.Number), &in.Memory)
+				issueErr <- err
+			}()
+		} else {
+			issueErr <- nil
+		}
+		repoRev, err = w.cfg.Store.LoadMemory(ctx, queue.RepoKey(t.RepoID), &in.Repo)
+		if err := errors.Join(err, <-issueErr); err != nil {
+			return err
 		}
 	}
 	out, err := rules.Evaluate(ctx, in)
@@ -191,16 +222,14 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	// Notifications are enqueued even when an action failed: the retry enqueues them again
 	// under the same IDs, which the queue drops.
 	notifyErr := w.routeNotifications(ctx, log, m.DeliveryID, t, cfg, issueOf(payload), results)
-	for _, r := range results {
-		log.Info("action", zap.String(LogKeyRule, r.Action.Rule), zap.String("type", string(r.Action.Type)),
-			zap.String("status", string(r.Status)), zap.String("reason", r.Action.Reason), zap.String("detail", r.Detail))
-		rec := AuditRecord{Time: w.cfg.Now().UTC(), DeliveryID: m.DeliveryID, Event: m.Event, Repo: t.FullName(), Number: t.Number, Result: r}
-		if err := w.cfg.Store.Audit(ctx, t.RepoID, t.Number, rec); err != nil {
-			log.Warn("audit record lost", zap.Error(err))
-		}
-	}
+	auditErr := w.audit(ctx, log, m, t, results)
 	if execErr != nil {
 		return fmt.Errorf("execute actions: %w", execErr)
+	}
+	if auditErr != nil {
+		// JetStream did not take a record (a leader election): the event is retried, its
+		// actions find their work done, and the records already stored are not stored twice.
+		return fmt.Errorf("audit trail of %s#%d: %w", t.FullName(), t.Number, auditErr)
 	}
 	out.Memory = out.Memory.Posted(results)
 	if notifyErr != nil {
@@ -227,6 +256,34 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	}
 	log.Info("event handled", zap.Int("actions", len(out.Actions)), zap.Int("attempt", m.Attempt))
 	return nil
+}
+
+// BatchAuditor appends several audit records of an issue at once, waiting for them together
+// rather than one after the other; *queue.Queue implements it. A Store that does is used so.
+type BatchAuditor interface {
+	AuditBatch(ctx context.Context, repoID int64, number int, records []any) error
+}
+
+// audit logs and records what became of each action. Each record carries its dedup ID, so an
+// event retried after a failed write (a leader election) does not store a record twice.
+func (w *Worker) audit(ctx context.Context, log *zap.Logger, m queue.Message, t rules.Target, results []rules.Result) error {
+	records := make([]any, 0, len(results))
+	for i, r := range results {
+		log.Info("action", zap.String(LogKeyRule, r.Action.Rule), zap.String("type", string(r.Action.Type)),
+			zap.String("status", string(r.Status)), zap.String("reason", r.Action.Reason), zap.String("detail", r.Detail))
+		rec := AuditRecord{Time: w.cfg.Now().UTC(), DeliveryID: m.DeliveryID, Event: m.Event, Repo: t.FullName(), Number: t.Number, Result: r}
+		records = append(records, rec.withAuditID(i))
+	}
+	if b, ok := w.cfg.Store.(BatchAuditor); ok && len(records) > 1 {
+		return b.AuditBatch(ctx, t.RepoID, t.Number, records)
+	}
+	var errs []error
+	for _, rec := range records {
+		if err := w.cfg.Store.Audit(ctx, t.RepoID, t.Number, rec); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // storeRepoMemory stores what this event added to the repository's memory. Events of other
@@ -267,12 +324,15 @@ const repoMemoryAttempts = 20
 
 // housekeeping is the work of events that concern the installation, not an issue: labels for
 // new repositories, and a fresh configuration after a push that changed it.
-func (w *Worker) housekeeping(ctx context.Context, payload any) error {
+func (w *Worker) housekeeping(ctx context.Context, m queue.Message, payload any) error {
 	if err := w.uninstalled(ctx, payload); err != nil {
 		return err
 	}
 	var install []*github.Repository
 	var installationID int64
+	audit := func(repoID int64, full, rule, reason string, created []string) error {
+		return w.auditLabels(ctx, m, repoID, full, rule, reason, created)
+	}
 	switch ev := payload.(type) {
 	case *github.InstallationEvent:
 		if a := ev.GetAction(); a == "created" || a == "new_permissions_accepted" || a == "unsuspend" {
@@ -292,6 +352,9 @@ func (w *Worker) housekeeping(ctx context.Context, payload any) error {
 		}
 		var paths []string
 		for _, c := range ev.Commits {
+			if c == nil { // not GitHub's, but no reason to crash
+				continue
+			}
 			paths = append(paths, c.Added...)
 			paths = append(paths, c.Modified...)
 			paths = append(paths, c.Removed...)
@@ -304,7 +367,11 @@ func (w *Worker) housekeeping(ctx context.Context, payload any) error {
 		if owner == "" {
 			owner = r.GetOwner().GetName()
 		}
-		if err := w.cfg.ConfigWatcher.Pushed(ctx, ev.GetInstallation().GetID(), owner, r.GetName(), paths); err != nil {
+		created, err := w.cfg.ConfigWatcher.Pushed(ctx, ev.GetInstallation().GetID(), owner, r.GetName(), paths)
+		if aerr := audit(r.GetID(), owner+"/"+r.GetName(), RuleConfiguration, "a push changed the configuration, which names these labels", created); aerr != nil && err == nil {
+			err = aerr
+		}
+		if err != nil {
 			return fmt.Errorf("configuration of %s/%s after a push: %w", owner, r.GetName(), err)
 		}
 		return nil
@@ -312,17 +379,18 @@ func (w *Worker) housekeeping(ctx context.Context, payload any) error {
 	if w.cfg.Installer == nil {
 		return nil
 	}
-	for _, r := range install {
-		owner, name, _ := strings.Cut(r.GetFullName(), "/")
-		if err := w.cfg.Installer.Installed(ctx, installationID, owner, name); err != nil {
-			return fmt.Errorf("prepare %s: %w", r.GetFullName(), err)
-		}
-		if w.cfg.Backfill != nil {
-			t := rules.Target{InstallationID: installationID, RepoID: r.GetID(), Owner: owner, Name: name}
-			if _, err := w.cfg.Backfill(ctx, t); err != nil {
-				return fmt.Errorf("backfill %s: %w", r.GetFullName(), err)
-			}
-		}
+	return w.installRepositories(ctx, m, installationID, install)
+}
+
+// auditLabels records in the repository's trail the labels the bot created in it.
+func (w *Worker) auditLabels(ctx context.Context, m queue.Message, repoID int64, full, rule, reason string, created []string) error {
+	if len(created) == 0 {
+		return nil
+	}
+	rec := AuditRecord{Time: w.cfg.Now().UTC(), DeliveryID: m.DeliveryID, Event: m.Event, Repo: full, Result: rules.Result{
+		Action: rules.Action{Rule: rule, Type: AuditCreateLabel, Repo: full, Labels: created, Reason: reason}, Status: rules.StatusDone}}
+	if err := w.cfg.Store.Audit(ctx, repoID, 0, rec.withAuditID(0)); err != nil {
+		return fmt.Errorf("audit trail of %s: %w", full, err)
 	}
 	return nil
 }

@@ -14,13 +14,54 @@ func auditSubject(repoID int64, number int) string {
 	return fmt.Sprintf("%s.%d.%d", AuditSubjects, repoID, number)
 }
 
-// Audit appends one record (encoded as JSON) to the audit trail of an issue.
+// Audit appends one record (encoded as JSON) to the audit trail of an issue (number 0: of the
+// repository). A record with an AuditID() string method is stored once per ID within the audit
+// stream's duplicate window, so an event retried after a failed write does not repeat it.
 func (q *Queue) Audit(ctx context.Context, repoID int64, number int, record any) error {
 	data, err := json.Marshal(record)
 	if err != nil {
 		return fmt.Errorf("encode audit record: %w", err)
 	}
-	if _, err := q.js.Publish(ctx, auditSubject(repoID, number), data); err != nil {
+	var opts []jetstream.PublishOpt
+	if r, ok := record.(interface{ AuditID() string }); ok && r.AuditID() != "" {
+		opts = append(opts, jetstream.WithMsgID(r.AuditID()))
+	}
+	if _, err := q.js.Publish(ctx, auditSubject(repoID, number), data, opts...); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
+}
+
+// AuditBatch appends records (each encoded as JSON) to the audit trail of an issue, in order,
+// publishing them all before waiting for JetStream's acknowledgements.
+func (q *Queue) AuditBatch(ctx context.Context, repoID int64, number int, records []any) error {
+	futures := make([]jetstream.PubAckFuture, 0, len(records))
+	for _, r := range records {
+		data, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("encode audit record: %w", err)
+		}
+		var opts []jetstream.PublishOpt
+		if r, ok := r.(interface{ AuditID() string }); ok && r.AuditID() != "" {
+			opts = append(opts, jetstream.WithMsgID(r.AuditID()))
+		}
+		f, err := q.js.PublishAsync(auditSubject(repoID, number), data, opts...)
+		if err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		futures = append(futures, f)
+	}
+	var errs []error
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			errs = append(errs, err)
+		case <-ctx.Done():
+			return fmt.Errorf("audit: %w", ctx.Err())
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	return nil

@@ -34,7 +34,7 @@ func (q *Queue) Publish(ctx context.Context, d Delivery) (PublishResult, error) 
 	} else if state != "" {
 		return PublishResult{Duplicate: true}, nil
 	}
-	p := Partition(d.RepoID, d.Number, q.cfg.Partitions)
+	p := DeliveryPartition(d.InstallationID, d.RepoID, d.Number, q.cfg.Partitions)
 	msg := &nats.Msg{
 		Subject: Subject(p, d.InstallationID, d.RepoID, d.Number, d.Event),
 		Data:    d.Body,

@@ -85,6 +85,19 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
+// DeliveryPartition is the partition of a delivery: its issue's, or for an event of no
+// repository (installation, installation_repositories) its installation's, so that
+// installations' events are spread rather than all in one partition.
+func DeliveryPartition(installationID, repoID int64, number, n int) int {
+	if repoID == 0 {
+		h := fnv.New32a()
+		h.Write([]byte("installation."))
+		h.Write([]byte(strconv.FormatInt(installationID, 10)))
+		return int(h.Sum32() % uint32(n))
+	}
+	return Partition(repoID, number, n)
+}
+
 // Partition is the stable partition of an issue: FNV-1a of "repo.number" modulo n.
 func Partition(repoID int64, number, n int) int {
 	h := fnv.New32a()
@@ -219,6 +232,8 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) (*Queue, err
 		Storage:     jetstream.FileStorage,
 		Replicas:    cfg.Replicas,
 		MaxAge:      cfg.AuditMaxAge,
+		// Longer than the retries of an event whose audit write failed (AuditID).
+		Duplicates: 15 * time.Minute,
 	}}
 	for _, sc := range streams {
 		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {

@@ -139,6 +139,21 @@ func TestPartitionIsStableAndSpreads(t *testing.T) {
 	if len(seen) != 16 {
 		t.Fatalf("200 issues used %d of 16 partitions", len(seen))
 	}
+	// Events of no repository are spread by installation (they all went to one partition).
+	clear(seen)
+	for inst := int64(1); inst <= 200; inst++ {
+		p := queue.DeliveryPartition(inst, 0, 0, 16)
+		if p != queue.DeliveryPartition(inst, 0, 0, 16) || p < 0 || p >= 16 {
+			t.Fatalf("installation %d: partition %d", inst, p)
+		}
+		seen[p] = true
+	}
+	if len(seen) != 16 {
+		t.Fatalf("200 installations' events used %d of 16 partitions", len(seen))
+	}
+	if queue.DeliveryPartition(9, 77, 5, 16) != queue.Partition(77, 5, 16) {
+		t.Fatal("an issue's delivery is not in the issue's partition")
+	}
 	if got, want := queue.Subject(3, 1, 2, 4, "issues"), "triagebot.events.3.1.2.4.issues"; got != want {
 		t.Fatalf("Subject = %q, want %q", got, want)
 	}
@@ -378,13 +393,19 @@ func TestMemoryCompareAndSet(t *testing.T) {
 func TestAuditTrail(t *testing.T) {
 	q, _ := queuetest.Queue(t, queue.Config{Partitions: 1})
 	ctx := ctxT(t)
-	for i := 0; i < 3; i++ {
-		if err := q.Audit(ctx, 10, 1, map[string]int{"i": i}); err != nil {
-			t.Fatal(err)
-		}
+	if err := q.Audit(ctx, 10, 1, map[string]int{"i": 0}); err != nil {
+		t.Fatal(err)
+	}
+	// Several records of one event go at once, and keep their order.
+	if err := q.AuditBatch(ctx, 10, 1, []any{map[string]int{"i": 1}, map[string]int{"i": 2}}); err != nil {
+		t.Fatal(err)
 	}
 	if err := q.Audit(ctx, 10, 2, map[string]int{"other": 1}); err != nil {
 		t.Fatal(err)
+	}
+	all, err := q.AuditTrail(ctx, 10, 1, 0)
+	if err != nil || len(all) != 3 || string(all[0]) != `{"i":0}` {
+		t.Fatalf("whole trail %s, %v", all, err)
 	}
 	recs, err := q.AuditTrail(ctx, 10, 1, 2)
 	if err != nil {

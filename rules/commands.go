@@ -197,7 +197,7 @@ func (e *eval) cmdLabel(ctx context.Context, c command.Command) error {
 	level := e.required(c.Name)
 	var add, refused []string
 	triage := false
-	for _, name := range c.Args {
+	for _, name := range e.labelArgs(c) {
 		name = strings.TrimSpace(name)
 		if len([]rune(name)) > maxLabelLength {
 			e.problem(c, fmt.Sprintf("%s is longer than the %d characters GitHub allows in a label", code(name), maxLabelLength))
@@ -257,6 +257,17 @@ func (e *eval) cmdLabel(ctx context.Context, c command.Command) error {
 	return nil
 }
 
+// labelArgs are the label names of a /label or /remove-label, at most what an issue can carry:
+// the rest are refused at once, without the work each label costs.
+func (e *eval) labelArgs(c command.Command) []string {
+	if n := len(c.Args) - MaxLabelsPerIssue; n > 0 {
+		e.problem(c, fmt.Sprintf("%d more %s not considered: an issue carries at most %d (%s)",
+			n, plural(n, "label was", "labels were"), MaxLabelsPerIssue, codeList(c.Args[MaxLabelsPerIssue:])))
+		return c.Args[:MaxLabelsPerIssue]
+	}
+	return c.Args
+}
+
 // cmdRemoveLabel removes labels, each decided alone as in cmdLabel; the rules remember the
 // removal as a person's, so the bot never puts the label back.
 func (e *eval) cmdRemoveLabel(ctx context.Context, c command.Command) error {
@@ -267,7 +278,7 @@ func (e *eval) cmdRemoveLabel(ctx context.Context, c command.Command) error {
 			e.refuse(c, level, refused)
 		}
 	}()
-	for _, name := range c.Args {
+	for _, name := range e.labelArgs(c) {
 		name = strings.TrimSpace(name)
 		if !matchAny(e.cfg.Commands.AnyoneMayLabel, name) {
 			ok, err := e.allowed(ctx, level)

@@ -15,12 +15,14 @@ import (
 	"go.uber.org/zap/zaptest"
 )
 
-// startExternalNATS runs a nats-server with JetStream listening on loopback, as an external
-// deployment would have it.
+// startExternalNATS runs a nats-server with JetStream listening on loopback (on opts.Port, or
+// any free port), as an external deployment would have it.
 func startExternalNATS(t *testing.T, opts *server.Options) string {
 	t.Helper()
 	opts.Host = "127.0.0.1"
-	opts.Port = -1
+	if opts.Port == 0 {
+		opts.Port = -1 // any free port
+	}
 	opts.JetStream = true
 	opts.StoreDir = t.TempDir()
 	opts.NoSigs = true

@@ -68,29 +68,41 @@ func newGitHubSide(app *ghapp.App, q *queue.Queue, defaults rules.Config, log *z
 	return &githubSide{app: app, exec: ghapp.NewExecutor(app, log.Named("executor")), config: cl, lookups: lk}, nil
 }
 
-// Installed creates (or adopts) and updates the labels the repository's configuration uses.
-func (g *githubSide) Installed(ctx context.Context, installationID int64, owner, repo string) error {
+// Installed creates (or adopts) and updates the labels the repository's configuration uses,
+// and says which it created or updated (for the audit trail).
+func (g *githubSide) Installed(ctx context.Context, installationID int64, owner, repo string) ([]string, error) {
 	cfg, err := g.config.Load(ctx, installationID, owner, repo)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sync, err := g.exec.EnsureLabels(ctx, installationID, owner, repo, ghapp.LabelSpecs(cfg.Config))
+	changed := labelChanges(sync)
 	if err != nil {
-		return err
+		return changed, err
 	}
-	return g.config.Adopt(ctx, owner, repo, sync.Adopted)
+	return changed, g.config.Adopt(ctx, owner, repo, sync.Adopted)
+}
+
+// labelChanges names the labels EnsureLabels created, and those it updated.
+func labelChanges(sync ghapp.LabelSync) []string {
+	out := slices.Clone(sync.Created)
+	for _, u := range sync.Updated {
+		out = append(out, u+" (updated)")
+	}
+	return out
 }
 
 // Pushed reads the configuration again when a push changed it (or may have: a truncated
 // payload), in the repository or in the organisation's .github repository, and creates the
 // labels a repository's new configuration names, with their colours and descriptions, before
-// the bot first adds them (GitHub would create them grey and undescribed).
-func (g *githubSide) Pushed(ctx context.Context, installationID int64, owner, repo string, paths []string) error {
+// the bot first adds them (GitHub would create them grey and undescribed). It says which labels
+// it created or updated ("repo: label" for the organisation's repositories).
+func (g *githubSide) Pushed(ctx context.Context, installationID int64, owner, repo string, paths []string) ([]string, error) {
 	if !ghapp.TouchesConfig(paths) && !slices.Contains(paths, handlers.PushTruncated) {
-		return nil
+		return nil, nil
 	}
 	if err := g.config.Invalidate(ctx, owner, repo); err != nil {
-		return err
+		return nil, err
 	}
 	if !strings.EqualFold(repo, ghapp.OrgConfigRepo) {
 		return g.Installed(ctx, installationID, owner, repo)
@@ -99,17 +111,22 @@ func (g *githubSide) Pushed(ctx context.Context, installationID int64, owner, re
 	// gets its labels (the writes paced like any others).
 	repos, err := g.config.Repositories(ctx, owner)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var changed []string
 	for _, r := range repos {
 		if strings.EqualFold(r, ghapp.OrgConfigRepo) {
 			continue
 		}
-		if err := g.Installed(ctx, installationID, owner, r); err != nil {
-			return fmt.Errorf("labels of %s/%s after a change of the organisation's defaults: %w", owner, r, err)
+		labels, err := g.Installed(ctx, installationID, owner, r)
+		for _, l := range labels {
+			changed = append(changed, r+": "+l)
+		}
+		if err != nil {
+			return changed, fmt.Errorf("labels of %s/%s after a change of the organisation's defaults: %w", owner, r, err)
 		}
 	}
-	return nil
+	return changed, nil
 }
 
 // RuleConfig names the audit records of configuration files (the repository's trail, issue 0).

@@ -16,7 +16,7 @@ import (
 var (
 	serverVars = []string{"TRIAGEBOT_LISTEN", "TRIAGEBOT_SHUTDOWN_TIMEOUT", "TRIAGEBOT_ADMIN_LISTEN", "TRIAGEBOT_ADMIN_TOKEN",
 		"TRIAGEBOT_ADMIN_TOKEN_FILE", "TRIAGEBOT_NATS_WAIT"}
-	receiverVars = []string{"TRIAGEBOT_WEBHOOK_SECRET", "TRIAGEBOT_WEBHOOK_SECRET_FILE"}
+	receiverVars = []string{"TRIAGEBOT_WEBHOOK_SECRET", "TRIAGEBOT_WEBHOOK_SECRET_FILE", "TRIAGEBOT_MAX_INFLIGHT_BYTES", "TRIAGEBOT_SMEE_URL"}
 	githubVars   = []string{"TRIAGEBOT_APP_ID", "TRIAGEBOT_PRIVATE_KEY_FILE", "TRIAGEBOT_GITHUB_URL"}
 	queueVars    = []string{"TRIAGEBOT_NATS_URL", "TRIAGEBOT_NATS_CREDS", "TRIAGEBOT_NATS_CA", "TRIAGEBOT_NATS_CERT", "TRIAGEBOT_NATS_KEY",
 		"TRIAGEBOT_DATA_DIR", "TRIAGEBOT_STORE_MAX_BYTES", "TRIAGEBOT_PARTITIONS", "TRIAGEBOT_DEDUP_WINDOW", "TRIAGEBOT_MAX_ATTEMPTS",
@@ -42,6 +42,8 @@ func TestEveryCommandsHelp(t *testing.T) {
 		{give: "replay", wantUsage: "triagebot replay <event> <payload> [flags]", wantFlags: []string{"--config=FILE", "--bot=LOGIN"}},
 		{give: "config validate", wantUsage: "triagebot config validate <file> [flags]", wantFlags: []string{"--server"}},
 		{give: "config init", wantUsage: "triagebot config init [flags]", wantFlags: []string{"--from=OWNER/REPO", "-o, --output=FILE", "--force"}, wantVars: githubVars},
+		{give: "audit", wantUsage: "triagebot audit <OWNER/REPO[#N]> [flags]", wantFlags: []string{"--since=\"7d\"", "--json"}, wantVars: vars(queueVars, logVars)},
+		{give: "healthcheck", wantUsage: "triagebot healthcheck [flags]", wantFlags: []string{"--live"}, wantVars: []string{"TRIAGEBOT_LISTEN"}},
 		{give: "dlq list", wantUsage: "triagebot dlq list [flags]", wantVars: vars(queueVars, logVars)},
 		{give: "dlq retry", wantUsage: "triagebot dlq retry <seq> ... [flags]", wantVars: vars(queueVars, logVars)},
 		{give: "dlq drop", wantUsage: "triagebot dlq drop <seq> ... [flags]", wantVars: vars(queueVars, logVars)},

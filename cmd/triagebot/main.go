@@ -65,18 +65,20 @@ type cli struct {
 	Help    helpFlag    `short:"h" help:"Show help for the command."`
 	Version versionFlag `help:"Print the version and exit."`
 
-	Setup      setupCmd     `cmd:"" help:"Register the GitHub App from its manifest, in a browser, and write its settings."`
-	Serve      serveCmd     `cmd:"" help:"Receiver + workers (embedded NATS JetStream unless TRIAGEBOT_NATS_URL is set)."`
-	Receive    receiveCmd   `cmd:"" help:"The webhook receiver alone."`
-	Work       workCmd      `cmd:"" help:"The workers alone."`
-	Demo       demoCmd      `cmd:"" help:"The whole pipeline against an in-memory GitHub, printing a timeline."`
-	Replay     replayCmd    `cmd:"" help:"The actions the rules would take on a payload, as JSON lines."`
-	Config     configCmd    `cmd:"" help:"Check a .github/triagebot.yml."`
-	DLQ        dlqCmd       `cmd:"" name:"dlq" help:"Inspect and re-queue dead letters."`
-	Redeliver  redeliverCmd `cmd:"" help:"Ask GitHub to redeliver deliveries that failed."`
-	Backfill   backfillCmd  `cmd:"" help:"Label a repository's open issues the bot never saw (once)."`
-	Soak       soakCmd      `cmd:"" help:"A bounded chaos run of serve against an in-memory GitHub."`
-	VersionCmd versionCmd   `cmd:"" name:"version" help:"Print the version, commit and Go version."`
+	Setup       setupCmd       `cmd:"" help:"Register the GitHub App from its manifest, in a browser, and write its settings."`
+	Serve       serveCmd       `cmd:"" help:"Receiver + workers (embedded NATS JetStream unless TRIAGEBOT_NATS_URL is set)."`
+	Receive     receiveCmd     `cmd:"" help:"The webhook receiver alone."`
+	Work        workCmd        `cmd:"" help:"The workers alone."`
+	Demo        demoCmd        `cmd:"" help:"The whole pipeline against an in-memory GitHub, printing a timeline."`
+	Replay      replayCmd      `cmd:"" help:"The actions the rules would take on a payload, as JSON lines."`
+	Config      configCmd      `cmd:"" help:"Check a .github/triagebot.yml."`
+	DLQ         dlqCmd         `cmd:"" name:"dlq" help:"Inspect and re-queue dead letters."`
+	Redeliver   redeliverCmd   `cmd:"" help:"Ask GitHub to redeliver deliveries that failed."`
+	Backfill    backfillCmd    `cmd:"" help:"Label a repository's open issues the bot never saw (once)."`
+	Soak        soakCmd        `cmd:"" help:"A bounded chaos run of serve against an in-memory GitHub."`
+	Audit       auditCmd       `cmd:"" help:"The audit trail of a repository or an issue: what the bot did, and why."`
+	Healthcheck healthcheckCmd `cmd:"" help:"Ask a running triagebot whether it is ready (the container health check)."`
+	VersionCmd  versionCmd     `cmd:"" name:"version" help:"Print the version, commit and Go version."`
 }
 
 // helpFlag prints the help of the command it follows.

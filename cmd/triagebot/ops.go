@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
 	"slices"
 
+	"github.com/triagebot/triagebot/handlers"
 	"github.com/triagebot/triagebot/internal/ghapp"
 	"github.com/triagebot/triagebot/internal/notify"
 	"github.com/triagebot/triagebot/internal/ops"
@@ -38,15 +41,29 @@ func (o startOptions) observed(s settings, om *ops.Metrics) startOptions {
 	return o
 }
 
-// notificationObserver counts the dispatcher's sends and failures by channel type and keeps
-// each channel's last success and failure for the status page.
-func notificationObserver(om *ops.Metrics, chs *ops.ChannelStats) func(notify.Outcome) {
+// auditor appends to the audit trail (the queue).
+type auditor interface {
+	Audit(ctx context.Context, repoID int64, number int, record any) error
+}
+
+// notificationObserver counts the dispatcher's sends and failures by channel type, keeps each
+// channel's last success and failure for the status page, and records each notification sent
+// in the audit trail.
+func notificationObserver(om *ops.Metrics, chs *ops.ChannelStats, store auditor, log *zap.Logger) func(notify.Outcome) {
 	return func(o notify.Outcome) {
 		typ := chs.Type(o.Channel)
 		switch o.Result {
 		case notify.ResultSent:
 			om.NotificationOutcome(typ, ops.NotificationSent, len(o.IDs))
 			chs.Record(o.Channel, len(o.IDs), nil)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			for _, n := range o.Sent {
+				if err := store.Audit(ctx, n.RepoID, n.Number, handlers.NotificationSentRecord(n, typ, time.Now())); err != nil {
+					// Sent and recorded as sent in the notify bucket; only the trail misses it.
+					log.Warn("audit record of a notification sent lost", zap.String("notification_id", n.ID), zap.Error(err))
+				}
+			}
 		case notify.ResultRetry, notify.ResultRateLimited, notify.ResultDeadLettered:
 			om.NotificationOutcome(typ, ops.NotificationFailed, len(o.IDs))
 			err := o.Err
@@ -169,4 +186,67 @@ func (s *adminServer) stop(ctx context.Context) error {
 	}
 	s.srv = nil
 	return err
+}
+
+// awaitNATS connects to the external NATS server, retrying with backoff for TRIAGEBOT_NATS_WAIT
+// while none answers, so that containers can start in any order. A refusal (credentials, TLS)
+// is not waited out.
+func (a *app) awaitNATS(ctx context.Context, opts []nats.Option) (*nats.Conn, error) {
+	var nc *nats.Conn
+	err := a.retryStart(ctx, "NATS at "+redactURL(a.s.NATSURL), func() error {
+		var err error
+		nc, err = nats.Connect(a.s.NATSURL, opts...)
+		if err != nil && !errors.Is(err, nats.ErrNoServers) && !errors.Is(err, nats.ErrTimeout) {
+			return refused{err}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, withExit(2, fmt.Errorf("TRIAGEBOT_NATS_URL: %w", err))
+	}
+	return nc, nil
+}
+
+// retryStart runs f until it succeeds, with backoff (250 ms doubling to 5 s), for at most
+// TRIAGEBOT_NATS_WAIT; /readyz says what start-up waits for meanwhile.
+func (a *app) retryStart(ctx context.Context, what string, f func() error) error {
+	phase := "waiting for " + what
+	a.phase.Store(&phase)
+	deadline := time.Now().Add(a.s.NATSWait)
+	wait := 250 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := f()
+		var r refused
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &r):
+			return r.err
+		case time.Now().Add(wait).After(deadline):
+			return fmt.Errorf("%s did not answer within %s (TRIAGEBOT_NATS_WAIT): %w", what, a.s.NATSWait, err)
+		}
+		a.log.Warn("start-up: "+phase+"; retrying", zap.String("addr", a.addr), zap.Int("attempt", attempt), zap.Duration("retry_in", wait), zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w", phase, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// refused is an answer that waiting does not change.
+type refused struct{ err error }
+
+func (r refused) Error() string { return r.err.Error() }
+
+// redactURL leaves credentials out of NATS URLs for logs.
+func redactURL(v string) string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil {
+			out = append(out, u.Redacted())
+		}
+	}
+	return strings.Join(out, ",")
 }

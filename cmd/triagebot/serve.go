@@ -149,6 +149,8 @@ type app struct {
 	srv      *http.Server
 	addr     string
 	served   chan error
+	started  atomic.Bool            // everything is set up: the queue may be used
+	phase    atomic.Pointer[string] // what start-up waits for, until started
 	draining atomic.Bool
 	github   *ghapp.App
 	// The work role's notifications: the queue the workers enqueue on, its dispatcher (tests
@@ -206,6 +208,10 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 	m := newMetrics(reg)
 	om := ops.NewMetrics(reg, buildInfo(), time.Now)
 	chStats := ops.NewChannelStats(channelTypes(channels), time.Now)
+	for _, typ := range channelTypes(channels) {
+		om.NotificationOutcome(typ, ops.NotificationSent, 0) // series from the start: rates and alerts work
+		om.NotificationOutcome(typ, ops.NotificationFailed, 0)
+	}
 	page := statuspage.Sources{Role: role, Partitions: s.Partitions, NotReady: a.notReady, WebURL: statuspage.WebURL(s.GitHubURL)}
 	var gh *ghapp.App
 	if work {
@@ -216,6 +222,36 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			return nil, withExit(2, errors.New("TRIAGEBOT_APP_ID and TRIAGEBOT_PRIVATE_KEY_FILE: required unless TRIAGEBOT_DRY_RUN=true"))
 		}
 	}
+	// Served from now on, so that /healthz answers and /readyz says why not while NATS is awaited.
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", a.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if receive {
+		mux.HandleFunc("/webhook", func(w http.ResponseWriter, r *http.Request) {
+			if !a.started.Load() {
+				http.Error(w, "starting: JetStream not ready yet", http.StatusServiceUnavailable)
+				return
+			}
+			a.receiver.ServeHTTP(w, r)
+		})
+	}
+	a.addr = ln.Addr().String()
+	a.srv = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute, // a 25 MiB body on a slow link
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          zap.NewStdLog(log.Named("http")),
+	}
+	go func() { a.served <- a.srv.Serve(ln) }()
+	defer func() {
+		if err != nil {
+			a.srv.Close()
+			<-a.served
+		}
+	}()
 	if err := a.connect(ctx); err != nil {
 		return nil, err
 	}
@@ -232,17 +268,12 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			return 1
 		}))
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("GET /readyz", a.readyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	if receive {
 		a.receiver, err = handlers.NewReceiver(a.q, s.Secrets, log.Named("receiver"), handlers.WithObserver(m.delivery),
 			handlers.WithMaxInflightBytes(s.MaxInflightBytes))
 		if err != nil {
 			return nil, withExit(2, fmt.Errorf("TRIAGEBOT_WEBHOOK_SECRET: %w", err))
 		}
-		mux.Handle("/webhook", a.receiver)
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "triagebot_webhook_inflight_bytes",
 			Help: "Bytes of webhook request bodies held now (at most TRIAGEBOT_MAX_INFLIGHT_BYTES)."},
 			func() float64 { return float64(a.receiver.InflightBytes()) }))
@@ -282,7 +313,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			}
 			wc.Config, wc.Lookup, wc.BotLoginFunc = countedConfig{loader: side.config, om: om}, side.lookups.For, gh.BotLogin
 			if !s.DryRun {
-				wc.Installer, wc.ConfigWatcher = side, side
+				wc.Installer, wc.ConfigWatcher, wc.Units = side, side, a.q
 				wc.Backfill = newBackfiller(side, a.q, log).Backfill
 			}
 			a.github = gh
@@ -294,7 +325,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			commenter = githubCommenter{exec: a.githubExec(gh, log), store: a.q, app: gh}
 			issues = issueReader{app: gh}
 		}
-		if err := a.startNotifications(ctx, channels, commenter, notify.WithObserver(notificationObserver(om, chStats))); err != nil {
+		if err := a.startNotifications(ctx, channels, commenter, notify.WithObserver(notificationObserver(om, chStats, a.q, log.Named("notify")))); err != nil {
 			return nil, err
 		}
 		wc.Notifier, wc.Untriaged = a.notifier, a.timers
@@ -305,6 +336,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			return nil, err
 		}
 		checker := &handlers.UntriagedChecker{Config: wc.Config, Store: a.q, Notifier: a.notifier, Issues: issues, Logger: log.Named("untriaged"), Now: time.Now}
+		a.timers.Register(handlers.LifecycleKind, lifecycleChecker(wc, a.q, issues, log).Check)
 		if err := a.timers.Start(checker.Check); err != nil {
 			return nil, err
 		}
@@ -334,20 +366,11 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			return nil, err
 		}
 	}
-	a.addr = ln.Addr().String()
-	a.srv = &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute, // a 25 MiB body on a slow link
-		WriteTimeout:      time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          zap.NewStdLog(log.Named("http")),
-	}
-	go func() { a.served <- a.srv.Serve(ln) }()
 	page.Queue, page.Conn = a.q, a.nc
 	if err := a.admin.start(adminLn, page, s.AdminToken, log.Named("admin")); err != nil {
 		return nil, err
 	}
+	a.started.Store(true)
 	log.Info("listening", zap.String("role", role), zap.String("addr", a.addr), zap.Int("partitions", a.q.Config().Partitions))
 	return a, nil
 }
@@ -400,8 +423,8 @@ func (a *app) connect(ctx context.Context) error {
 			}
 			nopts = append(nopts, nats.Secure(tc))
 		}
-		if a.nc, err = nats.Connect(s.NATSURL, nopts...); err != nil {
-			return withExit(2, fmt.Errorf("TRIAGEBOT_NATS_URL: %w", err))
+		if a.nc, err = a.awaitNATS(ctx, nopts); err != nil {
+			return err
 		}
 		if a.nc.MaxPayload() < queue.MaxBody+64<<10 {
 			a.log.Warn("the NATS server's max_payload is below GitHub's 25 MiB: larger deliveries will be answered 413",
@@ -412,16 +435,21 @@ func (a *app) connect(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	setupCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	a.q, err = queue.Setup(setupCtx, js, queue.Config{
+	qcfg := queue.Config{
 		Partitions:  s.Partitions,
 		DedupWindow: s.DedupWindow,
 		Replicas:    s.Replicas,
 		MaxAttempts: s.MaxAttempts,
 		AckWait:     s.AckWait,
+	}
+	// A cluster that is still forming answers "JetStream temporarily unavailable": wait for it
+	// as for the connection.
+	return a.retryStart(ctx, "JetStream", func() error {
+		setupCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		a.q, err = queue.Setup(setupCtx, js, qcfg)
+		return err
 	})
-	return err
 }
 
 func natsTLS(s settings) (*tls.Config, error) {
@@ -456,6 +484,12 @@ func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 
 // notReady says why the process is not ready; empty when it is.
 func (a *app) notReady(ctx context.Context) string {
+	if !a.started.Load() {
+		if p := a.phase.Load(); p != nil {
+			return "starting: " + *p
+		}
+		return "starting"
+	}
 	if a.draining.Load() {
 		return "shutting down"
 	}

@@ -1,19 +1,25 @@
 package main
 
 // Settings are flags and TRIAGEBOT_* environment variables (the flag wins), read by kong from
-// the struct tags below. Each group is embedded by the commands that read it (commands.go), so a
-// command's --help lists exactly its own settings.
+// the struct tags below. Each group is embedded by the commands that read it (serve.go,
+// dlq.go, redeliver.go, setup.go, configinit.go), so a command's --help lists exactly its own
+// settings, and settings (all groups) is what start() reads.
 //
-// To add a setting, add one field to the group of the commands that read it, e.g.
+// To add a setting, add one field to the group of the commands that read it, e.g. in
+// receiverSettings:
 //
-//	MaxInflightBytes int64 `name:"max-inflight-bytes" env:"TRIAGEBOT_MAX_INFLIGHT_BYTES" default:"67108864" help:"..."`
+//	MaxInflightBytes int64 `env:"TRIAGEBOT_MAX_INFLIGHT_BYTES" default:"67108864" help:"Bytes of request bodies held at once."`
 //
-// and, if its value has limits, one line in that group's check method:
+// (the flag is --max-inflight-bytes; name:"..." overrides it) and, if its value has limits, one
+// line in that group's check method, which names the variable in the one-line error:
 //
-//	c.atLeast("TRIAGEBOT_MAX_INFLIGHT_BYTES", g.MaxInflightBytes, 1<<20)
+//	c.between("TRIAGEBOT_MAX_IN_FLIGHT", g.MaxInFlight, 1, 256)   // int
+//	c.positive("TRIAGEBOT_RECONCILE_EVERY", g.ReconcileEvery)     // time.Duration
+//	if g.MaxInflightBytes < 1<<20 { c.failf("TRIAGEBOT_MAX_INFLIGHT_BYTES", "%d is below 1 MiB", g.MaxInflightBytes) }
 //
-// Then document it in the README's settings table. Types kong decodes: string, bool (bare
-// --flag or --flag=true), int, int64, time.Duration, []string (comma-separated).
+// Then add the variable to its group's list in help_test.go and to the README's settings table.
+// Types kong decodes: string, bool (bare --flag or --flag=true), int, int64, time.Duration,
+// []string (comma-separated). A secret must stay a string: kong's decode errors quote values.
 
 import (
 	"errors"

@@ -16,22 +16,6 @@ import (
 	"github.com/triagebot/triagebot/queue"
 )
 
-// waitDeadLetters polls until the dead-letter stream holds n messages.
-func waitDeadLetters(t *testing.T, l *local, n uint64) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		got, _, err := l.App.q.LatestDeadLetters(context.Background(), 1)
-		if err == nil && got == n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d dead letters (err %v), want %d", got, err, n)
-		}
-		time.Sleep(10 * time.Millisecond) // polling a condition with a deadline
-	}
-}
-
 func TestStatusPageInABrowser(t *testing.T) {
 	l, _ := startLocalT(t, localConfig{})
 	const repo = "octo-org/rocket"
@@ -57,7 +41,10 @@ func TestStatusPageInABrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	settle(t, l)
-	waitDeadLetters(t, l, 1)
+	waitFor(t, "the dead letter", func() bool {
+		n, _, err := l.App.q.LatestDeadLetters(context.Background(), 1)
+		return err == nil && n == 1
+	})
 
 	b := browsertest.Start(t, 60*time.Second)
 	base := "http://" + l.App.admin.addr + "/"

@@ -2,6 +2,7 @@ package ghapp
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -51,34 +52,16 @@ func (e *FileTooLargeError) Error() string {
 // Permanent reports true: the same file is as large next time.
 func (e *FileTooLargeError) Permanent() bool { return true }
 
-// The content a getFile call asks for.
-const (
-	noContent = -1 // the answer's metadata only (a lookup wants the html_url)
-	anyLength = 0  // the content, whatever its size
-)
-
 // getFile reads owner/repo's path on the default branch. With an etag it sends If-None-Match,
 // and GitHub answers 304 without counting the request against the rate limit. go-github v60
 // reports a 304 as an *ErrorResponse (it is not a 2xx), which is undone here. maxSize is
-// noContent, anyLength, or a limit in bytes: a larger file is a *FileTooLargeError.
+// a limit in bytes (a larger file is a *FileTooLargeError), or 0 for none.
 func getFile(ctx context.Context, gh *github.Client, owner, repo, path, etag string, maxSize int) (fetched, error) {
 	u := fmt.Sprintf("repos/%s/%s/contents/%s", url.PathEscape(owner), url.PathEscape(repo), escapePath(path))
-	req, err := gh.NewRequest(http.MethodGet, u, nil)
-	if err != nil {
-		return fetched{}, &PermanentError{Err: err}
-	}
-	if etag != "" {
-		req.Header.Set("If-None-Match", etag)
-	}
 	var c github.RepositoryContent
-	resp, err := gh.Do(ctx, req, &c)
-	if resp != nil && resp.Response != nil {
-		switch resp.StatusCode {
-		case http.StatusNotModified:
-			return fetched{Status: http.StatusNotModified}, nil
-		case http.StatusNotFound:
-			return fetched{Status: http.StatusNotFound}, nil
-		}
+	resp, answered, err := conditionalGet(ctx, gh, u, etag, &c)
+	if answered != 0 {
+		return fetched{Status: answered}, nil
 	}
 	full := owner + "/" + repo
 	if err != nil {
@@ -91,9 +74,6 @@ func getFile(ctx context.Context, gh *github.Client, owner, repo, path, etag str
 		return fetched{Status: http.StatusNotFound}, nil
 	}
 	out := fetched{Status: http.StatusOK, ETag: resp.Header.Get("ETag"), SHA: c.GetSHA(), HTMLURL: c.GetHTMLURL()}
-	if maxSize == noContent {
-		return out, nil
-	}
 	if maxSize > 0 && c.GetSize() > maxSize {
 		return fetched{}, &PermanentError{Err: &FileTooLargeError{Repo: full, Path: path, Size: c.GetSize(), Limit: maxSize, ETag: out.ETag}}
 	}
@@ -123,4 +103,35 @@ func escapePath(p string) string {
 		parts[i] = url.PathEscape(s)
 	}
 	return strings.Join(parts, "/")
+}
+
+// conditionalGet GETs an API path (relative to the base URL) with If-None-Match when etag is
+// set, decoding a 200 into v. A 304 or 404 is an answer (answered), not an error.
+func conditionalGet(ctx context.Context, gh *github.Client, path, etag string, v any) (resp *github.Response, answered int, err error) {
+	req, err := gh.NewRequest(http.MethodGet, path, nil)
+	if err != nil {
+		return nil, 0, &PermanentError{Err: err}
+	}
+	if etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
+	resp, err = gh.Do(ctx, req, v)
+	if resp != nil && resp.Response != nil && (resp.StatusCode == http.StatusNotModified || resp.StatusCode == http.StatusNotFound) {
+		return resp, resp.StatusCode, nil
+	}
+	return resp, 0, err
+}
+
+// getJSON is a conditional GET of an API path: 200 with the body, 304 when it has not changed
+// since etag, 404 when there is no such thing.
+func getJSON(ctx context.Context, gh *github.Client, path, etag string) (fetched, error) {
+	var body json.RawMessage
+	resp, answered, err := conditionalGet(ctx, gh, path, etag, &body)
+	if answered != 0 {
+		return fetched{Status: answered}, nil
+	}
+	if err != nil {
+		return fetched{}, fmt.Errorf("read %s: %w", path, Classify(err))
+	}
+	return fetched{Status: http.StatusOK, Body: body, ETag: resp.Header.Get("ETag")}, nil
 }

@@ -3,6 +3,7 @@ package ghapp
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -47,6 +48,8 @@ type files struct {
 	files map[string]string // "owner/repo/path" → content
 	fail  map[string]int    // "owner/repo" → status to answer instead
 	raw   map[string]string // "owner/repo" → "STATUS JSON" to answer instead
+	// profile is the community profile's code_of_conduct_file.html_url of o/r; empty: 404
+	profile string
 }
 
 func (f *files) set(key, content string) {
@@ -60,6 +63,13 @@ func (f *files) set(key, content string) {
 }
 
 func (f *files) register(g *ghServer) {
+	g.handle("GET /repos/{owner}/{repo}/community/profile", func(w http.ResponseWriter, r *http.Request) {
+		if f.profile == "" || r.PathValue("repo") != "r" {
+			writeJSON(w, 404, map[string]any{"message": "Not Found"})
+			return
+		}
+		writeConditional(w, r, map[string]any{"files": map[string]any{"code_of_conduct_file": map[string]any{"html_url": f.profile}}})
+	})
 	g.handle("GET /repos/{owner}/{repo}/contents/{path...}", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -75,10 +85,10 @@ func (f *files) register(g *ghServer) {
 			fmt.Fprint(w, body)
 			return
 		}
-		path := r.PathValue("path")
+		path := strings.Trim(r.PathValue("path"), "/")
 		content, ok := f.files[repo+"/"+path]
 		if !ok {
-			writeJSON(w, 404, map[string]any{"message": "Not Found"})
+			f.list(w, r, repo, path)
 			return
 		}
 		etag := `W/"` + fakeETag(content) + `"`
@@ -92,6 +102,39 @@ func (f *files) register(g *ghServer) {
 			"content":  base64.StdEncoding.EncodeToString([]byte(content)),
 			"html_url": "https://github.example/" + repo + "/blob/main/" + path})
 	})
+}
+
+// list answers a directory listing: the files right under dir.
+func (f *files) list(w http.ResponseWriter, r *http.Request, repo, dir string) {
+	prefix := repo + "/"
+	if dir != "" {
+		prefix += dir + "/"
+	}
+	var out []map[string]any
+	for k := range f.files {
+		if name, ok := strings.CutPrefix(k, prefix); ok && !strings.Contains(name, "/") {
+			out = append(out, map[string]any{"type": "file", "name": name,
+				"html_url": "https://github.example/" + repo + "/blob/main/" + strings.TrimPrefix(k, repo+"/")})
+		}
+	}
+	if out == nil {
+		writeJSON(w, 404, map[string]any{"message": "Not Found"})
+		return
+	}
+	writeConditional(w, r, out)
+}
+
+// writeConditional answers v with an ETag, or 304 when the request already has it.
+func writeConditional(w http.ResponseWriter, r *http.Request, v any) {
+	b, _ := json.Marshal(v)
+	etag := `W/"` + fakeETag(string(b)) + `"`
+	w.Header().Set("ETag", etag)
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.WriteHeader(200)
+	_, _ = w.Write(b)
 }
 
 func newLoader(t testing.TB, g *ghServer, opts ...ConfigOption) (*ConfigLoader, *fakeClock) {
@@ -228,7 +271,7 @@ func TestBrokenFileNeverSilencesTheBot(t *testing.T) {
 		t.Errorf("ParseErr = %v, want a FileError without a last good version", got.ParseErr)
 	}
 	want := rules.DefaultConfig()
-	want.Problems = []string{"o/new .github/triagebot.yml (ignored): invalid configuration: line 1: did not find expected node content"}
+	want.Problems = []string{"o/new .github/triagebot.yml (ignored): invalid configuration: line 1: a value is missing, or a '[' or '{' is not closed (yaml: did not find expected node content)"}
 	if diff := cmp.Diff(want, got.Config); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
 	}

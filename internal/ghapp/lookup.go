@@ -2,6 +2,7 @@ package ghapp
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,9 +16,18 @@ import (
 	"github.com/triagebot/triagebot/rules"
 )
 
-// CodeOfConductPaths are where GitHub looks for a code of conduct, in a repository and then in
-// the owner's .github repository.
-var CodeOfConductPaths = []string{"CODE_OF_CONDUCT.md", ".github/CODE_OF_CONDUCT.md", "docs/CODE_OF_CONDUCT.md"}
+// CodeOfConductDirs are where GitHub looks for a code of conduct, in a repository and then in
+// the owner's .github repository: the root, .github/ and docs/, the file's name in any case.
+var CodeOfConductDirs = []string{"", ".github", "docs"}
+
+// isCodeOfConduct: CODE_OF_CONDUCT.md, code_of_conduct.md, Code_Of_Conduct.txt, ...
+func isCodeOfConduct(name string) bool {
+	switch strings.ToLower(name) {
+	case "code_of_conduct.md", "code_of_conduct.txt", "code_of_conduct", "code-of-conduct.md":
+		return true
+	}
+	return false
+}
 
 // Lookups answers the rules' questions (rules.Lookup) from GitHub, with short-lived caches:
 // code-of-conduct locations are conditional reads (ETag), permissions are kept for a few minutes.
@@ -110,8 +120,10 @@ type lookup struct {
 
 var _ rules.Lookup = (*lookup)(nil)
 
-// CodeOfConductURL implements rules.Lookup: the html_url of the repository's
-// CODE_OF_CONDUCT.md (root, .github/, docs/), else of the owner's .github repository's, else "".
+// CodeOfConductURL implements rules.Lookup: the repository's code of conduct as GitHub's
+// community profile reports it (public repositories), else the first file named
+// CODE_OF_CONDUCT.md in any case at the root, in .github/ or in docs/; then the same in the
+// owner's .github repository; else "". Every answer is a conditional, cached read.
 func (x *lookup) CodeOfConductURL(ctx context.Context) (string, error) {
 	if x.cocDone {
 		return x.coc, nil
@@ -121,12 +133,16 @@ func (x *lookup) CodeOfConductURL(ctx context.Context) (string, error) {
 		repos = repos[:1]
 	}
 	for _, repo := range repos {
-		for _, path := range CodeOfConductPaths {
-			f, err := x.l.file(ctx, x.t.InstallationID, x.t.Owner, repo, path)
+		suffixes := []string{"community/profile"}
+		for _, dir := range CodeOfConductDirs {
+			suffixes = append(suffixes, "contents/"+dir)
+		}
+		for _, suffix := range suffixes {
+			f, err := x.l.file(ctx, x.t.InstallationID, x.t.Owner, repo, suffix)
 			if err != nil {
 				return "", err
 			}
-			if !f.missing {
+			if f.htmlURL != "" {
 				x.coc, x.cocDone = f.htmlURL, true
 				return x.coc, nil
 			}
@@ -134,6 +150,37 @@ func (x *lookup) CodeOfConductURL(ctx context.Context) (string, error) {
 	}
 	x.cocDone = true
 	return "", nil
+}
+
+// cocIn finds the code of conduct in an answer: a community profile, or a directory listing.
+func cocIn(suffix string, body []byte) string {
+	if suffix == "community/profile" {
+		var p struct {
+			Files struct {
+				File *struct {
+					HTMLURL string `json:"html_url"`
+				} `json:"code_of_conduct_file"`
+			} `json:"files"`
+		}
+		if json.Unmarshal(body, &p) == nil && p.Files.File != nil {
+			return p.Files.File.HTMLURL
+		}
+		return ""
+	}
+	var entries []struct {
+		Type    string `json:"type"`
+		Name    string `json:"name"`
+		HTMLURL string `json:"html_url"`
+	}
+	if json.Unmarshal(body, &entries) != nil {
+		return ""
+	}
+	for _, e := range entries {
+		if e.Type == "file" && isCodeOfConduct(e.Name) {
+			return e.HTMLURL
+		}
+	}
+	return ""
 }
 
 func (l *Lookups) file(ctx context.Context, installationID int64, owner, repo, path string) (lookedUpFile, error) {
@@ -161,7 +208,7 @@ func (l *Lookups) fetchFile(ctx context.Context, key string, installationID int6
 	if cached && !f.missing {
 		etag = f.etag
 	}
-	res, err := getFile(ctx, l.clients.Installation(installationID), owner, repo, path, etag, noContent)
+	res, err := getJSON(ctx, l.clients.Installation(installationID), fmt.Sprintf("repos/%s/%s/%s", url.PathEscape(owner), url.PathEscape(repo), escapePath(path)), etag)
 	if err != nil {
 		if cached {
 			l.log.Warn("lookup not revalidated: using the cached answer", zap.String("repo", owner+"/"+repo), zap.String("path", path), zap.Error(err))
@@ -175,7 +222,7 @@ func (l *Lookups) fetchFile(ctx context.Context, key string, installationID int6
 	case http.StatusNotFound:
 		f = lookedUpFile{missing: true, checked: now}
 	default:
-		f = lookedUpFile{etag: res.ETag, htmlURL: res.HTMLURL, checked: now}
+		f = lookedUpFile{etag: res.ETag, htmlURL: cocIn(path, res.Body), checked: now}
 	}
 	l.files.put(key, f)
 	return f, nil

@@ -23,39 +23,44 @@ func newLookups(t *testing.T, g *ghServer) (*Lookups, *fakeClock) {
 }
 
 func TestCodeOfConductURL(t *testing.T) {
+	lookIn := func(repo string) []string {
+		return []string{"/repos/o/" + repo + "/community/profile", "/repos/o/" + repo + "/contents/",
+			"/repos/o/" + repo + "/contents/.github", "/repos/o/" + repo + "/contents/docs"}
+	}
 	tests := []struct {
 		name      string
 		files     map[string]string
+		profile   string // the community profile's code_of_conduct_file.html_url; none: 404 (private)
 		want      string
 		wantPaths []string
 	}{
 		{
-			name:      "repository root",
-			files:     map[string]string{"o/r/CODE_OF_CONDUCT.md": "be kind"},
+			name:      "the community profile",
+			profile:   "https://github.example/o/r/blob/main/CODE_OF_CONDUCT.md",
 			want:      "https://github.example/o/r/blob/main/CODE_OF_CONDUCT.md",
-			wantPaths: []string{"/repos/o/r/contents/CODE_OF_CONDUCT.md"},
+			wantPaths: []string{"/repos/o/r/community/profile"},
 		},
 		{
-			name:  "organisation's docs folder",
-			files: map[string]string{"o/.github/docs/CODE_OF_CONDUCT.md": "be kind"},
-			want:  "https://github.example/o/.github/blob/main/docs/CODE_OF_CONDUCT.md",
-			wantPaths: []string{
-				"/repos/o/r/contents/CODE_OF_CONDUCT.md", "/repos/o/r/contents/.github/CODE_OF_CONDUCT.md", "/repos/o/r/contents/docs/CODE_OF_CONDUCT.md",
-				"/repos/o/.github/contents/CODE_OF_CONDUCT.md", "/repos/o/.github/contents/.github/CODE_OF_CONDUCT.md", "/repos/o/.github/contents/docs/CODE_OF_CONDUCT.md",
-			},
+			name:      "lower case at the root of a private repository",
+			files:     map[string]string{"o/r/code_of_conduct.md": "be kind"},
+			want:      "https://github.example/o/r/blob/main/code_of_conduct.md",
+			wantPaths: lookIn("r")[:2],
 		},
 		{
-			name: "none",
-			wantPaths: []string{
-				"/repos/o/r/contents/CODE_OF_CONDUCT.md", "/repos/o/r/contents/.github/CODE_OF_CONDUCT.md", "/repos/o/r/contents/docs/CODE_OF_CONDUCT.md",
-				"/repos/o/.github/contents/CODE_OF_CONDUCT.md", "/repos/o/.github/contents/.github/CODE_OF_CONDUCT.md", "/repos/o/.github/contents/docs/CODE_OF_CONDUCT.md",
-			},
+			name:      "organisation's docs folder",
+			files:     map[string]string{"o/.github/docs/Code_Of_Conduct.md": "be kind"},
+			want:      "https://github.example/o/.github/blob/main/docs/Code_Of_Conduct.md",
+			wantPaths: append(lookIn("r"), lookIn(".github")...),
+		},
+		{
+			name:      "none",
+			wantPaths: append(lookIn("r"), lookIn(".github")...),
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := newGHServer(t)
-			f := &files{files: map[string]string{}}
+			f := &files{files: map[string]string{}, profile: tt.profile}
 			for k, v := range tt.files {
 				f.files[k] = v
 			}

@@ -235,6 +235,13 @@ func testOpenAPI(t *testing.T, prefix string) {
 			req.Header.Set("If-None-Match", etag)
 			return gh.Do(ctx, req, nil)
 		}},
+		{"list a directory", 200, func(ctx context.Context) (*github.Response, error) {
+			_, dir, r, err := gh.Repositories.GetContents(ctx, owner, repo, ".github", nil)
+			if err == nil && (len(dir) != 1 || dir[0].GetType() != "file" || dir[0].GetPath() != ".github/triagebot.yml" || dir[0].GetHTMLURL() == "") {
+				t.Errorf("directory listing: %+v", dir)
+			}
+			return r, err
+		}},
 		{"get missing file", 404, func(ctx context.Context) (*github.Response, error) {
 			_, _, r, err := gh.Repositories.GetContents(ctx, owner, ".github", "CODE_OF_CONDUCT.md", nil)
 			return r, err

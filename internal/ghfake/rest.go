@@ -1,8 +1,10 @@
 package ghfake
 
 import (
+	"crypto/sha1"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -28,6 +30,7 @@ func (s *Server) buildRoutes() []*route {
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/collaborators/{username}/permission", s.hPermission)
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/contents/{path}", s.hContents)
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/contents/", s.hContents)
+	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/community/profile", s.hCommunityProfile)
 	s.addRoute(&rs, "PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}", s.hUpdateComment)
 	s.addRoute(&rs, "POST", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", s.hReact)
 	s.addRoute(&rs, "GET", issue, s.hGetIssue)
@@ -487,10 +490,10 @@ func (s *Server) hContents(c *call) response {
 	if ref := c.r.URL.Query().Get("ref"); ref != "" && ref != c.repo.defaultBranch && ref != "refs/heads/"+c.repo.defaultBranch && ref != c.repo.head {
 		return errorResponse(http.StatusNotFound, "No commit found for the ref "+ref)
 	}
-	p := c.params["path"]
+	p := strings.Trim(c.params["path"], "/")
 	f, ok := c.repo.files[p]
 	if !ok {
-		return s.contentsDir(c, p)
+		return s.directoryLocked(c, strings.Trim(p, "/"))
 	}
 	etag := `W/"` + f.sha + `"`
 	h := http.Header{"Etag": {etag}, "Cache-Control": {"private, max-age=60, s-maxage=60"},
@@ -522,6 +525,74 @@ func (s *Server) hContents(c *call) response {
 	})
 	res.header = h
 	return res
+}
+
+// directoryLocked lists a directory of the default branch (the files under it, and its
+// subdirectories), as the contents API does; 404 when nothing is under it.
+func (s *Server) directoryLocked(c *call, dir string) response {
+	prefix := ""
+	if dir != "" {
+		prefix = dir + "/"
+	}
+	entries := map[string]map[string]any{}
+	for p, f := range c.repo.files {
+		rest, ok := strings.CutPrefix(p, prefix)
+		if !ok {
+			continue
+		}
+		name, _, isDir := strings.Cut(rest, "/")
+		full := prefix + name
+		self := c.repo.apiURL() + "/contents/" + full + "?ref=" + c.repo.defaultBranch
+		html := c.repo.htmlURL() + "/blob/" + c.repo.defaultBranch + "/" + full
+		e := map[string]any{"type": "file", "name": name, "path": full, "sha": f.sha, "size": len(f.content), "url": self,
+			"html_url": html, "git_url": c.repo.apiURL() + "/git/blobs/" + f.sha,
+			"download_url": "https://raw.githubusercontent.com/" + c.repo.fullName() + "/" + c.repo.defaultBranch + "/" + full}
+		if isDir {
+			html = c.repo.htmlURL() + "/tree/" + c.repo.defaultBranch + "/" + full
+			e = map[string]any{"type": "dir", "name": name, "path": full, "sha": f.sha, "size": 0, "url": self, "html_url": html,
+				"git_url": c.repo.apiURL() + "/git/trees/" + f.sha, "download_url": nil}
+		}
+		e["_links"] = map[string]any{"self": self, "git": e["git_url"], "html": html}
+		entries[name] = e
+	}
+	if len(entries) == 0 {
+		return notFound()
+	}
+	out := make([]map[string]any, 0, len(entries))
+	for _, name := range slices.Sorted(maps.Keys(entries)) {
+		out = append(out, entries[name])
+	}
+	b, _ := json.Marshal(out)
+	etag := `W/"` + fmt.Sprintf("%x", sha1.Sum(b)) + `"`
+	if inm := c.r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, etag) {
+		return response{status: http.StatusNotModified, header: http.Header{"Etag": {etag}}}
+	}
+	res := jsonResponse(http.StatusOK, json.RawMessage(b))
+	res.header = http.Header{"Etag": {etag}}
+	return res
+}
+
+// hCommunityProfile is GitHub's community profile: the community health files it found, in
+// any case, at the root, in .github/ or in docs/.
+func (s *Server) hCommunityProfile(c *call) response {
+	files := map[string]any{"code_of_conduct": nil, "code_of_conduct_file": nil, "license": nil, "contributing": nil,
+		"readme": nil, "issue_template": nil, "pull_request_template": nil}
+	health := 0
+	for _, p := range slices.Sorted(maps.Keys(c.repo.files)) {
+		dir, name := "", p
+		if i := strings.LastIndex(p, "/"); i >= 0 {
+			dir, name = p[:i], p[i+1:]
+		}
+		if (dir == "" || dir == ".github" || dir == "docs") && strings.EqualFold(name, "CODE_OF_CONDUCT.md") && files["code_of_conduct_file"] == nil {
+			files["code_of_conduct_file"] = map[string]any{"url": c.repo.apiURL() + "/contents/" + p,
+				"html_url": c.repo.htmlURL() + "/blob/" + c.repo.defaultBranch + "/" + p}
+			health += 20
+		}
+	}
+	return jsonResponse(http.StatusOK, map[string]any{
+		"health_percentage": health, "description": nil, "documentation": nil, "files": files,
+		"updated_at": c.repo.created.UTC().Format(time.RFC3339), "content_reports_enabled": false,
+	})
 }
 
 func (s *Server) hPermission(c *call) response {

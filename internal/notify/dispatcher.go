@@ -53,8 +53,9 @@ type Outcome struct {
 	Channel string
 	IDs     []string
 	Result  string
-	Delay   time.Duration // retry, rate_limited: how long until the next attempt
-	Err     error         // never contains a webhook URL
+	Delay   time.Duration  // retry, rate_limited: how long until the next attempt
+	Err     error          // never contains a webhook URL
+	Sent    []Notification // sent: what the channel took (for the audit trail)
 }
 
 // Option configures a Dispatcher.
@@ -482,7 +483,11 @@ func (d *Dispatcher) settleSent(l *channelLoop, log *zap.Logger, g []held) {
 		}
 	}
 	log.Info("notification sent", zap.Int(logKeyItems, len(g)))
-	d.done(Outcome{Channel: l.cfg.Name, IDs: ids(g), Result: ResultSent})
+	sent := make([]Notification, len(g))
+	for i, h := range g {
+		sent[i] = h.n
+	}
+	d.done(Outcome{Channel: l.cfg.Name, IDs: ids(g), Result: ResultSent, Sent: sent})
 }
 
 func (d *Dispatcher) ackDuplicate(l *channelLoop, h held) {

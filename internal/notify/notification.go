@@ -23,9 +23,10 @@ type Notification struct {
 	// the one window where a crash can repeat a send). Build it from the delivery id, the route
 	// and the channel.
 	ID      string    `json:"id"`
-	Channel string    `json:"channel"` // the channel's name in TRIAGEBOT_CONFIG
-	Route   string    `json:"route"`   // issue_opened, labeled, priority_changed, conduct, notify_command, untriaged
-	Repo    string    `json:"repo"`    // owner/name
+	Channel string    `json:"channel"`           // the channel's name in TRIAGEBOT_CONFIG
+	Route   string    `json:"route"`             // issue_opened, labeled, priority_changed, conduct, notify_command, untriaged
+	Repo    string    `json:"repo"`              // owner/name
+	RepoID  int64     `json:"repo_id,omitempty"` // for the audit trail of what was sent
 	Number  int       `json:"number"`
 	Title   string    `json:"title,omitempty"`
 	URL     string    `json:"url,omitempty"`

@@ -32,6 +32,7 @@ func UntriagedID(repo string, number int, channel string) string {
 // UntriagedIssue is an open issue that still carries the needs-triage label.
 type UntriagedIssue struct {
 	Repo     string // owner/name
+	RepoID   int64  // 0 when not known
 	Number   int
 	Title    string
 	URL      string
@@ -51,6 +52,7 @@ func UntriagedNotification(issue UntriagedIssue, channel string, after time.Dura
 		Channel: channel,
 		Route:   "untriaged",
 		Repo:    issue.Repo,
+		RepoID:  issue.RepoID,
 		Number:  issue.Number,
 		Title:   issue.Title,
 		URL:     issue.URL,

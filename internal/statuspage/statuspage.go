@@ -275,7 +275,11 @@ func (h *Handler) Collect(ctx context.Context, filter string) Page {
 func (h *Handler) actions(ctx context.Context, filter string) ([]ActionView, int, error) {
 	var all []ActionView
 	searched := 0
-	err := h.src.Queue.ScanAudit(ctx, queue.AuditScan{Last: h.src.AuditWindow}, func(e queue.AuditEntry) bool {
+	window := h.src.AuditWindow
+	if filter == "" {
+		window = uint64(h.src.Actions) // the newest are all shown: read no more
+	}
+	err := h.src.Queue.ScanAudit(ctx, queue.AuditScan{Last: window}, func(e queue.AuditEntry) bool {
 		searched++
 		var rec handlers.AuditRecord
 		if json.Unmarshal(e.Data, &rec) != nil {
