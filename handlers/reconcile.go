@@ -33,10 +33,10 @@ type DeliverySource interface {
 type DeliveryLedger interface {
 	// DeliveryState is "" for an id never stored within the dedup window.
 	DeliveryState(ctx context.Context, id string) (string, error)
-	// ClaimRedelivery reports whether this call is the first to ask for a redelivery of
-	// attempt (a delivery id and the failed attempt's number).
-	ClaimRedelivery(ctx context.Context, attempt string) (bool, error)
-	ReleaseRedelivery(ctx context.Context, attempt string) error
+	// RedeliveryAsked reports whether a redelivery of attempt (a delivery id and the failed
+	// attempt's number) was asked for; RecordRedelivery notes one GitHub accepted.
+	RedeliveryAsked(ctx context.Context, attempt string) (bool, error)
+	RecordRedelivery(ctx context.Context, attempt string) error
 }
 
 // ReconcileReport is what one reconciliation found and did.
@@ -166,20 +166,21 @@ func (r *Reconciler) reconcile(ctx context.Context, within time.Duration) (Recon
 			rep.Known++
 			continue
 		}
-		// Claimed per failed attempt: one request for each failure, however many processes
-		// and runs see it. A redelivery that fails again is a new attempt, asked for again.
+		// Once per failed attempt, however many processes and runs see it; a redelivery that
+		// fails again is a new attempt, asked for again. The record follows GitHub's answer: a
+		// process that dies in between asks twice, and the ledger drops the second delivery,
+		// where a record made first would lose the delivery for good.
 		attempt := fmt.Sprintf("%s.%d", d.GUID, d.ID)
-		claimed, err := r.Ledger.ClaimRedelivery(ctx, attempt)
+		asked, err := r.Ledger.RedeliveryAsked(ctx, attempt)
 		if err != nil {
 			return rep, true, err
 		}
-		if !claimed {
+		if asked {
 			rep.Asked++
 			continue
 		}
 		if rep.Redelivered+rep.Errors > 0 {
 			if err := sleepCtx(ctx, r.Pace); err != nil {
-				_ = r.Ledger.ReleaseRedelivery(context.WithoutCancel(ctx), attempt)
 				return rep, true, err
 			}
 		}
@@ -187,14 +188,14 @@ func (r *Reconciler) reconcile(ctx context.Context, within time.Duration) (Recon
 			rep.Errors++
 			errs = append(errs, fmt.Errorf("redeliver %s: %w", d.GUID, err))
 			log.Warn("redelivery refused by GitHub; asked again on the next run", zap.Error(err))
-			if rerr := r.Ledger.ReleaseRedelivery(context.WithoutCancel(ctx), attempt); rerr != nil {
-				errs = append(errs, rerr)
-			}
 			// The checkpoint stays before it, so the next run lists it again.
 			if d.DeliveredAt.Before(next) {
 				next = d.DeliveredAt.Add(-time.Second)
 			}
 			continue
+		}
+		if err := r.Ledger.RecordRedelivery(ctx, attempt); err != nil {
+			errs = append(errs, err)
 		}
 		rep.Redelivered++
 		log.Info("redelivery asked for", zap.Int("status", d.StatusCode), zap.Time("delivered_at", d.DeliveredAt))

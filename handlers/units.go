@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/triagebot/triagebot/queue"
+	"github.com/triagebot/triagebot/rules"
 )
 
 // Long installation work is split into one queued unit per repository: an installation of 300
@@ -82,6 +83,12 @@ func (w *Worker) installRepository(ctx context.Context, m queue.Message, install
 	}
 	if err != nil {
 		return fmt.Errorf("prepare %s: %w", full, err)
+	}
+	if w.cfg.Backfill != nil {
+		t := rules.Target{InstallationID: installationID, RepoID: repoID, Owner: owner, Name: name}
+		if _, err := w.cfg.Backfill(ctx, t); err != nil {
+			return fmt.Errorf("backfill %s: %w", full, err)
+		}
 	}
 	return nil
 }

@@ -78,6 +78,9 @@ type WorkerConfig struct {
 	// Installer and ConfigWatcher are optional.
 	Installer     Installer
 	ConfigWatcher ConfigWatcher
+	// Backfill, when set, walks a newly installed repository's open issues once (after the
+	// Installer): Backfiller.Backfill.
+	Backfill func(ctx context.Context, t rules.Target) (BackfillProgress, error)
 	// Forgetter, optional, deletes what the bot keeps about repositories it is uninstalled from.
 	Forgetter Forgetter
 	// Units, when set, takes the installation's repositories as one queued unit each

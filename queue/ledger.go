@@ -74,24 +74,22 @@ func (q *Queue) setupLedger(ctx context.Context) error {
 	return nil
 }
 
-// ClaimRedelivery records that id (a failed attempt) is being asked for again, and reports
-// whether this call claimed it (false: some process asked before). One claim per id across
-// every process.
-func (q *Queue) ClaimRedelivery(ctx context.Context, id string) (bool, error) {
-	_, err := q.redeliveries.Create(ctx, ledgerKey(id), []byte(time.Now().UTC().Format(time.RFC3339)))
-	if errors.Is(err, jetstream.ErrKeyExists) {
+// RedeliveryAsked reports whether a redelivery of id (a failed attempt) was asked for.
+func (q *Queue) RedeliveryAsked(ctx context.Context, id string) (bool, error) {
+	_, err := q.redeliveries.Get(ctx, ledgerKey(id))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("claim redelivery %s: %w", id, err)
+		return false, fmt.Errorf("redelivery ledger %s: %w", id, err)
 	}
 	return true, nil
 }
 
-// ReleaseRedelivery forgets a claim whose request GitHub refused, so a later run asks again.
-func (q *Queue) ReleaseRedelivery(ctx context.Context, id string) error {
-	if err := q.redeliveries.Delete(ctx, ledgerKey(id)); err != nil {
-		return fmt.Errorf("release redelivery %s: %w", id, err)
+// RecordRedelivery notes that GitHub accepted a redelivery of id (a failed attempt).
+func (q *Queue) RecordRedelivery(ctx context.Context, id string) error {
+	if _, err := q.redeliveries.Put(ctx, ledgerKey(id), []byte(time.Now().UTC().Format(time.RFC3339))); err != nil {
+		return fmt.Errorf("redelivery ledger %s: %w", id, err)
 	}
 	return nil
 }
@@ -112,7 +110,7 @@ func (q *Queue) DeliveryState(ctx context.Context, id string) (string, error) {
 // recordStored notes that id was stored, unless the ledger already knows more about it.
 func (q *Queue) recordStored(ctx context.Context, id string) error {
 	_, err := q.ledger.Create(ctx, ledgerKey(id), []byte(DeliveryStored))
-	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 		return fmt.Errorf("delivery ledger %s: %w", id, err)
 	}
 	return nil

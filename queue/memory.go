@@ -46,7 +46,8 @@ func (q *Queue) StoreMemory(ctx context.Context, key string, v any, revision uin
 		_, err = q.memory.Update(ctx, key, data, revision)
 	}
 	var apiErr *jetstream.APIError
-	if errors.Is(err, jetstream.ErrKeyExists) || (errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence) {
+	// A replicated (R3) bucket reports a conflict as ErrKeyRevisionMismatch (code 10164).
+	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) || (errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence) {
 		return fmt.Errorf("store memory %s: %w", key, ErrConflict)
 	}
 	if err != nil {

@@ -22,6 +22,9 @@ type Config struct {
 	CodeOfConduct CodeOfConductConfig `yaml:"code_of_conduct" json:"code_of_conduct"`
 	Commands      CommandsConfig      `yaml:"commands" json:"commands"`
 	Notifications NotificationsConfig `yaml:"notifications" json:"notifications"`
+	// Backfill: when the App is installed, the open issues it never saw get needs-triage and
+	// their priority (no comments, no notifications).
+	Backfill bool `yaml:"backfill" json:"backfill"`
 	// Labels are created and kept up to date in the repository (see LabelConfig).
 	Labels    []LabelConfig   `yaml:"labels,omitempty" json:"labels,omitempty"`
 	Security  SecurityConfig  `yaml:"security" json:"security"`
@@ -149,6 +152,7 @@ var permissionLevels = []string{"anyone", "author", "triage", "write", "maintain
 // DefaultConfig is the configuration of a repository that has no file (DESIGN.md §5).
 func DefaultConfig() Config {
 	return Config{
+		Backfill: true,
 		NeedsTriage: NeedsTriageConfig{
 			Enabled:         true,
 			Label:           "needs-triage",

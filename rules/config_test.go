@@ -52,8 +52,10 @@ func TestDefaultConfigIsTheDesignBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := DefaultConfig()
-	// The only default beyond DESIGN.md: /needs-triage (a command of issue 5) needs a permission.
+	// The defaults beyond DESIGN.md: /needs-triage (a command of issue 5) needs a permission;
+	// backfill (issue 9) is on.
 	delete(want.Commands.Permissions, "needs-triage")
+	want.Backfill = false
 	// And those of issue 12 §3 (bots' labels are not triage, closing takes needs-triage off).
 	want.NeedsTriage.TriageBots, want.NeedsTriage.RemoveOnClose = nil, false
 	// And the security-report guard of issue 12 §1, with its command.
@@ -157,7 +159,7 @@ func TestParseConfigErrors(t *testing.T) {
 		},
 		{
 			name: "unknown section", give: "# a comment\npriorty:\n  enabled: false\n",
-			want: []FieldError{{Line: 2, Path: "priorty", Msg: "unknown key (known: code_of_conduct, commands, labels, lifecycle, needs_triage, notifications, priority, security)"}},
+			want: []FieldError{{Line: 2, Path: "priorty", Msg: "unknown key (known: backfill, code_of_conduct, commands, labels, lifecycle, needs_triage, notifications, priority, security)"}},
 		},
 		{name: "wrong type", give: "priority:\n  enabled: yes please\n", want: []FieldError{{Line: 2, Path: "priority.enabled", Msg: `expected true or false, got "yes please"`}}},
 		{name: "number expected", give: "priority:\n  hysteresis: two\n", want: []FieldError{{Line: 2, Path: "priority.hysteresis", Msg: `expected a whole number, got "two"`}}},
@@ -209,7 +211,7 @@ func TestParseConfigErrors(t *testing.T) {
 				{Line: 2, Path: "needs_triage.enabled", Msg: `expected true or false, got "maybe"`},
 				{Line: 4, Path: "priority.score", Msg: `must be one of comments, participants, comments_and_reactions, got "votes"`},
 				{Line: 5, Path: "priority.hysteresis", Msg: `expected a whole number, got "x"`},
-				{Line: 6, Path: "extra", Msg: "unknown key (known: code_of_conduct, commands, labels, lifecycle, needs_triage, notifications, priority, security)"},
+				{Line: 6, Path: "extra", Msg: "unknown key (known: backfill, code_of_conduct, commands, labels, lifecycle, needs_triage, notifications, priority, security)"},
 			},
 		},
 	}

@@ -216,6 +216,7 @@ func (d *decoder) config(n *yaml.Node, path string, cfg *Config) {
 		"code_of_conduct": func(n *yaml.Node, p string) { d.codeOfConduct(n, p, &cfg.CodeOfConduct) },
 		"commands":        func(n *yaml.Node, p string) { d.commands(n, p, &cfg.Commands) },
 		"notifications":   func(n *yaml.Node, p string) { d.notifications(n, p, &cfg.Notifications) },
+		"backfill":        func(n *yaml.Node, p string) { d.boolean(n, p, &cfg.Backfill) },
 		"security":        func(n *yaml.Node, p string) { d.security(n, p, &cfg.Security) },
 		"lifecycle":       func(n *yaml.Node, p string) { d.lifecycle(n, p, &cfg.Lifecycle) },
 		"labels":          func(n *yaml.Node, p string) { d.labelList(n, p, &cfg.Labels) },

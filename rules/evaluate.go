@@ -198,7 +198,9 @@ func (e *eval) remember() {
 		for _, a := range e.issue.Assignees {
 			e.mem.OpenedAssignees = addFold(e.mem.OpenedAssignees, a.GetLogin())
 		}
-		e.mem.Triaged = false
+		// An issue is opened once: a memory that says it was triaged means a maintainer's
+		// triage was handled first and this opened event arrives late (redelivered after the
+		// bot was down). Triage stands.
 		e.mem.OpenedAt = e.issue.GetCreatedAt().Time
 	case e.event == "issues" && e.action == "reopened":
 		e.mem.Triaged = false

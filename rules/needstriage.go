@@ -32,6 +32,10 @@ func (e *eval) needsTriage() {
 			e.skip(RuleNeedsTriage, "a person took %q off this issue before: it is not put back", cfg.Label)
 			return
 		}
+		if e.action == "opened" && e.mem.Triaged {
+			e.skip(RuleNeedsTriage, "a maintainer's triage was handled before this late opened event")
+			return
+		}
 		reason := "new issue: waiting for a maintainer to triage it"
 		if e.action == "reopened" {
 			reason = "issue reopened: waiting for a maintainer to triage it again"

@@ -52,6 +52,7 @@ func TestNeedsTriage(t *testing.T) {
 			want: []Action{{Rule: RuleNeedsTriage, Type: AddLabels, Repo: repo, Number: 1, Labels: []string{"needs-triage"},
 				Reason: "issue reopened: waiting for a maintainer to triage it again"}},
 		},
+		{name: "opened late, after a maintainer's triage was handled (a redelivery)", give: issues(t, "opened.json", nil), memory: Memory{Triaged: true}},
 		{name: "reopened after a human removed the label", give: issues(t, "reopened.json", withLabels()), memory: Memory{HumanRemoved: []string{"needs-triage"}}},
 		{
 			name: "maintainer adds a label", give: issues(t, "labeled.json", labeled("enhancement", "maintainer", "NONE")),

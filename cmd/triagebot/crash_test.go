@@ -164,15 +164,7 @@ func TestCrashAfterAcceptingLosesNothing(t *testing.T) {
 	second := startProc(t, dir, env, "serve")
 	addr = second.waitLog("listening", msgIs("listening"))["addr"].(string)
 	fake.SetWebhook("http://"+addr+"/webhook", testSecret)
-	done := func() bool {
-		for i := 1; i <= issues; i++ {
-			is, ok := fake.Issue(repo, i)
-			if !ok || len(is.Labels) != 1 || len(is.Comments) != 1 {
-				return false
-			}
-		}
-		return true
-	}
+	done := issuesHandled(fake, repo, issues, 1)
 	if err := fake.Wait(ctx, done); err != nil {
 		t.Fatalf("not every delivery was handled after the restart: %v\n%s", err, second.output())
 	}

@@ -74,6 +74,8 @@ type cli struct {
 	Config      configCmd      `cmd:"" help:"Check a .github/triagebot.yml."`
 	DLQ         dlqCmd         `cmd:"" name:"dlq" help:"Inspect and re-queue dead letters."`
 	Redeliver   redeliverCmd   `cmd:"" help:"Ask GitHub to redeliver deliveries that failed."`
+	Backfill    backfillCmd    `cmd:"" help:"Label a repository's open issues the bot never saw (once)."`
+	Soak        soakCmd        `cmd:"" help:"A bounded chaos run of serve against an in-memory GitHub."`
 	Audit       auditCmd       `cmd:"" help:"The audit trail of a repository or an issue: what the bot did, and why."`
 	Healthcheck healthcheckCmd `cmd:"" help:"Ask a running triagebot whether it is ready (the container health check)."`
 	VersionCmd  versionCmd     `cmd:"" name:"version" help:"Print the version, commit and Go version."`

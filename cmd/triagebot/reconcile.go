@@ -27,7 +27,7 @@ func (a *app) startReconciler(gh *ghapp.App, reg prometheus.Registerer, opts sta
 	})
 	reg.MustRegister(found, runs)
 	a.reconciler = &handlers.Reconciler{Source: gh, Ledger: a.q, Store: a.q, Logger: a.log.Named("reconcile"),
-		Every: every, Pace: opts.reconcilePace,
+		Every: every, Pace: cmp.Or(opts.reconcilePace, a.s.ReconcilePace),
 		Observe: func(r handlers.ReconcileReport) {
 			runs.Inc()
 			found.WithLabelValues("stored_anyway").Add(float64(r.Known))

@@ -58,15 +58,7 @@ func TestReconcilerRecoversWhatHappenedWhileTheBotWasDown(t *testing.T) {
 	if err := l.Restart(ctx); err != nil {
 		t.Fatal(err)
 	}
-	done := func() bool {
-		for i := 1; i <= issues; i++ {
-			is, ok := l.Fake.Issue(repo, i)
-			if !ok || len(is.Labels) != 1 || len(is.Comments) != 2 {
-				return false
-			}
-		}
-		return true
-	}
+	done := issuesHandled(l.Fake, repo, issues, 2)
 	if err := l.Fake.Wait(ctx, done); err != nil {
 		for _, e := range logs.All() {
 			if e.LoggerName == "reconcile" || e.Level > 0 {

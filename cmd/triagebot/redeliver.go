@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/alecthomas/kong"
 	"go.uber.org/zap"
+
+	"github.com/triagebot/triagebot/internal/ghapp"
 )
 
 // redeliverCmd asks GitHub to redeliver the App's failed deliveries.
@@ -30,16 +33,9 @@ func (c *redeliverCmd) Run(ctx context.Context, kctx *kong.Context, o streams) e
 	}
 	since, dry, stdout := c.Since, c.List, o.stdout
 	s := settings{githubSettings: c.githubSettings, logSettings: c.logSettings}
-	log, err := newLogger(s, o.stderr)
-	if err != nil {
-		return withExit(2, err)
-	}
-	app, err := newApp(s, log.WithOptions(zap.IncreaseLevel(zap.WarnLevel)), startOptions{})
+	app, _, err := commandApp(s, o.stderr, "to ask GitHub for redeliveries")
 	if err != nil {
 		return err
-	}
-	if app == nil {
-		return withExit(2, fmt.Errorf("TRIAGEBOT_APP_ID and TRIAGEBOT_PRIVATE_KEY_FILE: required to ask GitHub for redeliveries"))
 	}
 	defer app.Close()
 	reds, err := app.RedeliverFailed(ctx, time.Now().Add(-since), dry)
@@ -67,4 +63,21 @@ func (c *redeliverCmd) Run(ctx context.Context, kctx *kong.Context, o streams) e
 		return withExit(1, fmt.Errorf("%d redeliveries failed", failed))
 	}
 	return nil
+}
+
+// commandApp is the logger and the App of a one-off command that needs App credentials; the
+// App's own log is kept to warnings.
+func commandApp(s settings, stderr io.Writer, purpose string) (*ghapp.App, *zap.Logger, error) {
+	log, err := newLogger(s, stderr)
+	if err != nil {
+		return nil, nil, withExit(2, err)
+	}
+	app, err := newApp(s, log.WithOptions(zap.IncreaseLevel(zap.WarnLevel)), startOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	if app == nil {
+		return nil, nil, withExit(2, fmt.Errorf("TRIAGEBOT_APP_ID and TRIAGEBOT_PRIVATE_KEY_FILE: required %s", purpose))
+	}
+	return app, log, nil
 }

@@ -320,6 +320,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			wc.Config, wc.Lookup, wc.BotLoginFunc = countedConfig{loader: side.config, om: om}, side.lookups.For, gh.BotLogin
 			if !s.DryRun {
 				wc.Installer, wc.ConfigWatcher, wc.Units = side, side, a.q
+				wc.Backfill = newBackfiller(side, a.q, log).Backfill
 			}
 			a.github = gh
 			page.GitHub, page.ConfigKV = om.GitHub, a.q.ConfigBucket()

@@ -190,6 +190,7 @@ type workerSettings struct {
 	ConfigFile     string        `name:"config" env:"TRIAGEBOT_CONFIG" type:"path" help:"Server-side defaults and notification channels (YAML)."`
 	DryRun         bool          `env:"TRIAGEBOT_DRY_RUN" help:"Decide and record, but write nothing to GitHub."`
 	ReconcileEvery time.Duration `env:"TRIAGEBOT_RECONCILE_EVERY" default:"5m" help:"How often GitHub's failed deliveries are looked for and redelivered (one process at a time)."`
+	ReconcilePace  time.Duration `env:"TRIAGEBOT_RECONCILE_PACE" default:"1s" help:"The wait between two redelivery requests of the reconciler (the App's token allows 5,000 requests an hour)."`
 	UntriagedSweep time.Duration `env:"TRIAGEBOT_UNTRIAGED_SWEEP" default:"1h" help:"How often open issues still labelled needs-triage are looked for (for untriaged notifications of issues the bot did not see open)."`
 	MaxInFlight    int           `env:"TRIAGEBOT_MAX_IN_FLIGHT" default:"256" help:"Events one worker process holds at once: issues handled at the same time (one event per issue at a time)."`
 }
@@ -197,6 +198,7 @@ type workerSettings struct {
 func (g *workerSettings) check(c *checker) {
 	c.positive("TRIAGEBOT_UNTRIAGED_SWEEP", g.UntriagedSweep)
 	c.positive("TRIAGEBOT_RECONCILE_EVERY", g.ReconcileEvery)
+	c.positive("TRIAGEBOT_RECONCILE_PACE", g.ReconcilePace)
 	c.between("TRIAGEBOT_MAX_IN_FLIGHT", g.MaxInFlight, 1, 100_000)
 }
 

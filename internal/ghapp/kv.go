@@ -40,7 +40,7 @@ func updateJSON[T any](ctx context.Context, kv jetstream.KeyValue, key string, a
 			_, err = kv.Update(ctx, key, data, rev)
 		}
 		var apiErr *jetstream.APIError
-		if errors.Is(err, jetstream.ErrKeyExists) || errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+		if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
 			continue
 		}
 		return v, err

@@ -282,6 +282,17 @@ func testOpenAPI(t *testing.T, prefix string) {
 			_, r, err := app.Apps.RedeliverHookDelivery(ctx, fake.Deliveries()[0].ID)
 			return r, err
 		}},
+		{"list open issues, oldest first", 200, func(ctx context.Context) (*github.Response, error) {
+			if _, err := fake.OpenIssue("octo/hello", "bob", "Second", "Also."); err != nil {
+				return nil, err
+			}
+			got, r, err := gh.Issues.ListByRepo(ctx, owner, repo, &github.IssueListByRepoOptions{State: "open", Sort: "created",
+				Direction: "asc", ListOptions: github.ListOptions{PerPage: 1}})
+			if err == nil && (len(got) != 1 || got[0].GetNumber() != issue || r.NextPage != 2) {
+				t.Errorf("issues: %d, first #%d, next page %d", len(got), got[0].GetNumber(), r.NextPage)
+			}
+			return r, err
+		}},
 		{"redeliver unknown", 404, func(ctx context.Context) (*github.Response, error) {
 			_, r, err := app.Apps.RedeliverHookDelivery(ctx, 123456789)
 			return r, err

@@ -65,6 +65,9 @@ func newGUID() string {
 // enqueueLocked queues a webhook; the payload is marshalled now, as GitHub snapshots state
 // when the event happens.
 func (s *Server) enqueueLocked(event, action string, installationID, repositoryID int64, payload any) {
+	if repositoryID != 0 && installationID == 0 {
+		return // GitHub sends a repository's events only to Apps installed on it
+	}
 	s.queueLocked(&delivery{guid: newGUID(), event: event, action: action,
 		installationID: installationID, repositoryID: repositoryID, payload: s.payloadJSON(payload)})
 }
@@ -225,4 +228,12 @@ func (s *Server) commentEventLocked(r *repo, is *issue, c *comment, action, send
 		ev.Changes = &github.EditChange{Body: &github.EditBody{From: from}}
 	}
 	s.enqueueLocked("issue_comment", action, r.installationID, r.id, ev)
+}
+
+// DeliveryCounts are the delivery attempts made or queued so far, and those still queued;
+// cheaper than Deliveries for a load generator that polls.
+func (s *Server) DeliveryCounts() (total, queued int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.deliveries), len(s.queue)
 }
