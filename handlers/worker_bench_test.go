@@ -65,7 +65,7 @@ func BenchmarkWorker(b *testing.B) {
 			done := make(chan struct{})
 			b.ResetTimer()
 			cpu0, t0 := cpuTime(), time.Now()
-			c, err := q.Consume(ctx, w.Handle, queue.ConsumeOptions{Observe: func(o queue.Outcome) {
+			c, err := q.Consume(ctx, w.Handle, benchConsumeOptions(func(o queue.Outcome) {
 				mu.Lock()
 				defer mu.Unlock()
 				if o.Result != "acked" {
@@ -74,7 +74,7 @@ func BenchmarkWorker(b *testing.B) {
 				if handled++; handled == b.N {
 					close(done)
 				}
-			}})
+			}))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -144,6 +144,9 @@ func (q *Queue) Consume(ctx context.Context, h Handler, opts ConsumeOptions) (*C
 		if err := q.takeOver(ctx, names); err != nil {
 			return nil, err
 		}
+		// The only consumer, and each issue in one partition (no consumers of an older
+		// partition count): events arrive in stream order but for those this process gave back.
+		c.order.exclusive = len(names) == q.cfg.Partitions && opts.Partitions == nil
 	}
 	c.hardCtx, c.hardCancel = context.WithCancel(context.WithoutCancel(ctx))
 	// A partition buffers a few events beyond the held ones; they are not kept alive until held.
@@ -256,7 +259,8 @@ func (c *Consumer) accept(msg jetstream.Msg) {
 }
 
 // handle runs the handler on an event that is first in its issue's line and settles it.
-func (c *Consumer) handle(msg jetstream.Msg, m Message) {
+// It reports whether the event went back to the stream (to be delivered again).
+func (c *Consumer) handle(msg jetstream.Msg, m Message) (returned bool) {
 	m.LastAttempt = m.Attempt >= c.q.cfg.MaxAttempts
 	start := time.Now()
 	err := c.call(m)
@@ -297,6 +301,7 @@ func (c *Consumer) handle(msg jetstream.Msg, m Message) {
 	}
 	out.Duration = time.Since(start)
 	c.done(out)
+	return out.Result != "acked" && out.Result != "duplicate"
 }
 
 // call runs the handler. A panic is a bug in triagebot, not a fault of the moment: it is logged

@@ -42,8 +42,9 @@ type held struct {
 	seq   uint64 // stream sequence
 	since time.Time
 	// running: being handled. msg and m are then the handler's, and a second delivery of the
-	// event does not replace them.
+	// event does not replace them: it waits in again until this one is released.
 	running bool
+	again   *held
 }
 
 // line is the events of one issue this process holds, lowest sequence first; a runner
@@ -64,21 +65,29 @@ type ordering struct {
 	deferred map[uint64]int
 	// limited holds an installation's events until GitHub's rate limit lets it write again.
 	limited map[int64]time.Time
+	// exclusive: this process is the store's only consumer and every issue is in one
+	// partition, so a line's events arrive in stream order, except those this process gave
+	// back (out, per line). A line with none out needs no look-up of its first event.
+	exclusive bool
+	out       map[string]map[uint64]bool
 
-	streamOnce sync.Once
-	stream     jetstream.Stream
-	streamErr  error
+	streamMu sync.Mutex
+	stream   jetstream.Stream
 }
 
 func newOrdering(c *Consumer) *ordering {
-	return &ordering{c: c, lines: map[string]*line{}, held: map[uint64]*held{}, deferred: map[uint64]int{}, limited: map[int64]time.Time{}}
+	return &ordering{c: c, lines: map[string]*line{}, held: map[uint64]*held{}, deferred: map[uint64]int{}, limited: map[int64]time.Time{}, out: map[string]map[uint64]bool{}}
 }
 
-// IssueSubjects are the subjects of every event of m's issue, in any partition: changing the
-// partition count does not change an issue's order. Events of no issue are lined up per
+// IssueSubjects are the subjects of every event of m's issue, in any partition (changing the
+// partition count does not change an issue's order) and from any installation (a repository
+// moves between installations when it is transferred). Events of no issue are lined up per
 // repository, and events of no repository per installation.
 func (m Message) IssueSubjects() string {
-	return fmt.Sprintf("%s.*.%d.%d.%d.*", EventSubjects, m.InstallationID, m.RepoID, m.Number)
+	if m.RepoID == 0 {
+		return fmt.Sprintf("%s.*.%d.0.%d.*", EventSubjects, m.InstallationID, m.Number)
+	}
+	return fmt.Sprintf("%s.*.*.%d.%d.*", EventSubjects, m.RepoID, m.Number)
 }
 
 // add lines up an event this process now holds (it holds one of the consumer's slots).
@@ -86,16 +95,21 @@ func (o *ordering) add(h *held) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if prev, ok := o.held[h.seq]; ok {
-		// Delivered again while held (its AckWait ran out): keep one copy, settled through the
-		// newest delivery unless it is being handled already.
-		if !prev.running {
-			prev.msg, prev.m.Attempt = h.msg, h.m.Attempt
+		if prev.running {
+			// Given back by its handler (a retry delivered at once) before it was released, or
+			// delivered again while handled: lined up again once released (keeping its slot).
+			prev.again = h
+			return
 		}
+		// Delivered again while waiting (its AckWait ran out): keep one copy, settled through
+		// the newest delivery.
+		prev.msg, prev.m.Attempt = h.msg, h.m.Attempt
 		<-o.c.slots
 		return
 	}
 	o.held[h.seq] = h
 	key := h.m.IssueSubjects()
+	o.back(key, h.seq)
 	l, running := o.lines[key]
 	if !running {
 		l = &line{subjects: key}
@@ -145,18 +159,26 @@ func (o *ordering) run(l *line) {
 			o.handBack(l, wait)
 			return
 		}
-		first, err := o.first(l.subjects)
-		if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
-			o.c.log.Warn("look up the first event of an issue", zap.String("subjects", l.subjects), zap.Error(err))
+		isFirst := o.inOrder(l.subjects)
+		if !isFirst {
+			first, err := o.first(l.subjects)
+			if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+				o.c.log.Warn("look up the first event of an issue", zap.String("subjects", l.subjects), zap.Error(err))
+			}
+			if isFirst = err == nil && first == h.seq; isFirst {
+				o.gone(l.subjects, first)
+			}
 		}
-		if err == nil && first == h.seq {
+		if isFirst {
 			o.mu.Lock()
 			l.events = l.events[1:]
 			h.running = true
 			msg, m := h.msg, h.m
 			m.Attempt -= o.deferred[h.seq]
 			o.mu.Unlock()
-			o.c.handle(msg, m)
+			if o.c.handle(msg, m) {
+				o.gaveBack(l.subjects, h.seq)
+			}
 			o.release(h)
 			waitingSince, pause = time.Time{}, 5*time.Millisecond
 			continue
@@ -166,6 +188,7 @@ func (o *ordering) run(l *line) {
 			waitingSince = time.Now()
 		}
 		if time.Since(waitingSince) > headWait {
+			o.c.log.Debug("an earlier event of the issue is held elsewhere: handed back", zap.String("subjects", l.subjects), zap.Uint64("seq", h.seq))
 			o.handBack(l, deferDelay)
 			return
 		}
@@ -181,17 +204,21 @@ func (o *ordering) run(l *line) {
 
 // first is the stream sequence of the first event still stored with one of subjects.
 func (o *ordering) first(subjects string) (uint64, error) {
-	o.streamOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(o.c.hardCtx, 10*time.Second)
-		defer cancel()
-		o.stream, o.streamErr = o.c.q.js.Stream(ctx, EventStream)
-	})
-	if o.streamErr != nil {
-		return 0, o.streamErr
-	}
 	ctx, cancel := context.WithTimeout(o.c.hardCtx, 5*time.Second)
 	defer cancel()
-	msg, err := o.stream.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(subjects))
+	o.streamMu.Lock()
+	if o.stream == nil {
+		// Found once (a failure is tried again): it says whether direct gets are allowed.
+		stream, err := o.c.q.js.Stream(ctx, EventStream)
+		if err != nil {
+			o.streamMu.Unlock()
+			return 0, err
+		}
+		o.stream = stream
+	}
+	stream := o.stream
+	o.streamMu.Unlock()
+	msg, err := stream.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(subjects))
 	if err != nil {
 		return 0, err
 	}
@@ -213,6 +240,7 @@ func (o *ordering) handBack(l *line, delay time.Duration) {
 		if delay > 0 {
 			o.deferred[h.seq]++
 		}
+		o.markOut(l.subjects, h.seq)
 	}
 	o.mu.Unlock()
 	for _, h := range events {
@@ -225,13 +253,63 @@ func (o *ordering) handBack(l *line, delay time.Duration) {
 	}
 }
 
+// inOrder reports whether the line's first held event is known to be its issue's first in the
+// stream without looking it up.
+func (o *ordering) inOrder(key string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.exclusive && len(o.out[key]) == 0
+}
+
+// gaveBack notes that an event of the line went back to the stream.
+func (o *ordering) gaveBack(key string, seq uint64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.markOut(key, seq)
+}
+
+func (o *ordering) markOut(key string, seq uint64) {
+	if o.out[key] == nil {
+		o.out[key] = map[uint64]bool{}
+	}
+	o.out[key][seq] = true
+}
+
+// back notes that an event given back is held again.
+func (o *ordering) back(key string, seq uint64) {
+	if out := o.out[key]; out != nil {
+		delete(out, seq)
+		if len(out) == 0 {
+			delete(o.out, key)
+		}
+	}
+}
+
+// gone notes that first is the line's first event in the stream: those given back before it
+// have left the stream (dead-lettered, or handled by another copy).
+func (o *ordering) gone(key string, first uint64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for seq := range o.out[key] {
+		if seq < first {
+			o.back(key, seq)
+		}
+	}
+}
+
 // release forgets a settled event and frees its slot.
 func (o *ordering) release(h *held) {
 	o.mu.Lock()
 	delete(o.held, h.seq)
-	delete(o.deferred, h.seq)
+	again := h.again
+	if again == nil {
+		delete(o.deferred, h.seq)
+	}
 	o.mu.Unlock()
 	<-o.c.slots
+	if again != nil {
+		o.add(again)
+	}
 }
 
 // limit holds the installation's events for wait.

@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
 
 	"github.com/triagebot/triagebot/internal/queuetest"
 	"github.com/triagebot/triagebot/queue"
@@ -92,35 +94,46 @@ func (l *issueLog) check(t *testing.T, issues int, prefixes []string, each int) 
 
 // Three processes take events of the same few issues from one partition, with a transient
 // failure in the middle of one issue: an issue's events are never handled at once by two
-// processes, and always in the order they were stored.
+// processes, and always in the order they were stored. The same holds for one process that is
+// the store's only consumer (Takeover), which looks up an issue's first event only after it
+// gave one back.
 func TestOrderPerIssueAcrossProcesses(t *testing.T) {
-	cfg := queue.Config{Partitions: 1}
-	q, s := queuetest.Queue(t, cfg)
-	const issues, each = 4, 30
-	publishIssues(t, q, "", issues, each)
-	log := newIssueLog(t)
-	col := newCollector()
-	var failed atomic.Bool
-	h := func(ctx context.Context, m queue.Message) error {
-		if m.DeliveryID == "2-010" && failed.CompareAndSwap(false, true) {
-			return fmt.Errorf("GitHub answered 502")
-		}
-		return log.handle(ctx, m)
+	for _, tc := range []struct {
+		name      string
+		processes int
+		takeover  bool
+	}{{"three processes", 3, false}, {"sole consumer", 1, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := queue.Config{Partitions: 1}
+			q, s := queuetest.Queue(t, cfg)
+			const issues, each = 4, 30
+			publishIssues(t, q, "", issues, each)
+			log := newIssueLog(t)
+			col := newCollector()
+			var failed atomic.Bool
+			h := func(ctx context.Context, m queue.Message) error {
+				if m.DeliveryID == "2-010" && failed.CompareAndSwap(false, true) {
+					return fmt.Errorf("GitHub answered 502")
+				}
+				return log.handle(ctx, m)
+			}
+			var consumers []*queue.Consumer
+			for range tc.processes {
+				c, err := process(t, s, cfg).Consume(ctxT(t), h, queue.ConsumeOptions{Observe: col.observe, Takeover: tc.takeover,
+					Backoff: func(int) time.Duration { return 50 * time.Millisecond }})
+				if err != nil {
+					t.Fatal(err)
+				}
+				consumers = append(consumers, c)
+			}
+			col.wait(t, issues*each+1)
+			for _, c := range consumers {
+				stopConsumer(t, c)
+			}
+			log.check(t, issues, []string{""}, each)
+			assertEventsEmpty(t, q)
+		})
 	}
-	var consumers []*queue.Consumer
-	for range 3 {
-		c, err := process(t, s, cfg).Consume(ctxT(t), h, queue.ConsumeOptions{Observe: col.observe, Backoff: func(int) time.Duration { return 50 * time.Millisecond }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		consumers = append(consumers, c)
-	}
-	col.wait(t, issues*each+1)
-	for _, c := range consumers {
-		stopConsumer(t, c)
-	}
-	log.check(t, issues, []string{""}, each)
-	assertEventsEmpty(t, q)
 }
 
 // One partition, and yet as many issues are handled at once as MaxInFlight allows: every
@@ -263,7 +276,7 @@ func TestRateLimitedInstallationDelaysOnlyItself(t *testing.T) {
 			return rateLimited(time.Hour)
 		}
 		return nil
-	}, queue.ConsumeOptions{Observe: col.observe, MaxInFlight: 1})
+	}, queue.ConsumeOptions{Observe: col.observe, MaxInFlight: 1, Logger: zaptest.NewLogger(t, zaptest.Level(zap.DebugLevel))})
 	if err != nil {
 		t.Fatal(err)
 	}

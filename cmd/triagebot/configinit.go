@@ -9,13 +9,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/alecthomas/kong"
 	"github.com/google/go-github/v60/github"
 	"go.uber.org/zap"
 	"gopkg.in/yaml.v3"
+
+	"github.com/triagebot/triagebot/rules"
 )
 
 // configInitCmd writes a starter .github/triagebot.yml.
@@ -238,68 +239,63 @@ func matchesAny(label string, patterns ...string) bool {
 	return false
 }
 
-// starterDefaults is every key at its default, as the README documents them; a test checks that
-// uncommented they are exactly rules.DefaultConfig().
-const starterDefaults = `needs_triage:
-  enabled: true
-  label: needs-triage
-  not_triage_labels: ["needs-triage", "priority: .*"]  # regexes: adding these is not triage
-  remove_on_assign: true
-priority:
-  enabled: true
-  applies_to: []              # label regexes; empty = every open issue
-  score: comments             # comments | participants | comments_and_reactions
-  levels:                     # first level the score reaches wins
-    - {label: "priority: high", at: 20}
-    - {label: "priority: medium", at: 10}
-    - {label: "priority: low", at: 3}
-  hysteresis: 2               # drop a level only this far below its threshold
-  respect_manual: true        # a priority label a human set is left alone
-code_of_conduct:
-  enabled: true
-  url: ""                     # empty: the repository's or organisation's CODE_OF_CONDUCT.md
-  welcome_first_time: true
-  patterns: []                # extra regexes that call for a reminder
-  builtin_patterns: true
-  reply: public               # public: one reminder per user per issue; private: notify maintainers only
-commands:
-  enabled: true
-  permissions: {label: triage, remove-label: triage, priority: triage, triage: triage,
-                needs-triage: triage, assign: triage, unassign: triage, close: author,
-                reopen: author, coc: triage, notify: anyone, help: anyone, why: anyone}
-  anyone_may_label: []        # label regexes anyone may add or remove
-notifications:
-  routes: []                  # see the README's Notifications
-`
+// sectionNotes introduce the sections of the starter file.
+var sectionNotes = map[string]string{
+	"needs_triage":    "new issues wait, labelled, until a maintainer triages them",
+	"priority":        "a priority label from how much people talk about an issue",
+	"code_of_conduct": "welcomes and reminders of the code of conduct",
+	"commands":        "/label, /assign, /close... in comments, and who may use them",
+	"notifications":   "routes to the server's notification channels",
+	"security":        "issues that read like a vulnerability report filed in public",
+	"lifecycle":       "stale and frozen issues",
+}
 
-// starterConfig is the file config init writes: the defaults commented out, and a proposal's
-// needs_triage keys uncommented.
+// starterConfig is the file config init writes: every key of rules.DefaultConfig() (so it never
+// lags behind the defaults), commented out; with a proposal, its needs_triage keys uncommented.
 func starterConfig(p *proposal) string {
+	cfg := rules.DefaultConfig()
+	if p != nil {
+		label := cfg.NeedsTriage.Label
+		if p.label != "" {
+			label = p.label
+		}
+		cfg.NeedsTriage.Label = label
+		cfg.NeedsTriage.NotTriageLabels = []string{regexp.QuoteMeta(label), "priority: .*"}
+		for _, l := range p.templates {
+			cfg.NeedsTriage.NotTriageLabels = append(cfg.NeedsTriage.NotTriageLabels, regexp.QuoteMeta(l))
+		}
+	}
+	var y strings.Builder
+	enc := yaml.NewEncoder(&y)
+	enc.SetIndent(2)
+	if err := enc.Encode(cfg); err != nil {
+		panic(fmt.Sprintf("marshal the default configuration: %v", err)) // rules' own types
+	}
 	var b strings.Builder
 	b.WriteString("# triagebot's configuration for this repository (https://github.com/triagebot/triagebot#repository-configuration).\n")
 	b.WriteString("# Every key is optional: the commented values are the defaults. Uncomment a key to change it.\n")
 	if p != nil {
-		fmt.Fprintf(&b, "# Proposed from %s's labels and issue templates:\n", p.repo)
+		fmt.Fprintf(&b, "# Proposed from %s's labels and issue templates (uncommented below):\n", p.repo)
 		for _, l := range p.notes() {
 			b.WriteString("#   " + l + "\n")
 		}
-		b.WriteString("needs_triage:\n")
-		label := "needs-triage"
-		if p.label != "" {
-			label = p.label
-			fmt.Fprintf(&b, "  label: %s\n", strconv.Quote(p.label))
-		}
-		not := []string{regexp.QuoteMeta(label), "priority: .*"}
-		for _, l := range p.templates {
-			not = append(not, regexp.QuoteMeta(l))
-		}
-		fmt.Fprintf(&b, "  not_triage_labels: [%s]\n", quoteAll(not))
 	}
-	for _, line := range strings.Split(strings.TrimSuffix(starterDefaults, "\n"), "\n") {
-		if p != nil && (strings.HasPrefix(line, "needs_triage:") || strings.HasPrefix(line, "  label:") || strings.HasPrefix(line, "  not_triage_labels:")) {
-			continue // proposed above
+	section, key := "", ""
+	for _, line := range strings.Split(strings.TrimSuffix(y.String(), "\n"), "\n") {
+		switch {
+		case !strings.HasPrefix(line, " "):
+			section, key = strings.TrimSuffix(line, ":"), ""
+			if note := sectionNotes[section]; note != "" {
+				b.WriteString("\n# " + section + ": " + note + "\n")
+			}
+		case strings.HasPrefix(line, "  ") && !strings.HasPrefix(line, "   ") && !strings.HasPrefix(line, "  - "):
+			key, _, _ = strings.Cut(strings.TrimSpace(line), ":")
 		}
-		b.WriteString("#" + line + "\n")
+		proposed := p != nil && section == "needs_triage" && (key == "" || key == "label" || key == "not_triage_labels")
+		if !proposed {
+			line = "#" + line
+		}
+		b.WriteString(line + "\n")
 	}
 	return b.String()
 }

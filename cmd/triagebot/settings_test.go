@@ -94,6 +94,7 @@ func TestBadSettingsExitTwoNamingTheVariable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			unsetSettings(t)
+			t.Setenv("TRIAGEBOT_ADMIN_LISTEN", "off") // its fixed default port may be another process's
 			t.Setenv("TRIAGEBOT_DATA_DIR", t.TempDir())
 			for k, v := range tt.env {
 				t.Setenv(k, v)
@@ -212,6 +213,7 @@ func TestDataDirectoryInUse(t *testing.T) {
 	t.Setenv("TRIAGEBOT_DATA_DIR", s.Dir)
 	t.Setenv("TRIAGEBOT_WEBHOOK_SECRET", "s3cr3t-value")
 	t.Setenv("TRIAGEBOT_LISTEN", "127.0.0.1:0")
+	t.Setenv("TRIAGEBOT_ADMIN_LISTEN", "off")
 	code, _, errOut := runCmd(t, "serve", "--dry-run")
 	want := "triagebot: TRIAGEBOT_DATA_DIR: " + s.Dir + " is in use by another triagebot process; stop it first (one data directory serves one process)\n"
 	if code != 2 || errOut != want {

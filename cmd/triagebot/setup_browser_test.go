@@ -78,6 +78,7 @@ func TestSetupInABrowserThenServe(t *testing.T) {
 		}
 	}
 	t.Setenv("TRIAGEBOT_LISTEN", "127.0.0.1:0")
+	t.Setenv("TRIAGEBOT_ADMIN_LISTEN", "off") // its fixed default port may be another process's
 	c := parsed(t, "serve").(*serveCmd)
 	s := c.settings
 	if err := checkSettings(nil, s.groups()...); err != nil {

@@ -105,10 +105,6 @@ func matchSegs(tmpl, segs []string) (map[string]string, bool) {
 			return nil, false
 		}
 		if t == "{path}" && i == len(tmpl)-1 {
-			if len(segs) == i+1 && segs[i] == "" {
-				params["path"] = "" // the repository's root: contents/
-				return params, true
-			}
 			var parts []string
 			for _, p := range segs[i:] {
 				u, err := url.PathUnescape(p)
