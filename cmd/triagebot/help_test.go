@@ -51,8 +51,6 @@ func TestEveryCommandsHelp(t *testing.T) {
 		{give: "setup", wantUsage: "triagebot setup --webhook-url=URL [flags]", wantFlags: []string{"--org=ORG", "--name=", "--listen=ADDR", "--no-browser", "--force"},
 			wantVars: []string{"TRIAGEBOT_GITHUB_URL", "TRIAGEBOT_DATA_DIR"}},
 		{give: "version", wantUsage: "triagebot version [flags]"},
-		{give: "audit", wantUsage: "triagebot audit <OWNER/REPO[#N]> [flags]", wantFlags: []string{"--since=", "--json"}, wantVars: vars(queueVars, logVars)},
-		{give: "healthcheck", wantUsage: "triagebot healthcheck [flags]", wantFlags: []string{"--live"}, wantVars: []string{"TRIAGEBOT_LISTEN"}},
 	}
 	// Every command has a row.
 	var c cli
