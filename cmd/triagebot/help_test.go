@@ -43,6 +43,8 @@ func TestEveryCommandsHelp(t *testing.T) {
 		{give: "config validate", wantUsage: "triagebot config validate <file> [flags]", wantFlags: []string{"--server"}},
 		{give: "config init", wantUsage: "triagebot config init [flags]", wantFlags: []string{"--from=OWNER/REPO", "-o, --output=FILE", "--force"}, wantVars: githubVars},
 		{give: "audit", wantUsage: "triagebot audit <OWNER/REPO[#N]> [flags]", wantFlags: []string{"--since=\"7d\"", "--json"}, wantVars: vars(queueVars, logVars)},
+		{give: "backfill", wantUsage: "triagebot backfill <owner/repo> [flags]", wantVars: vars(githubVars, queueVars, workerVars, logVars)},
+		{give: "soak", wantUsage: "triagebot soak [flags]", wantFlags: []string{"--deliveries=2000", "--duplicates=0.2", "--kill-every=330"}},
 		{give: "healthcheck", wantUsage: "triagebot healthcheck [flags]", wantFlags: []string{"--live"}, wantVars: []string{"TRIAGEBOT_LISTEN"}},
 		{give: "dlq list", wantUsage: "triagebot dlq list [flags]", wantVars: vars(queueVars, logVars)},
 		{give: "dlq retry", wantUsage: "triagebot dlq retry <seq> ... [flags]", wantVars: vars(queueVars, logVars)},
