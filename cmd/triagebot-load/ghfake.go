@@ -152,6 +152,7 @@ func startBot(ctx context.Context, binary string, fake *ghfake.Server, githubURL
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),
 		"TRIAGEBOT_LISTEN=127.0.0.1:0",
+		"TRIAGEBOT_ADMIN_LISTEN=off", // no status page: its fixed default port may be taken
 		"TRIAGEBOT_WEBHOOK_SECRET="+secret,
 		"TRIAGEBOT_APP_ID="+fmt.Sprint(fake.AppID()),
 		"TRIAGEBOT_PRIVATE_KEY_FILE="+key,

@@ -60,6 +60,10 @@ func startProc(t *testing.T, dir string, env map[string]string, args ...string) 
 	cmd.Dir = dir
 	dieWithTest(cmd)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+	if _, ok := env["TRIAGEBOT_ADMIN_LISTEN"]; !ok {
+		// The status page's default port is fixed: processes of parallel tests would collide.
+		cmd.Env = append(cmd.Env, "TRIAGEBOT_ADMIN_LISTEN=127.0.0.1:0")
+	}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

@@ -209,6 +209,7 @@ func runSoak(ctx context.Context, cfg soakConfig, progress io.Writer) (rep soakR
 		"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
 		"TRIAGEBOT_WEBHOOK_SECRET=" + secret,
 		"TRIAGEBOT_LISTEN=" + addr,
+		"TRIAGEBOT_ADMIN_LISTEN=off", // the soak reads no status page, and its port would be taken
 		"TRIAGEBOT_DATA_DIR=" + filepath.Join(dir, "data"),
 		"TRIAGEBOT_APP_ID=" + strconv.FormatInt(fake.AppID(), 10),
 		"TRIAGEBOT_PRIVATE_KEY_FILE=" + key,
