@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 
 	"github.com/alecthomas/kong"
@@ -86,10 +88,12 @@ func (c *backfillCmd) Run(ctx context.Context, kctx *kong.Context, o streams) er
 		return err
 	}
 	b := newBackfiller(side, a.q, log)
+	bar := progressLine{w: o.stdout, tty: isTerminal(o.stdout)}
 	b.Progress = func(p handlers.BackfillProgress) {
-		fmt.Fprintf(o.stdout, "%s: page %d: %d open issues looked at, %d labelled\n", p.Repo, p.Pages, p.Issues, p.Changed)
+		bar.update(fmt.Sprintf("%s: page %d: %d open issues looked at, %d labelled", p.Repo, p.Pages, p.Issues, p.Changed))
 	}
 	p, err := b.Backfill(ctx, rules.Target{InstallationID: inst.GetID(), RepoID: repo.GetID(), Owner: owner, Name: name})
+	bar.done()
 	if err != nil {
 		return withExit(1, err)
 	}
@@ -102,4 +106,39 @@ func (c *backfillCmd) Run(ctx context.Context, kctx *kong.Context, o streams) er
 		fmt.Fprintf(o.stdout, "%s: done: %d open issues looked at, %d labelled\n", c.Repo, p.Issues, p.Changed)
 	}
 	return nil
+}
+
+// progressLine shows progress: on a terminal one line rewritten in place, elsewhere (a log, a
+// pipe) one line per update.
+type progressLine struct {
+	w     io.Writer
+	tty   bool
+	shown bool // a line is on the terminal without its newline
+}
+
+func (p *progressLine) update(line string) {
+	if !p.tty {
+		fmt.Fprintln(p.w, line)
+		return
+	}
+	fmt.Fprintf(p.w, "\r\x1b[2K%s", line)
+	p.shown = true
+}
+
+// done ends the line a terminal shows.
+func (p *progressLine) done() {
+	if p.shown {
+		fmt.Fprintln(p.w)
+		p.shown = false
+	}
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -8,6 +8,12 @@ import (
 	"strings"
 )
 
+// hRepository is GET /repos/{owner}/{repo}: the repository (the fields the bot reads; the
+// OpenAPI subset in testdata does not describe this operation, so it is not checked against it).
+func (s *Server) hRepository(c *call) response {
+	return jsonResponse(http.StatusOK, s.ghRepoLocked(c.repo))
+}
+
 // hListRepoIssues is GET /repos/{owner}/{repo}/issues: the repository's issues (pull requests
 // would be among them), filtered by state and labels, sorted by created or updated time.
 func (s *Server) hListRepoIssues(c *call) response {
