@@ -601,8 +601,9 @@ func (m *metrics) delivery(event string, status int) {
 }
 
 func (m *metrics) event(o queue.Outcome) {
-	m.events.WithLabelValues(o.Message.Event, o.Result).Inc()
+	// The duration first: whoever sees the count sees the duration too.
 	m.duration.WithLabelValues(o.Message.Event).Observe(o.Duration.Seconds())
+	m.events.WithLabelValues(o.Message.Event, o.Result).Inc()
 }
 
 // githubExec is the executor of the github channel's comments (a separate Executor over the
