@@ -56,10 +56,10 @@ func notificationObserver(om *ops.Metrics, chs *ops.ChannelStats, store auditor,
 		case notify.ResultSent:
 			om.NotificationOutcome(typ, ops.NotificationSent, len(o.IDs))
 			chs.Record(o.Channel, len(o.IDs), nil)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), auditRetryFor)
 			defer cancel()
 			for _, n := range o.Sent {
-				if err := store.Audit(ctx, n.RepoID, n.Number, handlers.NotificationSentRecord(n, typ, time.Now())); err != nil {
+				if err := auditRetrying(ctx, store, n.RepoID, n.Number, handlers.NotificationSentRecord(n, typ, time.Now())); err != nil {
 					// Sent and recorded as sent in the notify bucket; only the trail misses it.
 					log.Warn("audit record of a notification sent lost", zap.String("notification_id", n.ID), zap.Error(err))
 				}
@@ -72,6 +72,28 @@ func notificationObserver(om *ops.Metrics, chs *ops.ChannelStats, store auditor,
 			}
 			chs.Record(o.Channel, len(o.IDs), err)
 		}
+	}
+}
+
+// auditRetryFor is how long the record of a notification sent is tried: longer than a NATS
+// leader election takes, so the trail does not lose it to one.
+const auditRetryFor = 30 * time.Second
+
+// auditRetrying stores an audit record, trying again with backoff until ctx ends. The record
+// carries its dedup ID, so a write that was stored but whose answer was lost is not stored twice.
+func auditRetrying(ctx context.Context, store auditor, repoID int64, number int, rec any) error {
+	wait := 100 * time.Millisecond
+	for {
+		err := store.Audit(ctx, repoID, number, rec)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
 	}
 }
 

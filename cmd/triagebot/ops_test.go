@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -54,5 +56,38 @@ func TestHealthcheckCommand(t *testing.T) {
 	}
 	if code, _, errOut := runCmd(t, "healthcheck", "--listen", "127.0.0.1:1"); code != 1 || !strings.Contains(errOut, "healthcheck:") {
 		t.Fatalf("healthcheck of nothing: exit %d, %q", code, errOut)
+	}
+}
+
+// flakyAuditor refuses its first failures writes, as JetStream does while it elects a leader.
+type flakyAuditor struct {
+	failures int
+	calls    int
+	stored   []any
+}
+
+func (f *flakyAuditor) Audit(_ context.Context, _ int64, _ int, rec any) error {
+	f.calls++
+	if f.calls <= f.failures {
+		return errors.New("nats: no responders available for request")
+	}
+	f.stored = append(f.stored, rec)
+	return nil
+}
+
+// The record of a notification sent outlives a leader election: it is tried again until stored.
+func TestAuditRecordOfASentNotificationIsRetried(t *testing.T) {
+	f := &flakyAuditor{failures: 3}
+	if err := auditRetrying(context.Background(), f, 1, 2, "record"); err != nil {
+		t.Fatal(err)
+	}
+	if f.calls != 4 || len(f.stored) != 1 {
+		t.Fatalf("%d calls, %d stored; want 4 and 1", f.calls, len(f.stored))
+	}
+	// A store that never answers gives up when the context ends, with the store's error.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := auditRetrying(ctx, &flakyAuditor{failures: 1 << 30}, 1, 2, "record"); err == nil {
+		t.Fatal("no error from a store that never took the record")
 	}
 }
