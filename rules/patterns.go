@@ -1,11 +1,11 @@
 package rules
 
 import (
-	"container/list"
 	"crypto/sha256"
 	"regexp"
 	"strings"
-	"sync"
+
+	"github.com/triagebot/triagebot/internal/lru"
 )
 
 // Configured patterns are compiled once per distinct list, not on every event: a configuration
@@ -52,17 +52,13 @@ type patternSet struct {
 	each  []*regexp.Regexp // each valid pattern, for matching anywhere
 }
 
-// patternCache keeps the compiled forms of the most recently used pattern lists.
+// patternCache keeps the compiled forms of the most recently used pattern lists, by content.
 type patternCache struct {
-	mu    sync.Mutex
-	max   int
-	order *list.List // of [32]byte keys, most recent first
-	sets  map[[32]byte]*list.Element
-	vals  map[[32]byte]patternSet
+	sets *lru.Cache[[32]byte, patternSet]
 }
 
 func newPatternCache(max int) *patternCache {
-	return &patternCache{max: max, order: list.New(), sets: map[[32]byte]*list.Element{}, vals: map[[32]byte]patternSet{}}
+	return &patternCache{sets: lru.New[[32]byte, patternSet](max)}
 }
 
 func (c *patternCache) get(patterns []string, whole bool) patternSet {
@@ -78,28 +74,11 @@ func (c *patternCache) get(patterns []string, whole bool) patternSet {
 	}
 	var key [32]byte
 	h.Sum(key[:0])
-
-	c.mu.Lock()
-	if el, ok := c.sets[key]; ok {
-		c.order.MoveToFront(el)
-		v := c.vals[key]
-		c.mu.Unlock()
+	if v, ok := c.sets.Get(key); ok {
 		return v
 	}
-	c.mu.Unlock()
-
-	v := compileSet(patterns, whole)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.sets[key]; !ok {
-		c.sets[key] = c.order.PushFront(key)
-		c.vals[key] = v
-		for c.order.Len() > c.max {
-			old := c.order.Remove(c.order.Back()).([32]byte)
-			delete(c.sets, old)
-			delete(c.vals, old)
-		}
-	}
+	v := compileSet(patterns, whole) // outside the lock: a large list takes a while
+	c.sets.Put(key, v)
 	return v
 }
 

@@ -15,6 +15,8 @@ import (
 	"github.com/golang-jwt/jwt/v4"
 	"github.com/google/go-github/v60/github"
 	"go.uber.org/zap"
+
+	"github.com/triagebot/triagebot/internal/lru"
 )
 
 // DefaultBaseURL is github.com's REST API.
@@ -144,7 +146,7 @@ type App struct {
 	cacheSize int
 
 	appClient     *github.Client
-	installations *lru[int64, *github.Client]
+	installations *lru.Cache[int64, *github.Client]
 
 	botMu    sync.Mutex
 	botLogin string
@@ -203,7 +205,7 @@ func New(cfg Config, opts ...Option) (*App, error) {
 	}
 	a.limits.log = a.log
 	a.auth = newAuthGate(a.limits.clock, a.log, a.authFirst, a.authMax)
-	a.installations = newLRU[int64, *github.Client](a.cacheSize)
+	a.installations = lru.New[int64, *github.Client](a.cacheSize)
 	atr := ghinstallation.NewAppsTransportFromPrivateKey(a.base, a.appID, a.key)
 	atr.BaseURL = a.apiRoot
 	a.appClient = a.client(&rateLimitTransport{next: atr, lim: newLimiter(&a.limits, 0)})
@@ -242,7 +244,7 @@ func (a *App) AppClient() *github.Client { return a.appClient }
 // before expiry) by ghinstallation, and replaced when GitHub refuses it before then (401: clock
 // skew, revocation); its requests go through the installation's rate-limit state. Clients are cached, the least recently used forgotten past the bound.
 func (a *App) Installation(id int64) *github.Client {
-	return a.installations.getOrAdd(id, func() *github.Client {
+	return a.installations.GetOrAdd(id, func() *github.Client {
 		tokens := func() http.RoundTripper {
 			// An AppsTransport per installation: ghinstallation writes to it on each token refresh.
 			atr := ghinstallation.NewAppsTransportFromPrivateKey(a.base, a.appID, a.key)

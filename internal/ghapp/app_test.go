@@ -234,7 +234,7 @@ func TestInstallationClientsCachedAndBounded(t *testing.T) {
 	}
 	a.Installation(2)
 	a.Installation(3)
-	if n := a.installations.len(); n != 2 {
+	if n := a.installations.Len(); n != 2 {
 		t.Errorf("cached clients = %d, want 2", n)
 	}
 	if a.Installation(1) == c1 {

@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/triagebot/triagebot/internal/lru"
 	"github.com/triagebot/triagebot/queue"
 	"github.com/triagebot/triagebot/rules"
 )
@@ -51,7 +52,7 @@ type ConfigLoader struct {
 	report     func(ctx context.Context, r ConfigReport)
 
 	flight singleflight.Group
-	parsed *lru[string, LoadedConfig]
+	parsed *lru.Cache[string, LoadedConfig]
 }
 
 // ConfigReport says that a configuration file became unusable, or usable again. It is made
@@ -125,7 +126,7 @@ func NewConfigLoader(clients Clients, kv jetstream.KeyValue, defaults rules.Conf
 		return nil, errors.New("ghapp: config loader needs clients and a KV bucket")
 	}
 	l := &ConfigLoader{clients: clients, kv: kv, defaults: defaults, revalidate: 5 * time.Minute, clock: realClock{}, log: zap.NewNop(),
-		report: func(context.Context, ConfigReport) {}, parsed: newLRU[string, LoadedConfig](parsedConfigs)}
+		report: func(context.Context, ConfigReport) {}, parsed: lru.New[string, LoadedConfig](parsedConfigs)}
 	for _, opt := range opts {
 		if err := opt(l); err != nil {
 			return nil, fmt.Errorf("ghapp: %w", err)
@@ -235,7 +236,7 @@ func (l *ConfigLoader) load(ctx context.Context, t rules.Target) (LoadedConfig, 
 			key += "|" + from + "=" + f.Aliases[from]
 		}
 	}
-	if out, ok := l.parsed.get(key); ok {
+	if out, ok := l.parsed.Get(key); ok {
 		return out, nil
 	}
 	out := LoadedConfig{Config: l.defaults}
@@ -283,7 +284,7 @@ func (l *ConfigLoader) load(ctx context.Context, t rules.Target) (LoadedConfig, 
 	if len(problems) > 0 {
 		out.Config = out.Config.WithProblems(problems)
 	}
-	l.parsed.put(key, out)
+	l.parsed.Put(key, out)
 	return out, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/triagebot/triagebot/internal/lru"
 	"github.com/triagebot/triagebot/rules"
 )
 
@@ -47,7 +48,7 @@ func BenchmarkConfigPerEvent(b *testing.B) {
 			b.ResetTimer()
 			for b.Loop() {
 				if mode == "parsed" {
-					l.parsed = newLRU[string, LoadedConfig](parsedConfigs)
+					l.parsed = lru.New[string, LoadedConfig](parsedConfigs)
 				}
 				if _, err := l.Config(ctx, target); err != nil {
 					b.Fatal(err)

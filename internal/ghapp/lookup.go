@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/triagebot/triagebot/internal/lru"
 	"github.com/triagebot/triagebot/rules"
 )
 
@@ -36,8 +37,8 @@ type Lookups struct {
 	clock   Clock
 	ttl     time.Duration
 	log     *zap.Logger
-	files   *lru[string, lookedUpFile]
-	perms   *lru[string, cachedPermission]
+	files   *lru.Cache[string, lookedUpFile]
+	perms   *lru.Cache[string, cachedPermission]
 	flight  singleflight.Group // concurrent events asking the same thing ask GitHub once
 }
 
@@ -95,7 +96,7 @@ func NewLookups(clients Clients, opts ...LookupOption) (*Lookups, error) {
 		return nil, errors.New("ghapp: lookups need clients")
 	}
 	l := &Lookups{clients: clients, clock: realClock{}, ttl: 5 * time.Minute, log: zap.NewNop(),
-		files: newLRU[string, lookedUpFile](10000), perms: newLRU[string, cachedPermission](10000)}
+		files: lru.New[string, lookedUpFile](10000), perms: lru.New[string, cachedPermission](10000)}
 	for _, opt := range opts {
 		if err := opt(l); err != nil {
 			return nil, fmt.Errorf("ghapp: %w", err)
@@ -199,7 +200,7 @@ func shared[T any](g *singleflight.Group, key string, fetch func() (T, error)) (
 }
 
 func (l *Lookups) fetchFile(ctx context.Context, key string, installationID int64, owner, repo, path string) (lookedUpFile, error) {
-	f, cached := l.files.get(key)
+	f, cached := l.files.Get(key)
 	now := l.clock.Now()
 	if cached && now.Sub(f.checked) < l.ttl {
 		return f, nil
@@ -224,7 +225,7 @@ func (l *Lookups) fetchFile(ctx context.Context, key string, installationID int6
 	default:
 		f = lookedUpFile{etag: res.ETag, htmlURL: cocIn(path, res.Body), checked: now}
 	}
-	l.files.put(key, f)
+	l.files.Put(key, f)
 	return f, nil
 }
 
@@ -253,7 +254,7 @@ func (l *Lookups) permission(ctx context.Context, t rules.Target, login string) 
 
 func (l *Lookups) fetchPermission(ctx context.Context, key string, t rules.Target, login string) (string, error) {
 	now := l.clock.Now()
-	if c, ok := l.perms.get(key); ok && now.Sub(c.checked) < l.ttl {
+	if c, ok := l.perms.Get(key); ok && now.Sub(c.checked) < l.ttl {
 		return c.level, nil
 	}
 	gh := l.clients.Installation(t.InstallationID)
@@ -280,6 +281,6 @@ func (l *Lookups) fetchPermission(ctx context.Context, key string, t rules.Targe
 			level = "none"
 		}
 	}
-	l.perms.put(key, cachedPermission{level: level, checked: now})
+	l.perms.Put(key, cachedPermission{level: level, checked: now})
 	return level, nil
 }
