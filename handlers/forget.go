@@ -20,6 +20,9 @@ type Forgetter interface {
 // uninstalled forgets the repositories of an installation.deleted or an
 // installation_repositories.removed event.
 func (w *Worker) uninstalled(ctx context.Context, payload any) error {
+	if w.cfg.Forgetter == nil {
+		return nil
+	}
 	var gone []*github.Repository
 	account := ""
 	switch ev := payload.(type) {
@@ -31,9 +34,6 @@ func (w *Worker) uninstalled(ctx context.Context, payload any) error {
 		if ev.GetAction() == "removed" {
 			gone = ev.RepositoriesRemoved
 		}
-	}
-	if w.cfg.Forgetter == nil {
-		return nil
 	}
 	for _, r := range gone {
 		if r.GetID() == 0 || !strings.Contains(r.GetFullName(), "/") {

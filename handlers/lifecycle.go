@@ -80,14 +80,20 @@ func (l *LifecycleChecker) Check(ctx context.Context, c UntriagedCheck) (time.Ti
 	actions, out, next := rules.LifecycleCheck(cfg, mem, is, now)
 	if len(actions) > 0 {
 		results, execErr := l.Executor.Execute(ctx, t, actions)
-		for _, r := range results {
+		var auditErr error
+		for i, r := range results {
 			rec := AuditRecord{Time: now.UTC(), DeliveryID: t.DeliveryID, Event: "timer", Repo: c.Repo, Number: c.Number, Result: r}
-			if err := l.Store.Audit(ctx, c.RepoID, c.Number, rec); err != nil {
-				l.Logger.Warn("audit record lost", zap.Error(err))
+			if err := l.Store.Audit(ctx, c.RepoID, c.Number, rec.withAuditID(i)); err != nil {
+				auditErr = err
 			}
 		}
 		if execErr != nil {
 			return time.Time{}, fmt.Errorf("lifecycle of %s#%d: %w", c.Repo, c.Number, execErr)
+		}
+		if auditErr != nil {
+			// Checked again: the actions find their work done, and the records already stored
+			// are not stored twice (their dedup IDs).
+			return time.Time{}, fmt.Errorf("audit trail of %s#%d: %w", c.Repo, c.Number, auditErr)
 		}
 		out = out.Posted(results)
 	}

@@ -39,7 +39,9 @@ func (w *Worker) transferred(ctx context.Context, m queue.Message, action string
 		return nil // nothing says where it went
 	}
 	key := queue.IssueKey(to.NewRepository.ID, to.NewIssue.Number)
-	for range 20 {
+	// Unlike the repository's memory, a conflict that outlasts the attempts retries the event:
+	// the transfer has no side effect to repeat, and what the issue was must not be lost.
+	for range repoMemoryAttempts {
 		var cur rules.Memory
 		rev, err := w.cfg.Store.LoadMemory(ctx, key, &cur)
 		if err != nil {
@@ -53,5 +55,5 @@ func (w *Worker) transferred(ctx context.Context, m queue.Message, action string
 			return err
 		}
 	}
-	return fmt.Errorf("store memory %s: still changing after 20 attempts: %w", key, queue.ErrConflict)
+	return fmt.Errorf("store memory %s: still changing after %d attempts: %w", key, repoMemoryAttempts, queue.ErrConflict)
 }

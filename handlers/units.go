@@ -63,14 +63,13 @@ func (w *Worker) handleUnit(ctx context.Context, m queue.Message) error {
 	if err := json.Unmarshal(m.Body, &u); err != nil {
 		return queue.Permanent(fmt.Errorf("decode %s: %w", m.Event, err))
 	}
-	owner, name, ok := strings.Cut(u.FullName, "/")
-	if !ok || owner == "" || name == "" {
+	if owner, name, ok := strings.Cut(u.FullName, "/"); !ok || owner == "" || name == "" {
 		return queue.Permanent(fmt.Errorf("%s: %q is not owner/name", m.Event, u.FullName))
 	}
 	if w.cfg.Installer == nil {
 		return nil
 	}
-	return w.installRepository(ctx, m, u.InstallationID, m.RepoID, owner+"/"+name)
+	return w.installRepository(ctx, m, u.InstallationID, m.RepoID, u.FullName)
 }
 
 // installRepository creates the labels the repository's configuration names, and records those

@@ -18,13 +18,9 @@ func auditSubject(repoID int64, number int) string {
 // repository). A record with an AuditID() string method is stored once per ID within the audit
 // stream's duplicate window, so an event retried after a failed write does not repeat it.
 func (q *Queue) Audit(ctx context.Context, repoID int64, number int, record any) error {
-	data, err := json.Marshal(record)
+	data, opts, err := auditMsg(record)
 	if err != nil {
-		return fmt.Errorf("encode audit record: %w", err)
-	}
-	var opts []jetstream.PublishOpt
-	if r, ok := record.(interface{ AuditID() string }); ok && r.AuditID() != "" {
-		opts = append(opts, jetstream.WithMsgID(r.AuditID()))
+		return err
 	}
 	if _, err := q.js.Publish(ctx, auditSubject(repoID, number), data, opts...); err != nil {
 		return fmt.Errorf("audit: %w", err)
@@ -32,18 +28,14 @@ func (q *Queue) Audit(ctx context.Context, repoID int64, number int, record any)
 	return nil
 }
 
-// AuditBatch appends records (each encoded as JSON) to the audit trail of an issue, in order,
+// AuditBatch appends records (each as Audit does) to the audit trail of an issue, in order,
 // publishing them all before waiting for JetStream's acknowledgements.
 func (q *Queue) AuditBatch(ctx context.Context, repoID int64, number int, records []any) error {
 	futures := make([]jetstream.PubAckFuture, 0, len(records))
 	for _, r := range records {
-		data, err := json.Marshal(r)
+		data, opts, err := auditMsg(r)
 		if err != nil {
-			return fmt.Errorf("encode audit record: %w", err)
-		}
-		var opts []jetstream.PublishOpt
-		if r, ok := r.(interface{ AuditID() string }); ok && r.AuditID() != "" {
-			opts = append(opts, jetstream.WithMsgID(r.AuditID()))
+			return err
 		}
 		f, err := q.js.PublishAsync(auditSubject(repoID, number), data, opts...)
 		if err != nil {
@@ -65,6 +57,19 @@ func (q *Queue) AuditBatch(ctx context.Context, repoID int64, number int, record
 		return fmt.Errorf("audit: %w", err)
 	}
 	return nil
+}
+
+// auditMsg encodes an audit record, with its dedup ID when it has one.
+func auditMsg(record any) ([]byte, []jetstream.PublishOpt, error) {
+	data, err := json.Marshal(record)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode audit record: %w", err)
+	}
+	var opts []jetstream.PublishOpt
+	if r, ok := record.(interface{ AuditID() string }); ok && r.AuditID() != "" {
+		opts = append(opts, jetstream.WithMsgID(r.AuditID()))
+	}
+	return data, opts, nil
 }
 
 // AuditTrail returns the issue's audit records, oldest first, at most limit of the newest.

@@ -247,7 +247,7 @@ func (c *Consumer) loop(name string, it jetstream.MessagesContext) {
 // accept takes a delivered event into its issue's line.
 func (c *Consumer) accept(msg jetstream.Msg) {
 	start := time.Now()
-	m, err := decodeMessage(msg)
+	m, seq, err := decodeMessage(msg)
 	if err != nil {
 		// Not ours to understand: keep it for a human rather than lose it.
 		c.deadLetter(msg, m, fmt.Errorf("undecodable message: %w", err))
@@ -255,7 +255,7 @@ func (c *Consumer) accept(msg jetstream.Msg) {
 		<-c.slots
 		return
 	}
-	c.order.add(&held{msg: msg, m: m, seq: streamSeq(msg), since: start})
+	c.order.add(&held{msg: msg, m: m, seq: seq, since: start})
 }
 
 // handle runs the handler on an event that is first in its issue's line and settles it.
@@ -399,20 +399,18 @@ func (q *Queue) publishDeadLetter(ctx context.Context, msg jetstream.Msg, m Mess
 	return err
 }
 
-// decodeMessage reads the routing out of the subject and headers.
-func decodeMessage(msg jetstream.Msg) (Message, error) {
-	m := Message{Subject: msg.Subject(), Body: msg.Data()}
+// decodeMessage reads the routing out of the subject and headers, and the message's stream
+// sequence out of its metadata.
+func decodeMessage(msg jetstream.Msg) (m Message, seq uint64, err error) {
+	m = Message{Subject: msg.Subject(), Body: msg.Data()}
 	if h := msg.Headers(); h != nil {
 		m.Event = h.Get(HeaderEvent)
 		m.DeliveryID = h.Get(HeaderDelivery)
 	}
 	if md, err := msg.Metadata(); err == nil {
-		m.Attempt, m.Stored = int(md.NumDelivered), md.Timestamp
+		m.Attempt, m.Stored, seq = int(md.NumDelivered), md.Timestamp, md.Sequence.Stream
 	}
-	if err := parseSubject(&m); err != nil {
-		return m, err
-	}
-	return m, nil
+	return m, seq, parseSubject(&m)
 }
 
 func parseSubject(m *Message) error {

@@ -337,10 +337,3 @@ func (o *ordering) heldMsgs() []jetstream.Msg {
 	}
 	return msgs
 }
-
-func streamSeq(msg jetstream.Msg) uint64 {
-	if md, err := msg.Metadata(); err == nil {
-		return md.Sequence.Stream
-	}
-	return 0
-}

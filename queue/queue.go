@@ -247,11 +247,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) (*Queue, err
 	if err != nil {
 		return nil, err
 	}
-	for p := 0; p < cfg.Partitions; p++ {
-		names = append(names, ConsumerName(p))
-	}
-	slices.Sort(names)
-	for _, name := range slices.Compact(names) {
+	for _, name := range names {
 		p, _ := partitionOf(name)
 		if _, err := js.CreateOrUpdateConsumer(ctx, EventStream, consumerConfig(cfg, p)); err != nil {
 			return nil, fmt.Errorf("create consumer %s: %w", name, err)
