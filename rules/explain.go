@@ -3,7 +3,7 @@ package rules
 import "fmt"
 
 // Rules lists the rules in the order Evaluate runs them, as actions and explanations name them.
-var Rules = []string{RuleNeedsTriage, RuleCommands, RulePriority, RuleCodeOfConduct, RuleNotify}
+var Rules = []string{RuleNeedsTriage, RuleLifecycle, RuleSecurity, RuleCommands, RulePriority, RuleCodeOfConduct, RuleNotify}
 
 // skip tells Input.Explain, in words, why rule does not act on this event.
 func (e *eval) skip(rule, format string, args ...any) {

@@ -61,7 +61,15 @@ func (c LifecycleConfig) FirstDue(t time.Time) time.Time {
 // lifecycle notes human activity: it resets the idle time and takes a stale issue back.
 func (e *eval) lifecycle() {
 	cfg := e.cfg.Lifecycle
-	if !cfg.Enabled || e.isPR() || e.fromBot || strings.EqualFold(e.senderType, "Bot") || strings.HasSuffix(strings.ToLower(e.sender), "[bot]") {
+	switch {
+	case !cfg.Enabled:
+		e.skip(RuleLifecycle, "off (lifecycle.enabled)")
+		return
+	case e.isPR():
+		e.skip(RuleLifecycle, "pull requests have no idle lifecycle")
+		return
+	case e.fromBot || strings.EqualFold(e.senderType, "Bot") || strings.HasSuffix(strings.ToLower(e.sender), "[bot]"):
+		e.skip(RuleLifecycle, "an App's or bot's activity does not reset an issue's idle time")
 		return
 	}
 	var at time.Time
@@ -79,6 +87,7 @@ func (e *eval) lifecycle() {
 		}
 	}
 	if at.IsZero() || !at.After(e.mem.LastActivity) {
+		e.skip(RuleLifecycle, "%s is no new activity on the issue", e.kindOf())
 		return
 	}
 	e.mem.LastActivity = at

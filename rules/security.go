@@ -32,14 +32,26 @@ const securityLockReason = "off-topic"
 // /not-security.
 func (e *eval) security(ctx context.Context) error {
 	cfg := e.cfg.Security
-	if !cfg.Enabled || e.event != "issues" || e.isPR() || (e.action != "opened" && e.action != "edited") {
+	switch {
+	case !cfg.Enabled:
+		e.skip(RuleSecurity, "off (security.enabled)")
 		return nil
-	}
-	if e.mem.SecurityFlagged || e.mem.NotSecurity || isMaintainer(e.issue.GetAuthorAssociation()) {
+	case e.event != "issues" || e.isPR() || (e.action != "opened" && e.action != "edited"):
+		e.skip(RuleSecurity, "it reads issues as they are opened or edited, not %s", e.kindOf())
+		return nil
+	case e.mem.SecurityFlagged:
+		e.skip(RuleSecurity, "the issue was flagged as a security report before")
+		return nil
+	case e.mem.NotSecurity:
+		e.skip(RuleSecurity, "a maintainer said it is not a security report (/not-security)")
+		return nil
+	case isMaintainer(e.issue.GetAuthorAssociation()):
+		e.skip(RuleSecurity, "a maintainer's own issue")
 		return nil
 	}
 	m := matchSecurity(e.issue.GetTitle(), e.issue.GetBody(), cfg.BuiltinPatterns, cfg.Patterns)
 	if !m.flagged() {
+		e.skip(RuleSecurity, "the issue does not read like a vulnerability report")
 		return nil
 	}
 	policy, err := e.securityPolicyURL(ctx)
