@@ -17,6 +17,8 @@ const (
 	MaxLabelsPerIssue = 100
 	// MaxAssignees is GitHub's limit on the assignees of one issue.
 	MaxAssignees = 10
+	// limitNoticeRoom is kept free for the notice that says how much of a body was cut.
+	limitNoticeRoom = 200
 	// MaxCommandsPerComment bounds the commands one comment runs; the rest are refused in the reply.
 	MaxCommandsPerComment = 20
 	// maxReasonChars bounds an action's reason (the audit record, /why).
@@ -31,7 +33,11 @@ const (
 // MaxLabelsPerIssue labels, MaxAssignees assignees; what is cut says so in the text.
 func Limit(a Action) Action {
 	if n := utf8.RuneCountInString(a.Body); n > maxBodyChars {
-		a.Body = cutText(a.Body, maxBodyChars) + fmt.Sprintf("\n\n… and %d more characters not shown (GitHub allows %d in a comment).\n", n-maxBodyChars, MaxCommentChars)
+		// Room for the notice is kept, so that the result is within the limit and a second
+		// Limit (the executor's, after the rules') leaves it as it is.
+		kept := cutText(a.Body, maxBodyChars-limitNoticeRoom)
+		a.Body = kept + fmt.Sprintf("\n\n… and %d more characters not shown (GitHub allows %d in a comment).\n",
+			n-utf8.RuneCountInString(kept), MaxCommentChars)
 	}
 	if n := len(a.Labels); n > MaxLabelsPerIssue {
 		a.Labels = a.Labels[:MaxLabelsPerIssue:MaxLabelsPerIssue]
@@ -42,10 +48,10 @@ func Limit(a Action) Action {
 		a.Reason += fmt.Sprintf(" (… and %d more people not assigned: GitHub allows %d)", n-MaxAssignees, MaxAssignees)
 	}
 	if utf8.RuneCountInString(a.Text) > maxNotifyChars {
-		a.Text = shorten(a.Text, maxNotifyChars)
+		a.Text = shorten(a.Text, maxNotifyChars-1) // shorten adds "…"
 	}
 	if utf8.RuneCountInString(a.Reason) > maxReasonChars {
-		a.Reason = shorten(a.Reason, maxReasonChars)
+		a.Reason = shorten(a.Reason, maxReasonChars-1)
 	}
 	return a
 }

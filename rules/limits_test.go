@@ -123,8 +123,12 @@ func TestLimit(t *testing.T) {
 			name: "a comment of 550,163 characters",
 			give: Action{Type: Comment, Body: strings.Repeat("- a problem of one command\n", 20377)},
 			want: func(t *testing.T, a Action) {
-				if n := utf8.RuneCountInString(a.Body); n > maxBodyChars+200 {
+				if n := utf8.RuneCountInString(a.Body); n > maxBodyChars {
 					t.Errorf("body of %d characters", n)
+				}
+				kept, _, _ := strings.Cut(a.Body, "\n\n… and ")
+				if n := 27*20377 - len(kept); !strings.Contains(a.Body, fmt.Sprintf("… and %d more characters not shown", n)) {
+					t.Errorf("the notice does not say the %d characters cut: %q", n, a.Body[len(a.Body)-120:])
 				}
 				if !strings.Contains(a.Body, "more characters not shown (GitHub allows 65536 in a comment)") {
 					t.Errorf("the cut is not visible: %q", a.Body[len(a.Body)-200:])
@@ -153,6 +157,15 @@ func TestLimit(t *testing.T) {
 			},
 		},
 		{
+			name: "a long reason and notification text",
+			give: Action{Type: Notify, Text: strings.Repeat("t", maxNotifyChars+10), Reason: strings.Repeat("r", maxReasonChars+10)},
+			want: func(t *testing.T, a Action) {
+				if utf8.RuneCountInString(a.Text) > maxNotifyChars || utf8.RuneCountInString(a.Reason) > maxReasonChars {
+					t.Errorf("text of %d, reason of %d characters", utf8.RuneCountInString(a.Text), utf8.RuneCountInString(a.Reason))
+				}
+			},
+		},
+		{
 			name: "within the limits: unchanged",
 			give: Action{Type: AddLabels, Labels: many("l", 100), Body: strings.Repeat("x", maxBodyChars), Reason: "r"},
 			want: func(t *testing.T, a Action) {
@@ -163,7 +176,14 @@ func TestLimit(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { tt.want(t, Limit(tt.give)) })
+		t.Run(tt.name, func(t *testing.T) {
+			once := Limit(tt.give)
+			tt.want(t, once)
+			// The rules and then the executor both apply it: the second pass changes nothing.
+			if diff := cmp.Diff(once, Limit(once)); diff != "" {
+				t.Errorf("Limit twice differs from once (-once +twice):\n%s", diff)
+			}
+		})
 	}
 }
 
