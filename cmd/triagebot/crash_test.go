@@ -33,12 +33,6 @@ func newWriteGate(next http.Handler) *writeGate {
 }
 
 func (g *writeGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/api/v3/app") {
-		// ghfake has no GET /app; the bot login comes from its slug, as on GitHub.
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"id":1,"slug":"triagebot","name":"triagebot"}`)
-		return
-	}
 	write := r.Method != http.MethodGet && !strings.HasSuffix(r.URL.Path, "/access_tokens")
 	g.mu.Lock()
 	if write && !g.open {

@@ -215,7 +215,8 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 		om.NotificationOutcome(typ, ops.NotificationSent, 0) // series from the start: rates and alerts work
 		om.NotificationOutcome(typ, ops.NotificationFailed, 0)
 	}
-	page := statuspage.Sources{Role: role, Partitions: s.Partitions, NotReady: a.notReady, WebURL: statuspage.WebURL(s.GitHubURL)}
+	web, _ := webURL(s.GitHubURL) // a base URL of neither form: links to github.com
+	page := statuspage.Sources{Role: role, Partitions: s.Partitions, NotReady: a.notReady, WebURL: web}
 	var gh *ghapp.App
 	if work {
 		if gh, err = newApp(s, log, opts.observed(s, om)); err != nil {

@@ -85,7 +85,7 @@ func TestSetupInABrowserThenServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.ShutdownTimeout = 5 * time.Second
-	// ghfake has no GET /app: the bot login is given, as in every end-to-end test.
+	// The bot login is given, as in every end-to-end test (no GET /app round trip).
 	a, err := start(ctx, "serve", s, zap.NewNop(), startOptions{ghapp: []ghapp.Option{ghapp.WithBotLogin(fake.BotLogin())}})
 	if err != nil {
 		t.Fatal(err)

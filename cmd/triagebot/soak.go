@@ -158,19 +158,6 @@ func (b *soakBot) stop(sig syscall.Signal) {
 	b.cmd = nil
 }
 
-// soakGitHub is the in-memory GitHub with GET /app, which ghfake lacks: the bot's login comes
-// from the App's slug.
-type soakGitHub struct{ fake *ghfake.Server }
-
-func (g soakGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/api/v3/app") {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"id":1,"slug":"triagebot","name":"triagebot"}`)
-		return
-	}
-	g.fake.ServeHTTP(w, r)
-}
-
 func runSoak(ctx context.Context, cfg soakConfig, progress io.Writer) (rep soakReport, err error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.Limit)
 	defer cancel()
@@ -187,7 +174,7 @@ func runSoak(ctx context.Context, cfg soakConfig, progress io.Writer) (rep soakR
 	}()
 	fake := ghfake.New(ghfake.WithPrefix("/api/v3/"))
 	defer fake.Close()
-	gh := httptest.NewServer(soakGitHub{fake})
+	gh := httptest.NewServer(fake)
 	defer gh.Close()
 	key := filepath.Join(dir, "app.pem")
 	if err := os.WriteFile(key, fake.PrivateKeyPEM(), 0o600); err != nil {

@@ -113,16 +113,6 @@ func New(src Sources, opts Options) (*Handler, error) {
 	return &Handler{src: src, opts: opts}, nil
 }
 
-// WebURL is GitHub's web root for an API base URL (https://api.github.com/ → https://github.com,
-// https://HOST/api/v3/ → https://HOST).
-func WebURL(apiBase string) string {
-	s := strings.TrimSuffix(apiBase, "/")
-	if s == "" || strings.Contains(s, "://api.github.com") {
-		return "https://github.com"
-	}
-	return strings.TrimSuffix(s, "/api/v3")
-}
-
 func (h *Handler) authorized(r *http.Request) bool {
 	if h.opts.Token == "" {
 		return true
