@@ -44,6 +44,9 @@ func TestAuthGateHoldsEventsWhileTheKeyIsRefused(t *testing.T) {
 	for g.tokenCount() < 5 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond) // polling the fake GitHub's count, with a deadline
 	}
+	if n := g.tokenCount(); n < 5 {
+		t.Fatalf("GitHub asked %d times while it refused the key, want it asked again with backoff", n)
+	}
 	select {
 	case err := <-done:
 		t.Fatalf("Guard returned %v while GitHub refused the key", err)

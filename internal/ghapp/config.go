@@ -573,15 +573,16 @@ func TouchesConfig(paths []string) bool {
 // repository it was installed on since the cache began), for a change of the organisation's
 // defaults to reach them all.
 func (l *ConfigLoader) Repositories(ctx context.Context, owner string) ([]string, error) {
-	prefix := "file." + kvToken(owner) + "."
-	keys, err := l.kv.ListKeysFiltered(ctx, prefix+"*")
+	keys, err := l.kv.ListKeysFiltered(ctx, "file."+kvToken(owner)+".*")
 	if err != nil {
 		return nil, fmt.Errorf("repositories of %s: %w", owner, err)
 	}
 	var out []string
 	for k := range keys.Keys() {
-		if name, ok := kvUntoken(strings.TrimPrefix(k, prefix)); ok {
-			out = append(out, name)
+		if full, ok := parseConfigKey(k); ok {
+			if _, name, _ := strings.Cut(full, "/"); name != "" {
+				out = append(out, name)
+			}
 		}
 	}
 	slices.Sort(out)

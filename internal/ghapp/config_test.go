@@ -275,6 +275,19 @@ func TestBrokenFileNeverSilencesTheBot(t *testing.T) {
 	if diff := cmp.Diff(want, got.Config); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
 	}
+
+	// The status page's list: both broken files, by repository, and not the cached contents.
+	problems, err := ConfigProblems(ctx, l.kv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var repos []string
+	for _, p := range problems {
+		repos = append(repos, fmt.Sprintf("%s used-good=%v", p.Repo, p.UsingGood))
+	}
+	if diff := cmp.Diff([]string{"o/new used-good=false", "o/r used-good=true"}, repos); diff != "" {
+		t.Errorf("ConfigProblems (-want +got):\n%s", diff)
+	}
 }
 
 func TestMissingFilesAndUnreachableGitHub(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/triagebot/triagebot/rules"
@@ -145,25 +144,4 @@ func ConfigKey(owner, repo string) string {
 func splitRepo(full string) (owner, name string, ok bool) {
 	owner, name, ok = strings.Cut(full, "/")
 	return owner, name, ok && owner != "" && name != ""
-}
-
-// kvUntoken undoes kvToken (the name comes back in lower case, which GitHub accepts).
-func kvUntoken(tok string) (string, bool) {
-	var b strings.Builder
-	for i := 0; i < len(tok); i++ {
-		if tok[i] != '=' {
-			b.WriteByte(tok[i])
-			continue
-		}
-		if i+2 >= len(tok) {
-			return "", false
-		}
-		n, err := strconv.ParseUint(tok[i+1:i+3], 16, 8)
-		if err != nil {
-			return "", false
-		}
-		b.WriteByte(byte(n))
-		i += 2
-	}
-	return b.String(), b.Len() > 0
 }

@@ -24,7 +24,7 @@ type ConfigProblem struct {
 
 // ConfigProblems lists the broken configuration files of the cache bucket.
 func ConfigProblems(ctx context.Context, kv jetstream.KeyValue) ([]ConfigProblem, error) {
-	w, err := kv.WatchAll(ctx, jetstream.IgnoreDeletes())
+	w, err := kv.Watch(ctx, "file.*.*", jetstream.IgnoreDeletes()) // not the files' contents (body.*)
 	if err != nil {
 		return nil, fmt.Errorf("read configuration cache: %w", err)
 	}

@@ -5,7 +5,6 @@
 package markdown
 
 import (
-	"regexp"
 	"strings"
 
 	"github.com/triagebot/triagebot/rules/command"
@@ -105,13 +104,11 @@ func Cell(s string) string {
 // digits and hyphens, or an App's "name[bot]"), else as code: a login from a payload is
 // GitHub's, but one typed by a user is not.
 func Login(login string) string {
-	if loginRE.MatchString(login) {
+	if command.ValidLogin(strings.TrimSuffix(login, "[bot]")) {
 		return "@" + login
 	}
 	return Code("@" + login)
 }
-
-var loginRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$`)
 
 // Link is a Markdown link to url with the literal text: characters that could end the link's
 // destination or start markup are percent-encoded.
