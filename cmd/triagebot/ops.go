@@ -48,15 +48,15 @@ type auditor interface {
 
 // notificationObserver counts the dispatcher's sends and failures by channel type, keeps each
 // channel's last success and failure for the status page, and records each notification sent
-// in the audit trail.
-func notificationObserver(om *ops.Metrics, chs *ops.ChannelStats, store auditor, log *zap.Logger) func(notify.Outcome) {
+// in the audit trail, retrying until audits ends.
+func notificationObserver(audits context.Context, om *ops.Metrics, chs *ops.ChannelStats, store auditor, log *zap.Logger) func(notify.Outcome) {
 	return func(o notify.Outcome) {
 		typ := chs.Type(o.Channel)
 		switch o.Result {
 		case notify.ResultSent:
 			om.NotificationOutcome(typ, ops.NotificationSent, len(o.IDs))
 			chs.Record(o.Channel, len(o.IDs), nil)
-			ctx, cancel := context.WithTimeout(context.Background(), auditRetryFor)
+			ctx, cancel := context.WithTimeout(audits, auditRetryFor)
 			defer cancel()
 			for _, n := range o.Sent {
 				if err := auditRetrying(ctx, store, n.RepoID, n.Number, handlers.NotificationSentRecord(n, typ, time.Now())); err != nil {

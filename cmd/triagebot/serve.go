@@ -138,6 +138,11 @@ type startOptions struct {
 
 // app is a running triagebot process: some of receiver, workers, embedded NATS.
 type app struct {
+	// audits bounds the retries of audit records written outside an event (notifications sent):
+	// it ends when the shutdown's grace runs out, so they never hold the shutdown up.
+	audits     context.Context
+	stopAudits context.CancelFunc
+
 	s        settings
 	log      *zap.Logger
 	embedded *queue.Embedded
@@ -167,6 +172,7 @@ type app struct {
 
 func start(ctx context.Context, role string, s settings, log *zap.Logger, opts startOptions) (_ *app, err error) {
 	a := &app{s: s, log: log, served: make(chan error, 1)}
+	a.audits, a.stopAudits = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
 			a.stopNotifications(context.Background())
@@ -210,8 +216,9 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 	m := newMetrics(reg)
 	om := ops.NewMetrics(reg, buildInfo(), time.Now)
 	a.ops = om
-	chStats := ops.NewChannelStats(channelTypes(channels), time.Now)
-	for _, typ := range channelTypes(channels) {
+	types := channelTypes(channels)
+	chStats := ops.NewChannelStats(types, time.Now)
+	for _, typ := range types {
 		om.NotificationOutcome(typ, ops.NotificationSent, 0) // series from the start: rates and alerts work
 		om.NotificationOutcome(typ, ops.NotificationFailed, 0)
 	}
@@ -332,7 +339,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			commenter = githubCommenter{exec: a.githubExec(gh, log), store: a.q, app: gh}
 			issues = issueReader{app: gh}
 		}
-		if err := a.startNotifications(ctx, channels, commenter, notify.WithObserver(notificationObserver(om, chStats, a.q, log.Named("notify")))); err != nil {
+		if err := a.startNotifications(ctx, channels, commenter, notify.WithObserver(notificationObserver(a.audits, om, chStats, a.q, log.Named("notify")))); err != nil {
 			return nil, err
 		}
 		wc.Notifier, wc.Untriaged = a.notifier, a.timers
@@ -524,6 +531,10 @@ func (a *app) shutdown() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), a.s.ShutdownTimeout-time.Second)
 	defer cancel()
+	if a.stopAudits != nil {
+		defer a.stopAudits()
+		defer context.AfterFunc(ctx, a.stopAudits)()
+	}
 	var errs []error
 	// Notifications first: what a digest holds goes back to the queue for the next process.
 	a.stopNotifications(ctx)

@@ -313,18 +313,11 @@ func TestSetupErrors(t *testing.T) {
 		}, want: "--force replaces it\n"},
 		{name: "no browser", args: hook, env: map[string]string{"DISPLAY": "", "WAYLAND_DISPLAY": ""}, wantCode: 1, drive: func(t *testing.T, r *setupRun) {
 			want := "No browser to open (no DISPLAY or WAYLAND_DISPLAY): open " + r.page + " by hand.\n"
-			for deadline := time.Now().Add(30 * time.Second); ; {
+			waitFor(t, "the no-browser hint "+want, func() bool {
 				r.mu.Lock()
-				out := r.out.String()
-				r.mu.Unlock()
-				if strings.Contains(out, want) {
-					return
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("stdout %q lacks %q", out, want)
-				}
-				time.Sleep(10 * time.Millisecond) // polling a condition with a deadline
-			}
+				defer r.mu.Unlock()
+				return strings.Contains(r.out.String(), want)
+			})
 		}},
 	}
 	for _, tt := range tests {

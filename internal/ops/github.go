@@ -130,9 +130,11 @@ func (s *GitHubStats) Summary(top int) GitHubSummary {
 		if id != 0 && is.Remaining >= 0 && (sum.MinRemaining < 0 || is.Remaining < sum.MinRemaining) {
 			sum.MinRemaining = is.Remaining
 		}
-		all = append(all, is)
+		sum.Installations++
+		if top > 0 {
+			all = append(all, is)
+		}
 	}
-	sum.Installations = len(all)
 	slices.SortFunc(all, func(a, b InstallationStats) int {
 		if a.RequestsLastMin != b.RequestsLastMin {
 			return b.RequestsLastMin - a.RequestsLastMin
