@@ -149,7 +149,7 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	if m.Event == EventInstallRepository {
 		return w.handleUnit(ctx, m)
 	}
-	payload, err := github.ParseWebHook(m.Event, m.Body)
+	payload, err := ParsePayload(m.Event, m.Body)
 	if err != nil {
 		return queue.Permanent(fmt.Errorf("decode %s payload: %w", m.Event, err))
 	}

@@ -3,7 +3,10 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -35,12 +38,38 @@ func benchWorker(b *testing.B, q *queue.Queue, exec handlers.Executor) *handlers
 	return w
 }
 
+// profileHandling profiles the CPU while events are handled (not while they are stored first)
+// when TRIAGEBOT_BENCH_CPUPROFILE names a file: the sub-benchmark's name is appended to it.
+// The returned function stops the profile.
+func profileHandling(b *testing.B) func() {
+	b.Helper()
+	path := os.Getenv("TRIAGEBOT_BENCH_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path + "." + strings.ReplaceAll(b.Name(), "/", "-"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.Error(err)
+		}
+	}
+}
+
 // BenchmarkWorker measures the worker alone over the embedded JetStream: b.N issues.opened
 // events are stored first, then handled by one process in dry-run (memory loads and stores,
 // audit records and acknowledgements as in production). Spread: each event its own issue over
-// 500 installations; one issue: every event on the same issue.
+// 500 installations; one issue: every event on the same issue. js-msgs/event counts the
+// messages the worker sends to JetStream per event (requests, publishes, acks): its round trips.
 //
 //	go test -run '^$' -bench BenchmarkWorker -benchtime 3000x ./handlers/
+//	TRIAGEBOT_BENCH_CPUPROFILE=/tmp/worker.prof go test -run '^$' -bench BenchmarkWorker -benchtime 3000x ./handlers/
 func BenchmarkWorker(b *testing.B) {
 	for _, bc := range []struct {
 		name  string
@@ -50,7 +79,7 @@ func BenchmarkWorker(b *testing.B) {
 		{"one-issue", func(int) (int64, int64, int) { return 1, 1000, 1 }},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			q, _ := queuetest.Queue(b, queue.Config{Partitions: 16})
+			q, s := queuetest.Queue(b, queue.Config{Partitions: 16})
 			body := payload(b, "issues/opened.json")
 			ctx := context.Background()
 			for i := 0; i < b.N; i++ {
@@ -64,6 +93,8 @@ func BenchmarkWorker(b *testing.B) {
 			handled, bad := 0, 0
 			done := make(chan struct{})
 			b.ResetTimer()
+			stopProfile := profileHandling(b)
+			msgs0 := s.Conn.Stats().OutMsgs
 			cpu0, t0 := cpuTime(), time.Now()
 			c, err := q.Consume(ctx, w.Handle, benchConsumeOptions(func(o queue.Outcome) {
 				mu.Lock()
@@ -79,8 +110,9 @@ func BenchmarkWorker(b *testing.B) {
 				b.Fatal(err)
 			}
 			<-done
-			elapsed, cpu := time.Since(t0), cpuTime()-cpu0
+			elapsed, cpu, msgs := time.Since(t0), cpuTime()-cpu0, s.Conn.Stats().OutMsgs-msgs0
 			b.StopTimer()
+			stopProfile()
 			if err := c.Stop(ctx); err != nil {
 				b.Fatal(err)
 			}
@@ -89,6 +121,7 @@ func BenchmarkWorker(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
 			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/event")
+			b.ReportMetric(float64(msgs)/float64(b.N), "js-msgs/event")
 		})
 	}
 }

@@ -272,12 +272,12 @@ func (c *Consumer) handle(msg jetstream.Msg, m Message) (returned bool) {
 		if err != nil {
 			out.Result, out.Err = "duplicate", nil
 		}
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.hardCtx), 5*time.Second)
-		if aerr := msg.DoubleAck(ctx); aerr != nil {
-			// The event will be delivered again; the executor is idempotent.
+		// Not waited for: the ledger already says handled, so should the ack be lost the copy
+		// delivered again is acknowledged unhandled; and the next event is looked up
+		// after this one (line.done), so its order does not wait for JetStream's answer either.
+		if aerr := msg.Ack(); aerr != nil {
 			c.log.Warn("ack event", zap.String("delivery_id", m.DeliveryID), zap.Error(aerr))
 		}
-		cancel()
 	case c.hardCtx.Err() != nil:
 		out.Result = "interrupted"
 		_ = msg.Nak()

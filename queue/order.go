@@ -52,6 +52,10 @@ type held struct {
 type line struct {
 	subjects string // the issue's subjects, in any partition
 	events   []*held
+	// done is the stream sequence of the line's event this process handled last: every
+	// earlier event of the issue has left the stream (it was handled only as the first), so
+	// the issue's first is looked up after it, whether or not its ack has reached JetStream.
+	done uint64
 }
 
 type ordering struct {
@@ -161,7 +165,7 @@ func (o *ordering) run(l *line) {
 		}
 		isFirst := o.inOrder(l.subjects)
 		if !isFirst {
-			first, err := o.first(l.subjects)
+			first, err := o.first(l.subjects, l.done+1)
 			if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 				o.c.log.Warn("look up the first event of an issue", zap.String("subjects", l.subjects), zap.Error(err))
 			}
@@ -178,6 +182,8 @@ func (o *ordering) run(l *line) {
 			o.mu.Unlock()
 			if o.c.handle(msg, m) {
 				o.gaveBack(l.subjects, h.seq)
+			} else {
+				l.done = h.seq
 			}
 			o.release(h)
 			waitingSince, pause = time.Time{}, 5*time.Millisecond
@@ -202,8 +208,9 @@ func (o *ordering) run(l *line) {
 	}
 }
 
-// first is the stream sequence of the first event still stored with one of subjects.
-func (o *ordering) first(subjects string) (uint64, error) {
+// first is the stream sequence of the first event still stored with one of subjects, from
+// sequence from on.
+func (o *ordering) first(subjects string, from uint64) (uint64, error) {
 	ctx, cancel := context.WithTimeout(o.c.hardCtx, 5*time.Second)
 	defer cancel()
 	o.streamMu.Lock()
@@ -218,7 +225,7 @@ func (o *ordering) first(subjects string) (uint64, error) {
 	}
 	stream := o.stream
 	o.streamMu.Unlock()
-	msg, err := stream.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(subjects))
+	msg, err := stream.GetMsg(ctx, from, jetstream.WithGetMsgSubject(subjects))
 	if err != nil {
 		return 0, err
 	}
