@@ -255,7 +255,7 @@ func (c *Consumer) accept(msg jetstream.Msg) {
 		<-c.slots
 		return
 	}
-	c.order.add(&held{msg: msg, m: m, seq: seq, since: start})
+	c.order.add(&held{msg: msg, m: m, seq: seq, since: start, renewed: start})
 }
 
 // handle runs the handler on an event that is first in its issue's line and settles it.
@@ -326,17 +326,21 @@ func (c *Consumer) done(o Outcome) {
 }
 
 // keepAlive tells JetStream that every held event is still being worked on, so a slow GitHub
-// (or a long line before an event) does not make it redeliver the event to another worker.
+// (or a long line before an event) does not make it redeliver the event to another worker:
+// AckWait can then be short (a killed worker's events go to another that soon), as long as
+// this process lives. An event is renewed once a third of AckWait has passed since JetStream
+// last heard of it, so the events handled quickly (most) cost no message.
 func (c *Consumer) keepAlive() {
 	defer close(c.kept)
-	t := time.NewTicker(c.q.cfg.AckWait / 3)
+	wait := c.q.cfg.AckWait
+	t := time.NewTicker(wait / 6)
 	defer t.Stop()
 	for {
 		select {
 		case <-c.hardCtx.Done():
 			return
-		case <-t.C:
-			for _, msg := range c.order.heldMsgs() {
+		case now := <-t.C:
+			for _, msg := range c.order.due(now.Add(-wait/3), now) {
 				_ = msg.InProgress()
 			}
 		}

@@ -41,6 +41,9 @@ type held struct {
 	m     Message
 	seq   uint64 // stream sequence
 	since time.Time
+	// renewed is when JetStream last heard of this delivery: delivered, or told it is in
+	// progress (keepAlive).
+	renewed time.Time
 	// running: being handled. msg and m are then the handler's, and a second delivery of the
 	// event does not replace them: it waits in again until this one is released.
 	running bool
@@ -107,7 +110,7 @@ func (o *ordering) add(h *held) {
 		}
 		// Delivered again while waiting (its AckWait ran out): keep one copy, settled through
 		// the newest delivery.
-		prev.msg, prev.m.Attempt = h.msg, h.m.Attempt
+		prev.msg, prev.m.Attempt, prev.renewed = h.msg, h.m.Attempt, h.renewed
 		<-o.c.slots
 		return
 	}
@@ -334,13 +337,17 @@ func (o *ordering) limit(installationID int64, wait time.Duration) {
 	}
 }
 
-// heldMsgs are the deliveries of every event held now.
-func (o *ordering) heldMsgs() []jetstream.Msg {
+// due are the deliveries of the events held now that JetStream last heard of before
+// before; they count as renewed at now.
+func (o *ordering) due(before, now time.Time) []jetstream.Msg {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	msgs := make([]jetstream.Msg, 0, len(o.held))
+	var msgs []jetstream.Msg
 	for _, h := range o.held {
-		msgs = append(msgs, h.msg)
+		if h.renewed.Before(before) {
+			msgs = append(msgs, h.msg)
+			h.renewed = now
+		}
 	}
 	return msgs
 }

@@ -47,7 +47,7 @@ type Config struct {
 	DedupWindow time.Duration // how long a delivery id is remembered (default 72h, at least 1h)
 	Replicas    int           // stream replicas: 1 embedded, 3 on a cluster (default 1)
 	MaxAttempts int           // deliveries of one event before it is dead-lettered (default 10)
-	AckWait     time.Duration // how soon an event held by a dead worker is redelivered (default 30s)
+	AckWait     time.Duration // how soon an event held by a dead worker is redelivered (default 5s; live workers renew theirs)
 	AuditMaxAge time.Duration // how long audit records are kept (default 90 days)
 }
 
@@ -65,7 +65,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.MaxAttempts = 10
 	}
 	if c.AckWait == 0 {
-		c.AckWait = 30 * time.Second
+		c.AckWait = DefaultAckWait
 	}
 	if c.AuditMaxAge == 0 {
 		c.AuditMaxAge = 90 * 24 * time.Hour
@@ -84,6 +84,11 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	return c, nil
 }
+
+// DefaultAckWait is how long JetStream waits for a worker that holds an event: a live worker
+// renews what it holds well within it (keepAlive), so it only delays the events of a worker
+// that died.
+const DefaultAckWait = 5 * time.Second
 
 // DeliveryPartition is the partition of a delivery: its issue's, or for an event of no
 // repository (installation, installation_repositories) its installation's, so that

@@ -136,7 +136,7 @@ type queueSettings struct {
 	Partitions    int           `env:"TRIAGEBOT_PARTITIONS" default:"16" help:"Partitions of the event stream: they spread the fetching; events of one issue are handled in order whatever the count, which may change at any time."`
 	DedupWindow   time.Duration `env:"TRIAGEBOT_DEDUP_WINDOW" default:"72h" help:"How long a delivery id is remembered against duplicates (at least 1h)."`
 	MaxAttempts   int           `env:"TRIAGEBOT_MAX_ATTEMPTS" default:"10" help:"Deliveries of an event before it is dead-lettered."`
-	AckWait       time.Duration `env:"TRIAGEBOT_ACK_WAIT" default:"30s" help:"How soon an event held by a worker that died is handed to another (a live worker renews it while it works)."`
+	AckWait       time.Duration `env:"TRIAGEBOT_ACK_WAIT" default:"5s" help:"How soon an event held by a worker that died is handed to another (a live worker renews it while it works)."`
 	Replicas      int           `env:"TRIAGEBOT_REPLICAS" default:"1" help:"Stream replicas on an external cluster (3 for R3)."`
 }
 

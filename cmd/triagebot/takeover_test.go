@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/triagebot/triagebot/internal/ghfake"
+)
+
+// A `work` process on an external NATS server is killed (SIGKILL) with events in flight; the
+// `work` process started in its place handles them, each exactly once, without waiting out the
+// 30 s AckWait of before: a live worker renews what it holds, so TRIAGEBOT_ACK_WAIT's default
+// is short, and that is all a dead worker's events wait. The test's deadline (25 s) is below
+// the old wait.
+func TestRestartedWorkerTakesOverAKilledWorkersEventsOnExternalNATS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	url := startExternalNATS(t, &server.Options{})
+	fake := ghfake.New(ghfake.WithPrefix("/api/v3/"))
+	defer fake.Close()
+	gate := newWriteGate(fake)
+	gh := httptest.NewServer(gate)
+	defer gh.Close()
+
+	dir := t.TempDir()
+	key := filepath.Join(dir, "app.pem")
+	if err := os.WriteFile(key, fake.PrivateKeyPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{ // TRIAGEBOT_ACK_WAIT: the default
+		"TRIAGEBOT_WEBHOOK_SECRET":   testSecret,
+		"TRIAGEBOT_LISTEN":           "127.0.0.1:0",
+		"TRIAGEBOT_NATS_URL":         url,
+		"TRIAGEBOT_APP_ID":           fmt.Sprint(fake.AppID()),
+		"TRIAGEBOT_PRIVATE_KEY_FILE": key,
+		"TRIAGEBOT_GITHUB_URL":       gh.URL + "/api/v3/",
+		"TRIAGEBOT_PARTITIONS":       "4",
+	}
+	receiver := startProc(t, dir, env, "receive")
+	addr := receiver.waitLog("listening", msgIs("listening"))["addr"].(string)
+	fake.SetWebhook("http://"+addr+"/webhook", testSecret)
+	first := startProc(t, dir, env, "work")
+	// The installation is handled first (its labels created, its open issues walked), then
+	// GitHub's writes are held.
+	gate.openUp()
+	const repo = "octo-org/rocket"
+	if _, err := fake.InstallApp("octo-org", repo); err != nil {
+		t.Fatal(err)
+	}
+	// The repository's backfill too, or it would label the issues opened below itself.
+	first.waitLog("the repository's backfill", msgIs("backfill done"))
+	gate.mu.Lock()
+	gate.open = false
+	gate.mu.Unlock()
+
+	// Few issues: GitHub's writes are paced per installation (two per issue here).
+	const issues = 4
+	for i := 1; i <= issues; i++ {
+		if _, err := fake.OpenIssue(repo, fmt.Sprintf("user%d", i), fmt.Sprintf("idea %d", i), "please"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := fake.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	gate.waitHeld(t, "the worker to be mid-way", func(n int) bool { return n > 0 })
+	if code, _ := first.stop(syscall.SIGKILL, 10*time.Second); code != -1 {
+		t.Fatalf("exit %d, want killed", code)
+	}
+	gate.waitHeld(t, "the killed worker's requests to end", func(n int) bool { return n == 0 })
+	gate.openUp()
+
+	restarted := time.Now()
+	second := startProc(t, dir, env, "work")
+	soon, cancelSoon := context.WithTimeout(ctx, 25*time.Second)
+	defer cancelSoon()
+	if err := fake.Wait(soon, issuesHandled(fake, repo, issues, 1)); err != nil {
+		t.Fatalf("the killed worker's events were not handled within 25 s of the restart: %v\n%s", err, second.output())
+	}
+	t.Logf("every event handled %.1fs after the restart", time.Since(restarted).Seconds())
+	if err := fake.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	second.waitCount("the bot's own comment events read", func(m map[string]any) bool {
+		return m["msg"] == "event handled" && m["event"] == "issue_comment" && m["actions"] == float64(0)
+	}, issues)
+	labelPosts := map[string]int{}
+	for _, r := range fake.Requests() {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/labels") && r.Status < 300 {
+			labelPosts[r.Path]++
+		}
+	}
+	for i := 1; i <= issues; i++ {
+		if path := fmt.Sprintf("/repos/%s/issues/%d/labels", repo, i); labelPosts[path] != 1 {
+			t.Errorf("issue %d: labels added %d times, want exactly once", i, labelPosts[path])
+		}
+	}
+	if t.Failed() {
+		for _, line := range strings.Split(second.output(), "\n") {
+			if strings.Contains(line, `"level":"warn"`) || strings.Contains(line, `"level":"error"`) || strings.Contains(line, `event handled`) {
+				t.Log(line)
+			}
+		}
+	}
+	for _, p := range []*proc{second, receiver} {
+		if code, _ := p.stop(syscall.SIGTERM, 10*time.Second); code != 0 {
+			t.Fatalf("exit %d after SIGTERM", code)
+		}
+	}
+}
