@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -220,14 +221,20 @@ func (l *ConfigLoader) load(ctx context.Context, t rules.Target) (LoadedConfig, 
 	if strings.EqualFold(t.Name, OrgConfigRepo) {
 		layers = layers[:1]
 	}
+	// The layers are fetched at once: on a cold start each is a request to GitHub, which
+	// answers in hundreds of milliseconds.
 	files := make([]cachedFile, len(layers))
-	key := strings.ToLower(t.Owner + "/" + t.Name)
+	errs := make([]error, len(layers))
+	var wg sync.WaitGroup
 	for i, name := range layers {
-		f, err := l.file(ctx, t, name)
-		if err != nil {
-			return LoadedConfig{}, err
+		wg.Go(func() { files[i], errs[i] = l.file(ctx, t, name) })
+	}
+	wg.Wait()
+	key := strings.ToLower(t.Owner + "/" + t.Name)
+	for i, f := range files {
+		if errs[i] != nil {
+			return LoadedConfig{}, errs[i]
 		}
-		files[i] = f
 		key += "|" + f.Version + "/" + f.GoodVersion
 		if f.Missing {
 			key += "-"

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -129,19 +130,29 @@ func (x *lookup) CodeOfConductURL(ctx context.Context) (string, error) {
 	if x.cocDone {
 		return x.coc, nil
 	}
-	repos := []string{x.t.Name, OrgConfigRepo}
-	if strings.EqualFold(x.t.Name, OrgConfigRepo) {
-		repos = repos[:1]
+	// Looked for in rounds whose places are asked at once (GitHub answers in hundreds of
+	// milliseconds: eight places one after the other made a cold event seconds slower): the
+	// repository's community profile, which answers for public repositories; then its folders;
+	// then the owner's .github repository. The first place in order that has one wins.
+	var dirs []string
+	for _, dir := range CodeOfConductDirs {
+		dirs = append(dirs, "contents/"+dir)
 	}
-	for _, repo := range repos {
-		suffixes := []string{"community/profile"}
-		for _, dir := range CodeOfConductDirs {
-			suffixes = append(suffixes, "contents/"+dir)
+	rounds := [][]place{{{x.t.Name, "community/profile"}}, placesIn(x.t.Name, dirs)}
+	if !strings.EqualFold(x.t.Name, OrgConfigRepo) {
+		rounds = append(rounds, placesIn(OrgConfigRepo, append([]string{"community/profile"}, dirs...)))
+	}
+	for _, round := range rounds {
+		files := make([]lookedUpFile, len(round))
+		errs := make([]error, len(round))
+		var wg sync.WaitGroup
+		for i, p := range round {
+			wg.Go(func() { files[i], errs[i] = x.l.file(ctx, x.t.InstallationID, x.t.Owner, p.repo, p.suffix) })
 		}
-		for _, suffix := range suffixes {
-			f, err := x.l.file(ctx, x.t.InstallationID, x.t.Owner, repo, suffix)
-			if err != nil {
-				return "", err
+		wg.Wait()
+		for i, f := range files {
+			if errs[i] != nil {
+				return "", errs[i]
 			}
 			if f.htmlURL != "" {
 				x.coc, x.cocDone = f.htmlURL, true
@@ -151,6 +162,17 @@ func (x *lookup) CodeOfConductURL(ctx context.Context) (string, error) {
 	}
 	x.cocDone = true
 	return "", nil
+}
+
+// place is where a code of conduct may be: an API path under a repository.
+type place struct{ repo, suffix string }
+
+func placesIn(repo string, suffixes []string) []place {
+	out := make([]place, len(suffixes))
+	for i, s := range suffixes {
+		out[i] = place{repo, s}
+	}
+	return out
 }
 
 // cocIn finds the code of conduct in an answer: a community profile, or a directory listing.
