@@ -167,6 +167,11 @@ func (o *ordering) run(l *line) {
 			return
 		}
 		isFirst := o.inOrder(l.subjects)
+		if !isFirst && l.done != 0 && h.seq == l.done+1 {
+			// Right after the event this process handled last: nothing can be between them.
+			isFirst = true
+			o.gone(l.subjects, h.seq)
+		}
 		if !isFirst {
 			first, err := o.first(l.subjects, l.done+1)
 			if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {

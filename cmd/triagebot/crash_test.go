@@ -92,17 +92,7 @@ func TestCrashAfterAcceptingLosesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	fake := ghfake.New(ghfake.WithPrefix("/api/v3/"))
-	defer fake.Close()
-	gate := newWriteGate(fake)
-	gh := httptest.NewServer(gate)
-	defer gh.Close()
-
-	dir := t.TempDir()
-	key := filepath.Join(dir, "app.pem")
-	if err := os.WriteFile(key, fake.PrivateKeyPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	fake, gate, apiURL, dir, key := gatedGitHub(t)
 	env := map[string]string{
 		"TRIAGEBOT_WEBHOOK_SECRET":   testSecret,
 		"TRIAGEBOT_LISTEN":           "127.0.0.1:0",
@@ -110,7 +100,7 @@ func TestCrashAfterAcceptingLosesNothing(t *testing.T) {
 		"TRIAGEBOT_DATA_DIR":         filepath.Join(dir, "data"),
 		"TRIAGEBOT_APP_ID":           fmt.Sprint(fake.AppID()),
 		"TRIAGEBOT_PRIVATE_KEY_FILE": key,
-		"TRIAGEBOT_GITHUB_URL":       gh.URL + "/api/v3/",
+		"TRIAGEBOT_GITHUB_URL":       apiURL,
 		"TRIAGEBOT_PARTITIONS":       "4",
 		// The killed process's in-flight events go to the next process after this long.
 		"TRIAGEBOT_ACK_WAIT": "2s",
@@ -173,22 +163,13 @@ func TestCrashAfterAcceptingLosesNothing(t *testing.T) {
 	second.waitCount("the bot's own comment events read", func(m map[string]any) bool {
 		return m["msg"] == "event handled" && m["event"] == "issue_comment" && m["actions"] == float64(0)
 	}, issues)
-	labelPosts := map[string]int{}
-	for _, r := range fake.Requests() {
-		if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/labels") && r.Status < 300 {
-			labelPosts[r.Path]++
-		}
-	}
 	for i := 1; i <= issues; i++ {
 		is, _ := fake.Issue(repo, i)
 		if len(is.Labels) != 1 || is.Labels[0] != "needs-triage" || len(is.Comments) != 1 {
 			t.Errorf("issue %d: labels %v, %d comments; want needs-triage and one welcome", i, is.Labels, len(is.Comments))
 		}
-		path := fmt.Sprintf("/repos/%s/issues/%d/labels", repo, i)
-		if labelPosts[path] != 1 {
-			t.Errorf("issue %d: labels added %d times, want exactly once", i, labelPosts[path])
-		}
 	}
+	checkLabelledOnce(t, fake, repo, issues)
 	if t.Failed() {
 		for _, line := range strings.Split(second.output(), "\n") {
 			if strings.Contains(line, `"level":"warn"`) || strings.Contains(line, `"level":"error"`) {
@@ -198,5 +179,39 @@ func TestCrashAfterAcceptingLosesNothing(t *testing.T) {
 	}
 	if code, _ := second.stop(syscall.SIGTERM, 10*time.Second); code != 0 {
 		t.Fatalf("exit %d after SIGTERM", code)
+	}
+}
+
+// gatedGitHub is an in-memory GitHub behind a writeGate (closed), its REST URL, and a
+// directory holding the App's private key file.
+func gatedGitHub(t *testing.T) (fake *ghfake.Server, gate *writeGate, apiURL, dir, key string) {
+	t.Helper()
+	fake = ghfake.New(ghfake.WithPrefix("/api/v3/"))
+	t.Cleanup(fake.Close)
+	gate = newWriteGate(fake)
+	gh := httptest.NewServer(gate)
+	t.Cleanup(gh.Close)
+	dir = t.TempDir()
+	key = filepath.Join(dir, "app.pem")
+	if err := os.WriteFile(key, fake.PrivateKeyPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return fake, gate, gh.URL + "/api/v3/", dir, key
+}
+
+// checkLabelledOnce fails the test unless each of the repository's issues 1..issues had labels
+// added exactly once.
+func checkLabelledOnce(t *testing.T, fake *ghfake.Server, repo string, issues int) {
+	t.Helper()
+	labelPosts := map[string]int{}
+	for _, r := range fake.Requests() {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/labels") && r.Status < 300 {
+			labelPosts[r.Path]++
+		}
+	}
+	for i := 1; i <= issues; i++ {
+		if path := fmt.Sprintf("/repos/%s/issues/%d/labels", repo, i); labelPosts[path] != 1 {
+			t.Errorf("issue %d: labels added %d times, want exactly once", i, labelPosts[path])
+		}
 	}
 }

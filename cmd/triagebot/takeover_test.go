@@ -3,18 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-
-	"github.com/triagebot/triagebot/internal/ghfake"
 )
 
 // A `work` process on an external NATS server is killed (SIGKILL) with events in flight; the
@@ -27,24 +21,14 @@ func TestRestartedWorkerTakesOverAKilledWorkersEventsOnExternalNATS(t *testing.T
 		t.Skip("builds and runs the binary")
 	}
 	url := startExternalNATS(t, &server.Options{})
-	fake := ghfake.New(ghfake.WithPrefix("/api/v3/"))
-	defer fake.Close()
-	gate := newWriteGate(fake)
-	gh := httptest.NewServer(gate)
-	defer gh.Close()
-
-	dir := t.TempDir()
-	key := filepath.Join(dir, "app.pem")
-	if err := os.WriteFile(key, fake.PrivateKeyPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	fake, gate, apiURL, dir, key := gatedGitHub(t)
 	env := map[string]string{ // TRIAGEBOT_ACK_WAIT: the default
 		"TRIAGEBOT_WEBHOOK_SECRET":   testSecret,
 		"TRIAGEBOT_LISTEN":           "127.0.0.1:0",
 		"TRIAGEBOT_NATS_URL":         url,
 		"TRIAGEBOT_APP_ID":           fmt.Sprint(fake.AppID()),
 		"TRIAGEBOT_PRIVATE_KEY_FILE": key,
-		"TRIAGEBOT_GITHUB_URL":       gh.URL + "/api/v3/",
+		"TRIAGEBOT_GITHUB_URL":       apiURL,
 		"TRIAGEBOT_PARTITIONS":       "4",
 	}
 	receiver := startProc(t, dir, env, "receive")
@@ -97,17 +81,7 @@ func TestRestartedWorkerTakesOverAKilledWorkersEventsOnExternalNATS(t *testing.T
 	second.waitCount("the bot's own comment events read", func(m map[string]any) bool {
 		return m["msg"] == "event handled" && m["event"] == "issue_comment" && m["actions"] == float64(0)
 	}, issues)
-	labelPosts := map[string]int{}
-	for _, r := range fake.Requests() {
-		if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/labels") && r.Status < 300 {
-			labelPosts[r.Path]++
-		}
-	}
-	for i := 1; i <= issues; i++ {
-		if path := fmt.Sprintf("/repos/%s/issues/%d/labels", repo, i); labelPosts[path] != 1 {
-			t.Errorf("issue %d: labels added %d times, want exactly once", i, labelPosts[path])
-		}
-	}
+	checkLabelledOnce(t, fake, repo, issues)
 	if t.Failed() {
 		for _, line := range strings.Split(second.output(), "\n") {
 			if strings.Contains(line, `"level":"warn"`) || strings.Contains(line, `"level":"error"`) || strings.Contains(line, `event handled`) {
