@@ -238,10 +238,20 @@ func TestPermanentFailureIsDeadLetteredWithReason(t *testing.T) {
 	assertEventsEmpty(t, q)
 }
 
+// assertEventsEmpty waits until the event stream is empty: acks and terms are not waited for
+// by the consumer, so a settled event leaves the stream a moment later.
 func assertEventsEmpty(t *testing.T, q *queue.Queue) {
 	t.Helper()
-	if n := queuetest.Msgs(t, q.JetStream(), queue.EventStream); n != 0 {
-		t.Fatalf("event stream still holds %d messages", n)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n := queuetest.Msgs(t, q.JetStream(), queue.EventStream)
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("event stream still holds %d messages", n)
+		}
+		time.Sleep(10 * time.Millisecond) // polling, with a deadline
 	}
 }
 
