@@ -81,6 +81,13 @@ type WorkerConfig struct {
 	// Backfill, when set, walks a newly installed repository's open issues once (after the
 	// Installer): Backfiller.Backfill.
 	Backfill func(ctx context.Context, t rules.Target) (BackfillProgress, error)
+	// LifecycleWalk, when set, schedules the lifecycle's idle timers of a repository's open
+	// issues once its lifecycle is on (after the backfill, and after a push that changed the
+	// configuration): Backfiller.LifecycleWalk.
+	LifecycleWalk func(ctx context.Context, t rules.Target) (BackfillProgress, error)
+	// Repositories, when set, lists an installation's repositories: a change of the
+	// organisation's defaults (owner/.github) reaches each of them.
+	Repositories RepositoryLister
 	// Forgetter, optional, deletes what the bot keeps about repositories it is uninstalled from.
 	Forgetter Forgetter
 	// Units, when set, takes the installation's repositories as one queued unit each
@@ -146,8 +153,11 @@ func (r AuditRecord) withAuditID(index int) AuditRecord {
 
 // Handle is the queue.Handler of the worker.
 func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
-	if m.Event == EventInstallRepository {
+	switch m.Event {
+	case EventInstallRepository:
 		return w.handleUnit(ctx, m)
+	case EventSyncRepository:
+		return w.handleSyncUnit(ctx, m)
 	}
 	payload, err := github.ParseWebHook(m.Event, m.Body)
 	if err != nil {
@@ -374,7 +384,7 @@ func (w *Worker) housekeeping(ctx context.Context, m queue.Message, payload any)
 		if err != nil {
 			return fmt.Errorf("configuration of %s/%s after a push: %w", owner, r.GetName(), err)
 		}
-		return nil
+		return w.configPushed(ctx, m, ev.GetInstallation().GetID(), r.GetID(), owner, r.GetName(), paths)
 	}
 	if w.cfg.Installer == nil {
 		return nil

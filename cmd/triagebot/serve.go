@@ -307,6 +307,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			Logger: log.Named("worker"),
 		}
 		dry := handlers.DryRunExecutor{}
+		var backfiller *handlers.Backfiller
 		switch {
 		case opts.executor != nil:
 			wc.Executor = opts.executor
@@ -327,8 +328,9 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			}
 			wc.Config, wc.Lookup, wc.BotLoginFunc = countedConfig{loader: side.config, om: om}, side.lookups.For, gh.BotLogin
 			if !s.DryRun {
-				wc.Installer, wc.ConfigWatcher, wc.Units = side, side, a.q
-				wc.Backfill = newBackfiller(side, a.q, log).Backfill
+				wc.Installer, wc.ConfigWatcher, wc.Units, wc.Repositories = side, side, a.q, installationRepos{app: gh}
+				backfiller = newBackfiller(side, a.q, log)
+				wc.Backfill, wc.LifecycleWalk = backfiller.Backfill, backfiller.LifecycleWalk
 			}
 			a.github = gh
 			page.GitHub, page.ConfigKV = om.GitHub, a.q.ConfigBucket()
@@ -343,6 +345,9 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			return nil, err
 		}
 		wc.Notifier, wc.Untriaged = a.notifier, a.timers
+		if backfiller != nil {
+			backfiller.Timers = a.timers
+		}
 		wc.Forgetter = forgetter{q: a.q, log: log.Named("worker")}
 		page.Channels, page.Handled = chStats, ops.NewPerMinute(time.Now)
 		w, err := handlers.NewWorker(wc)

@@ -304,6 +304,13 @@ func testOpenAPI(t *testing.T, prefix string) {
 			}
 			return r, err
 		}},
+		{"repositories of the installation, paginated", 200, func(ctx context.Context) (*github.Response, error) {
+			got, r, err := gh.Apps.ListRepos(ctx, &github.ListOptions{PerPage: 1, Page: 2})
+			if err == nil && (got.GetTotalCount() != 2 || len(got.Repositories) != 1 || got.Repositories[0].GetFullName() != "octo/.github" || r.NextPage != 0 || r.PrevPage != 1) {
+				t.Errorf("repositories: total %d, %d on the page, next %d, prev %d", got.GetTotalCount(), len(got.Repositories), r.NextPage, r.PrevPage)
+			}
+			return r, err
+		}},
 		{"installation of a repository without the App", 404, func(ctx context.Context) (*github.Response, error) {
 			_, r, err := app.Apps.FindRepositoryInstallation(ctx, "nobody", "nothing")
 			return r, err

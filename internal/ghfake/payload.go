@@ -147,6 +147,11 @@ func (s *Server) appJSON() string {
 
 // withDefaults marshals v and adds defaults (raw JSON) for the keys v omitted.
 func withDefaults(v any, defaults map[string]string) json.RawMessage {
+	return patched(v, func(m map[string]json.RawMessage) { fill(m, defaults) })
+}
+
+// patched marshals v, an object, with edit applied to its keys.
+func patched(v any, edit func(map[string]json.RawMessage)) json.RawMessage {
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(err)
@@ -155,7 +160,7 @@ func withDefaults(v any, defaults map[string]string) json.RawMessage {
 	if err := json.Unmarshal(b, &m); err != nil {
 		panic(err)
 	}
-	fill(m, defaults)
+	edit(m)
 	b, err = json.Marshal(m)
 	if err != nil {
 		panic(err)

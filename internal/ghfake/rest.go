@@ -26,6 +26,7 @@ func (s *Server) buildRoutes() []*route {
 	s.addRoute(&rs, "GET", "/rate_limit", s.hRateLimit, "free")
 	s.addRoute(&rs, "POST", "/app-manifests/{code}/conversions", s.hConvertManifest, "public", "free")
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/installation", s.hRepoInstallation, "app")
+	s.addRoute(&rs, "GET", "/installation/repositories", s.hInstallationRepositories)
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}", s.hRepository)
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/issues", s.hListRepoIssues)
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/collaborators/{username}/permission", s.hPermission)
