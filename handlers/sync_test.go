@@ -138,3 +138,32 @@ func TestSyncUnitWithABadBodyIsPermanent(t *testing.T) {
 		}
 	}
 }
+
+// On installation each repository is prepared, backfilled, then walked for the lifecycle (which
+// finds nothing left to do when the backfill scheduled the timers itself).
+func TestInstallationRunsTheLifecycleWalkAfterTheBackfill(t *testing.T) {
+	q, _ := queuetest.Queue(t, queue.Config{Partitions: 1})
+	rec := &syncRecorder{done: make(chan struct{}, 5)}
+	var order []string
+	w, err := handlers.NewWorker(handlers.WorkerConfig{Executor: &fakeExecutor{}, Config: handlers.StaticConfig(rules.DefaultConfig()),
+		Store: q, Installer: rec,
+		Backfill: func(_ context.Context, t rules.Target) (handlers.BackfillProgress, error) {
+			order = append(order, "backfill "+t.FullName())
+			return handlers.BackfillProgress{}, nil
+		},
+		LifecycleWalk: func(ctx context.Context, t rules.Target) (handlers.BackfillProgress, error) {
+			order = append(order, "lifecycle walk "+t.FullName())
+			return rec.walk(ctx, t)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := queue.Message{Event: "installation", DeliveryID: "inst", InstallationID: 957387, Body: payload(t, "installation/created.json"), Attempt: 1}
+	if err := w.Handle(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"backfill Codertocat/Hello-World", "lifecycle walk Codertocat/Hello-World"}
+	if diff := cmp.Diff(want, order); diff != "" || !cmp.Equal(rec.labels, []string{"Codertocat/Hello-World"}) {
+		t.Errorf("labels %v; order (-want +got):\n%s", rec.labels, diff)
+	}
+}

@@ -87,6 +87,12 @@ func (c *backfillCmd) Run(ctx context.Context, kctx *kong.Context, o streams) er
 	if err != nil {
 		return err
 	}
+	// Run by hand, it reads the configuration as it is now, not as cached by 'serve' minutes ago.
+	for _, r := range []string{name, ghapp.OrgConfigRepo} {
+		if err := side.config.Invalidate(ctx, owner, r); err != nil {
+			return withExit(1, err)
+		}
+	}
 	b := newBackfiller(side, a.q, log)
 	// The lifecycle's idle timers go on the stream 'triagebot serve' runs them from.
 	if b.Timers, err = handlers.SetupTimers(ctx, a.q.JetStream(), handlers.TimersConfig{Replicas: s.Replicas, DedupWindow: s.DedupWindow, Logger: log.Named("timers")}); err != nil {
