@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/google/go-github/v60/github"
+	"go.uber.org/zap"
 
 	"github.com/triagebot/triagebot/internal/ghapp"
 	"github.com/triagebot/triagebot/queue"
@@ -122,6 +123,26 @@ func (w *Worker) syncRepository(ctx context.Context, m queue.Message, u syncUnit
 		}
 	}
 	return w.lifecycleWalk(ctx, rules.Target{InstallationID: u.InstallationID, RepoID: repoID, Owner: owner, Name: name})
+}
+
+// lifecycleCatchUp queues the lifecycle walk of t's repository the first time this process
+// handles an event of it with the lifecycle on: a lifecycle turned on where no push tells of it
+// (the server defaults) still reaches the repository's old issues. The walk of a repository
+// walked before ends at once; the unit's fixed id keeps processes from queueing it more than
+// once in the queue's dedup window. A failure is logged, not the event's: the next event tries.
+func (w *Worker) lifecycleCatchUp(ctx context.Context, log *zap.Logger, t rules.Target, cfg rules.Config) {
+	if w.cfg.LifecycleWalk == nil || w.cfg.Units == nil || !cfg.Lifecycle.Enabled || t.RepoID == 0 || t.Owner == "" || t.Name == "" {
+		return
+	}
+	if _, queued := w.walks.Load(t.RepoID); queued {
+		return
+	}
+	u := syncUnit{installUnit: installUnit{InstallationID: t.InstallationID, FullName: t.FullName()}}
+	if err := w.sync(ctx, queue.Message{DeliveryID: "lifecycle-walk"}, u, t.RepoID); err != nil {
+		log.Warn("lifecycle walk not queued; the next event tries again", zap.Error(err))
+		return
+	}
+	w.walks.Store(t.RepoID, true)
 }
 
 // lifecycleWalk walks t's open issues for the lifecycle, when that is on and not done yet.

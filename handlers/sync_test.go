@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -165,5 +166,35 @@ func TestInstallationRunsTheLifecycleWalkAfterTheBackfill(t *testing.T) {
 	want := []string{"backfill Codertocat/Hello-World", "lifecycle walk Codertocat/Hello-World"}
 	if diff := cmp.Diff(want, order); diff != "" || !cmp.Equal(rec.labels, []string{"Codertocat/Hello-World"}) {
 		t.Errorf("labels %v; order (-want +got):\n%s", rec.labels, diff)
+	}
+}
+
+// A lifecycle turned on where no push tells of it (the server defaults) still reaches the
+// repository's old issues: the first event of the repository with the lifecycle on queues its
+// walk, once per process (and once per dedup window across processes).
+func TestFirstEventWithTheLifecycleOnQueuesTheWalk(t *testing.T) {
+	q, _ := queuetest.Queue(t, queue.Config{Partitions: 2})
+	rec := &syncRecorder{done: make(chan struct{}, 5)}
+	cfg := rules.DefaultConfig()
+	cfg.Lifecycle.Enabled = true
+	newW := func() *handlers.Worker {
+		w, err := handlers.NewWorker(handlers.WorkerConfig{Executor: &fakeExecutor{}, Config: handlers.StaticConfig(cfg), Store: q,
+			Units: q, LifecycleWalk: rec.walk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	w := newW()
+	ctx := context.Background()
+	for i, w := range []*handlers.Worker{w, w, newW()} { // a second event; another process
+		m := message(t, "issues", "issues/opened.json", "opened-"+strconv.Itoa(i))
+		if err := w.Handle(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	handleUnits(t, q, w, 1, rec.done)
+	if diff := cmp.Diff([]string{"Codertocat/Hello-World"}, rec.walks); diff != "" {
+		t.Errorf("walks (-want +got):\n%s", diff)
 	}
 }

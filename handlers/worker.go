@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-github/v60/github"
@@ -106,6 +107,7 @@ type WorkerConfig struct {
 type Worker struct {
 	cfg      WorkerConfig
 	installs *installations
+	walks    sync.Map // repository id → its lifecycle walk was queued by this process
 }
 
 // NewWorker checks cfg and returns a Worker.
@@ -264,6 +266,7 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 			return err
 		}
 	}
+	w.lifecycleCatchUp(ctx, log, t, cfg)
 	log.Info("event handled", zap.Int("actions", len(out.Actions)), zap.Int("attempt", m.Attempt))
 	return nil
 }
