@@ -17,8 +17,9 @@ import (
 	"github.com/triagebot/triagebot/rules"
 )
 
-// CodeOfConductDirs are where GitHub looks for a code of conduct, in a repository and then in
-// the owner's .github repository: the root, .github/ and docs/, the file's name in any case.
+// CodeOfConductDirs are where GitHub looks for a code of conduct and a security policy, in a
+// repository and then in the owner's .github repository: the root, .github/ and docs/, the
+// file's name in any case.
 var CodeOfConductDirs = []string{"", ".github", "docs"}
 
 // isCodeOfConduct: CODE_OF_CONDUCT.md, code_of_conduct.md, Code_Of_Conduct.txt, ...
@@ -42,11 +43,14 @@ type Lookups struct {
 	flight  singleflight.Group // concurrent events asking the same thing ask GitHub once
 }
 
+// lookedUpFile is what a community profile or a directory listing told: the code of conduct's
+// and the security policy's html_url, if there.
 type lookedUpFile struct {
-	etag    string
-	htmlURL string
-	missing bool
-	checked time.Time
+	etag     string
+	coc      string
+	security string
+	missing  bool
+	checked  time.Time
 }
 
 type cachedPermission struct {
@@ -143,8 +147,8 @@ func (x *lookup) CodeOfConductURL(ctx context.Context) (string, error) {
 			if err != nil {
 				return "", err
 			}
-			if f.htmlURL != "" {
-				x.coc, x.cocDone = f.htmlURL, true
+			if f.coc != "" {
+				x.coc, x.cocDone = f.coc, true
 				return x.coc, nil
 			}
 		}
@@ -153,8 +157,9 @@ func (x *lookup) CodeOfConductURL(ctx context.Context) (string, error) {
 	return "", nil
 }
 
-// cocIn finds the code of conduct in an answer: a community profile, or a directory listing.
-func cocIn(suffix string, body []byte) string {
+// lookedUp reads an answer: a community profile names the code of conduct; a directory
+// listing may hold it and SECURITY.md (in any case); anything else (a file) holds neither.
+func lookedUp(suffix string, body []byte) (coc, security string) {
 	if suffix == "community/profile" {
 		var p struct {
 			Files struct {
@@ -164,9 +169,9 @@ func cocIn(suffix string, body []byte) string {
 			} `json:"files"`
 		}
 		if json.Unmarshal(body, &p) == nil && p.Files.File != nil {
-			return p.Files.File.HTMLURL
+			return p.Files.File.HTMLURL, ""
 		}
-		return ""
+		return "", ""
 	}
 	var entries []struct {
 		Type    string `json:"type"`
@@ -174,14 +179,18 @@ func cocIn(suffix string, body []byte) string {
 		HTMLURL string `json:"html_url"`
 	}
 	if json.Unmarshal(body, &entries) != nil {
-		return ""
+		return "", ""
 	}
 	for _, e := range entries {
-		if e.Type == "file" && isCodeOfConduct(e.Name) {
-			return e.HTMLURL
+		switch {
+		case e.Type != "file":
+		case coc == "" && isCodeOfConduct(e.Name):
+			coc = e.HTMLURL
+		case security == "" && strings.EqualFold(e.Name, "SECURITY.md"):
+			security = e.HTMLURL
 		}
 	}
-	return ""
+	return coc, security
 }
 
 func (l *Lookups) file(ctx context.Context, installationID int64, owner, repo, path string) (lookedUpFile, error) {
@@ -223,7 +232,8 @@ func (l *Lookups) fetchFile(ctx context.Context, key string, installationID int6
 	case http.StatusNotFound:
 		f = lookedUpFile{missing: true, checked: now}
 	default:
-		f = lookedUpFile{etag: res.ETag, htmlURL: cocIn(path, res.Body), checked: now}
+		f = lookedUpFile{etag: res.ETag, checked: now}
+		f.coc, f.security = lookedUp(path, res.Body)
 	}
 	l.files.Put(key, f)
 	return f, nil
