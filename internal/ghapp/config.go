@@ -292,7 +292,7 @@ func (l *ConfigLoader) load(ctx context.Context, t rules.Target) (LoadedConfig, 
 // file is owner/repo's configuration file, from the cache or (conditionally) from GitHub; the
 // events of one process that want it at once share one fetch.
 func (l *ConfigLoader) file(ctx context.Context, t rules.Target, repo string) (cachedFile, error) {
-	return shared(&l.flight, ConfigKey(t.Owner, repo), func() (cachedFile, error) { return l.fetchFile(ctx, t, repo) })
+	return shared(ctx, &l.flight, ConfigKey(t.Owner, repo), func(ctx context.Context) (cachedFile, error) { return l.fetchFile(ctx, t, repo) })
 }
 
 func (l *ConfigLoader) fetchFile(ctx context.Context, t rules.Target, repo string) (cachedFile, error) {

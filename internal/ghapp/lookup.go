@@ -195,17 +195,34 @@ func lookedUp(suffix string, body []byte) (coc, security string) {
 
 func (l *Lookups) file(ctx context.Context, installationID int64, owner, repo, path string) (lookedUpFile, error) {
 	key := strings.ToLower(fmt.Sprintf("%d/%s/%s/%s", installationID, owner, repo, path))
-	return shared(&l.flight, "file/"+key, func() (lookedUpFile, error) { return l.fetchFile(ctx, key, installationID, owner, repo, path) })
+	return shared(ctx, &l.flight, "file/"+key, func(ctx context.Context) (lookedUpFile, error) {
+		return l.fetchFile(ctx, key, installationID, owner, repo, path)
+	})
 }
 
-// shared runs fetch once for the concurrent callers of one key.
-func shared[T any](g *singleflight.Group, key string, fetch func() (T, error)) (T, error) {
-	v, err, _ := g.Do(key, func() (any, error) { return fetch() })
-	if err != nil {
-		var zero T
-		return zero, err
+// sharedFetchTimeout bounds a fetch that concurrent callers share.
+const sharedFetchTimeout = time.Minute
+
+// shared runs fetch once for the concurrent callers of one key. The fetch belongs to none of
+// them: it runs on ctx's values without its cancellation (bounded by sharedFetchTimeout), so
+// the first caller's event being interrupted does not fail the others that wait for it; a
+// caller whose ctx ends stops waiting.
+func shared[T any](ctx context.Context, g *singleflight.Group, key string, fetch func(context.Context) (T, error)) (T, error) {
+	ch := g.DoChan(key, func() (any, error) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sharedFetchTimeout)
+		defer cancel()
+		return fetch(fctx)
+	})
+	var zero T
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return zero, r.Err
+		}
+		return r.Val.(T), nil
+	case <-ctx.Done():
+		return zero, ctx.Err()
 	}
-	return v.(T), nil
 }
 
 func (l *Lookups) fetchFile(ctx context.Context, key string, installationID int64, owner, repo, path string) (lookedUpFile, error) {
@@ -259,7 +276,7 @@ func (x *lookup) Permission(ctx context.Context, login string) (string, error) {
 
 func (l *Lookups) permission(ctx context.Context, t rules.Target, login string) (string, error) {
 	key := strings.ToLower(fmt.Sprintf("%d/%s/%s/%s", t.InstallationID, t.Owner, t.Name, login))
-	return shared(&l.flight, "perm/"+key, func() (string, error) { return l.fetchPermission(ctx, key, t, login) })
+	return shared(ctx, &l.flight, "perm/"+key, func(ctx context.Context) (string, error) { return l.fetchPermission(ctx, key, t, login) })
 }
 
 func (l *Lookups) fetchPermission(ctx context.Context, key string, t rules.Target, login string) (string, error) {
