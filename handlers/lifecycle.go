@@ -106,8 +106,11 @@ func (l *LifecycleChecker) Check(ctx context.Context, c UntriagedCheck) (time.Ti
 	stored := out
 	for range lifecycleStoreAttempts {
 		err := l.Store.StoreMemory(ctx, key, stored, rev)
+		if err == nil {
+			return next, nil
+		}
 		if !errors.Is(err, queue.ErrConflict) {
-			return next, err
+			return time.Time{}, err
 		}
 		var current rules.Memory
 		if rev, err = l.Store.LoadMemory(ctx, key, &current); err != nil {
@@ -125,7 +128,7 @@ func (l *LifecycleChecker) Check(ctx context.Context, c UntriagedCheck) (time.Ti
 			}
 			for i, r := range results {
 				rec := AuditRecord{Time: now.UTC(), DeliveryID: t.DeliveryID + "-undo", Event: "timer", Repo: c.Repo, Number: c.Number, Result: r}
-				if err := l.Store.Audit(ctx, c.RepoID, c.Number, rec.withAuditID(i)); err != nil {
+				if err := l.Store.Audit(ctx, c.RepoID, c.Number, rec.withAuditID(i)); err != nil && l.Logger != nil {
 					l.Logger.Warn("audit record lost", zap.Error(err))
 				}
 			}
