@@ -41,7 +41,7 @@ func (s *Server) hListRepoIssues(c *call) response {
 	}
 	var list []*issue
 	for _, is := range c.repo.issues {
-		if state != "all" && is.state != state {
+		if state != "all" && is.state != state || !c.lists(is) {
 			continue
 		}
 		if !slices.ContainsFunc(want, func(w string) bool { return !is.hasLabel(w) }) {
