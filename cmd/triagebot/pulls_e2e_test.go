@@ -65,6 +65,11 @@ func TestPullRequestCommandsRunWithThePullRequestsPermission(t *testing.T) {
 	if diff := cmp.Diff([]string{"+1"}, botReactions(l, repo, pr, id)); diff != "" {
 		t.Errorf("bot reactions (-want +got):\n%s", diff)
 	}
+	// A hostile comment on the pull request gets the code-of-conduct reminder.
+	comment(t, l, repo, pr, "mallory", "you guys suck")
+	if c := botComments(l, repo, pr); len(c) != 1 || !strings.Contains(c[0], "triagebot:code-of-conduct:reminder-mallory") {
+		t.Errorf("bot comments on the pull request: %q", c)
+	}
 	if got := forbidden(l); len(got) > 0 {
 		t.Errorf("requests refused: %v", got)
 	}
@@ -78,6 +83,7 @@ func TestPullRequestsSkippedCleanlyWithoutThePullRequestsPermission(t *testing.T
 
 	id := comment(t, l, repo, pr, "maya", "/label bug")
 	comment(t, l, repo, pr, "maya", "/close")
+	comment(t, l, repo, pr, "mallory", "you guys suck")
 	is, _ := l.Fake.Issue(repo, pr)
 	if len(is.Labels) != 0 || is.State != "open" || len(botReactions(l, repo, pr, id)) != 0 || len(botComments(l, repo, pr)) != 0 {
 		t.Errorf("pull request changed without the permission: %+v", is)
