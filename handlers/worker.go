@@ -101,6 +101,9 @@ type WorkerConfig struct {
 	Untriaged UntriagedScheduler
 	// Now is the clock for audit records (default time.Now).
 	Now func() time.Time
+	// Grants, when set, tells whether an installation granted Pull requests (write): without
+	// it, its pull request conversations are skipped (see pulls.go); nil: never skipped.
+	Grants Grants
 }
 
 // Worker handles one stored event at a time: decode, skip its own, decide, act, remember.
@@ -108,6 +111,7 @@ type Worker struct {
 	cfg      WorkerConfig
 	installs *installations
 	walks    sync.Map // repository id → its lifecycle walk was queued by this process
+	prNotes  skipNotes
 }
 
 // NewWorker checks cfg and returns a Worker.
@@ -193,6 +197,9 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	if err := w.housekeeping(ctx, m, payload); err != nil {
 		return err
 	}
+	if skip, err := w.skipPullRequest(ctx, log, m, t, payload); skip || err != nil {
+		return err
+	}
 	cfg, err := w.cfg.Config.Config(ctx, t)
 	if err != nil {
 		return fmt.Errorf("configuration of %s: %w", t.FullName(), err)
@@ -235,6 +242,9 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	// under the same IDs, which the queue drops.
 	notifyErr := w.routeNotifications(ctx, log, m.DeliveryID, t, cfg, issueOf(payload), results)
 	auditErr := w.audit(ctx, log, m, t, results)
+	if refused, err := w.refusedOnPullRequest(ctx, log, m, t, payload, execErr); refused {
+		return errors.Join(err, auditErr)
+	}
 	if execErr != nil {
 		return fmt.Errorf("execute actions: %w", execErr)
 	}
@@ -348,6 +358,7 @@ func (w *Worker) housekeeping(ctx context.Context, m queue.Message, payload any)
 	}
 	switch ev := payload.(type) {
 	case *github.InstallationEvent:
+		w.permissionsAccepted(ev)
 		if a := ev.GetAction(); a == "created" || a == "new_permissions_accepted" || a == "unsuspend" {
 			install, installationID = ev.Repositories, ev.GetInstallation().GetID()
 		}

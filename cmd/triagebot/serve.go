@@ -332,6 +332,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 				wc.Executor = side.exec
 			}
 			wc.Config, wc.Lookup, wc.BotLoginFunc = countedConfig{loader: side.config, om: om}, side.lookups.For, gh.BotLogin
+			wc.Grants = gh
 			if !s.DryRun {
 				wc.Installer, wc.ConfigWatcher, wc.Units, wc.Repositories = side, side, a.q, installationRepos{app: gh}
 				backfiller = newBackfiller(side, a.q, log)

@@ -139,7 +139,7 @@ func (s *Server) appJSON() string {
 		"id": s.appID, "slug": s.appSlug, "node_id": nodeID("A", s.appID), "name": s.appSlug,
 		"description": "", "external_url": "https://example.invalid/" + s.appSlug,
 		"html_url": htmlBase + "/apps/" + s.appSlug, "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z",
-		"owner": nil, "permissions": map[string]string{"issues": "write", "contents": "read", "metadata": "read"},
+		"owner": nil, "permissions": DefaultPermissions(),
 		"events": []string{"issues", "issue_comment", "push", "installation", "installation_repositories"},
 	})
 	return string(b)

@@ -64,6 +64,9 @@ func (s *Server) callIssue(c *call) (*issue, response, bool) {
 	if !exists {
 		return nil, notFound(), false
 	}
+	if res, ok := c.permitted(is); !ok {
+		return nil, res, false
+	}
 	return is, response{}, true
 }
 
@@ -372,6 +375,9 @@ func (s *Server) callComment(c *call) (*issue, *comment, response, bool) {
 	is, cm := c.repo.findComment(id)
 	if cm == nil {
 		return nil, nil, notFound(), false
+	}
+	if res, ok := c.permitted(is); !ok {
+		return nil, nil, res, false
 	}
 	return is, cm, response{}, true
 }
