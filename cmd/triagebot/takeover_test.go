@@ -43,7 +43,9 @@ func TestRestartedWorkerTakesOverAKilledWorkersEventsOnExternalNATS(t *testing.T
 		t.Fatal(err)
 	}
 	// The repository's backfill too, or it would label the issues opened below itself.
-	first.waitLog("the repository's backfill", msgIs("backfill done"))
+	first.waitLog("the repository's backfill", func(m map[string]any) bool {
+		return m["msg"] == "walk of the open issues done" && m["walk"] == "backfill"
+	})
 	gate.mu.Lock()
 	gate.open = false
 	gate.mu.Unlock()
