@@ -192,7 +192,7 @@ type workerSettings struct {
 	ReconcileEvery time.Duration `env:"TRIAGEBOT_RECONCILE_EVERY" default:"5m" help:"How often GitHub's failed deliveries are looked for and redelivered (one process at a time)."`
 	ReconcilePace  time.Duration `env:"TRIAGEBOT_RECONCILE_PACE" default:"1s" help:"The wait between two redelivery requests of the reconciler (the App's token allows 5,000 requests an hour)."`
 	UntriagedSweep time.Duration `env:"TRIAGEBOT_UNTRIAGED_SWEEP" default:"1h" help:"How often open issues still labelled needs-triage are looked for (for untriaged notifications of issues the bot did not see open)."`
-	MaxInFlight    int           `env:"TRIAGEBOT_MAX_IN_FLIGHT" default:"1000" help:"Events one worker process holds at once: issues handled at the same time (one event per issue at a time)."`
+	MaxInFlight    int           `env:"TRIAGEBOT_MAX_IN_FLIGHT" default:"512" help:"Events one worker process holds at once: issues handled at the same time (one event per issue at a time)."`
 }
 
 func (g *workerSettings) check(c *checker) {
