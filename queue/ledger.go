@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -61,6 +62,11 @@ func (q *Queue) setupLedger(ctx context.Context) error {
 		return fmt.Errorf("create bucket %s: %w", DeliveryBucket, err)
 	}
 	q.ledger = kv
+	// A context of its own for the ledger notes, so that their failures are counted here.
+	if q.notes, err = jetstream.New(q.js.Conn(), jetstream.WithPublishAsyncErrHandler(q.noteFailed),
+		jetstream.WithPublishAsyncMaxPending(maxPendingNotes), jetstream.WithPublishAsyncTimeout(noteTimeout)); err != nil {
+		return fmt.Errorf("ledger notes: %w", err)
+	}
 	if q.redeliveries, err = q.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      RedeliveryBucket,
 		Description: "delivery ids the reconciler asked GitHub to redeliver",
@@ -107,14 +113,52 @@ func (q *Queue) DeliveryState(ctx context.Context, id string) (string, error) {
 	return string(e.Value()), nil
 }
 
-// recordStored notes that id was stored, unless the ledger already knows more about it.
-func (q *Queue) recordStored(ctx context.Context, id string) error {
-	_, err := q.ledger.Create(ctx, ledgerKey(id), []byte(DeliveryStored))
-	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-		return fmt.Errorf("delivery ledger %s: %w", id, err)
+// Ledger notes of stored deliveries are written without waiting for JetStream's answer. At
+// most maxPendingNotes wait for theirs; a note that finds no room within noteStall, or whose
+// answer is an error or does not come within noteTimeout, is counted in NotesLost.
+const (
+	maxPendingNotes = 4096
+	noteStall       = 10 * time.Millisecond
+	noteTimeout     = 10 * time.Second
+)
+
+var storedValue = []byte(DeliveryStored)
+
+// noteStored notes that id was stored, unless the ledger already knows it, without waiting.
+//
+// A lost note loses no delivery and handles none twice: the event is stored before the note is
+// sent, and the workers' check (Once) reads only "handled". All a missing "stored" changes is
+// the reconciler's view: if GitHub also counts that delivery as failed (it gave up waiting for
+// the answer), the reconciler asks for a redelivery, which the stream's duplicate window drops
+// or, later, the workers acknowledge unhandled once the first copy is handled. Notes are still
+// sent if the process stops gracefully (the connection drains); a crash can lose the few in
+// flight, as the written-then-waited note could be lost by a crash between the store and it.
+func (q *Queue) noteStored(id string) {
+	// The key's subject as jetstream.KeyValue.Create writes it (a bucket of this JetStream
+	// context, not a mirror), with the same condition: no value yet.
+	msg := &nats.Msg{Subject: "$KV." + DeliveryBucket + "." + ledgerKey(id), Data: storedValue}
+	if _, err := q.notes.PublishMsgAsync(msg, jetstream.WithExpectLastSequencePerSubject(0),
+		jetstream.WithStallWait(noteStall)); err != nil {
+		q.notesLost.Add(1)
 	}
-	return nil
 }
+
+// noteFailed is told of each note JetStream refused or did not answer in time.
+func (q *Queue) noteFailed(_ jetstream.JetStream, _ *nats.Msg, err error) {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+		return // the ledger knew the id already (a worker handled it first)
+	}
+	q.notesLost.Add(1)
+}
+
+// NotesLost counts the ledger notes of stored deliveries that were not written (see
+// noteStored: each can cost a needless redelivery request, never a delivery).
+func (q *Queue) NotesLost() int64 { return q.notesLost.Load() }
+
+// NotesWritten is closed once every ledger note sent so far has JetStream's answer.
+func (q *Queue) NotesWritten() <-chan struct{} { return q.notes.PublishAsyncComplete() }
 
 // RecordHandled notes that id was handled: a copy delivered again within the window is skipped.
 func (q *Queue) RecordHandled(ctx context.Context, id string) error {

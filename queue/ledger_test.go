@@ -44,6 +44,8 @@ func (h *countingHandler) counts() map[string]int {
 
 // A work-queue stream deletes what was acknowledged, and nats-server rebuilds its duplicate
 // table from what is stored: the ledger is what remembers a handled delivery across a restart.
+// The receiver does not read it (a round trip before every answer): the copy is stored, and
+// the workers acknowledge it without handling it.
 func TestDeliveryIDIsRememberedAcrossAServerRestart(t *testing.T) {
 	dir := t.TempDir()
 	srv := queuetest.Start(t, dir)
@@ -70,15 +72,23 @@ func TestDeliveryIDIsRememberedAcrossAServerRestart(t *testing.T) {
 	if q, err = queue.Setup(ctx, srv.JS, queue.Config{Partitions: 2}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := q.Publish(ctx, d)
+	if res, err := q.Publish(ctx, d); err != nil || res.Duplicate {
+		t.Fatalf("publish after the restart %+v, %v; want stored (the stream forgot the id)", res, err)
+	}
+	c, err = q.Consume(ctx, h.handle, queue.ConsumeOptions{Observe: col.observe})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Duplicate {
-		t.Fatal("the delivery was stored again after the restart")
+	col.wait(t, 1)
+	stopConsumer(t, c)
+	if diff := cmp.Diff(map[string]int{d.ID: 1}, h.counts()); diff != "" {
+		t.Errorf("handled (-want +got):\n%s", diff)
+	}
+	if got := col.outcomes()[1].Result; got != "duplicate" {
+		t.Errorf("the copy after the restart: %q, want duplicate", got)
 	}
 	if n := queuetest.Msgs(t, q.JetStream(), queue.EventStream); n != 0 {
-		t.Fatalf("%d events stored after the duplicate, want 0", n)
+		t.Fatalf("%d events left in the stream, want 0", n)
 	}
 	if state, err := q.DeliveryState(ctx, d.ID); err != nil || state != queue.DeliveryHandled {
 		t.Fatalf("ledger state %q, %v; want %q", state, err, queue.DeliveryHandled)
@@ -135,6 +145,7 @@ func TestFailedDeliveryIsNotRecordedAsHandled(t *testing.T) {
 	}
 	col.wait(t, 1)
 	stopConsumer(t, c)
+	waitNotes(t, q)
 	if state, err := q.DeliveryState(ctx, "fails"); err != nil || state != queue.DeliveryStored {
 		t.Fatalf("ledger state %q, %v; want %q", state, err, queue.DeliveryStored)
 	}
@@ -177,5 +188,63 @@ func TestOddDeliveryIDsAreRemembered(t *testing.T) {
 		if res, err := q.Publish(ctx, d); err != nil || !res.Duplicate {
 			t.Fatalf("%q: second publish %+v, %v; want a duplicate", id, res, err)
 		}
+		waitNotes(t, q)
+		if state, err := q.DeliveryState(ctx, id); err != nil || state != queue.DeliveryStored {
+			t.Fatalf("%q: ledger state %q, %v; want %q", id, state, err, queue.DeliveryStored)
+		}
+	}
+	if n := q.NotesLost(); n != 0 {
+		t.Errorf("%d ledger notes lost", n)
+	}
+}
+
+// The receiver's note that a delivery was stored, written without waiting, never replaces what
+// a worker recorded: a delivery handled before the note lands stays handled.
+func TestStoredNoteNeverHidesHandled(t *testing.T) {
+	q, _ := queuetest.Queue(t, queue.Config{Partitions: 1})
+	ctx := ctxT(t)
+	if err := q.RecordHandled(ctx, "early"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Publish(ctx, queue.Delivery{ID: "early", Event: "issues", RepoID: 1, Number: 1, Body: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	waitNotes(t, q)
+	if state, err := q.DeliveryState(ctx, "early"); err != nil || state != queue.DeliveryHandled {
+		t.Fatalf("ledger state %q, %v; want %q", state, err, queue.DeliveryHandled)
+	}
+	if n := q.NotesLost(); n != 0 {
+		t.Errorf("%d notes counted lost, want 0: the ledger knowing the id is no loss", n)
+	}
+}
+
+// A note the ledger cannot take (here: its bucket is gone) is counted, and the delivery is
+// stored and answered all the same.
+func TestLostStoredNoteIsCounted(t *testing.T) {
+	q, _ := queuetest.Queue(t, queue.Config{Partitions: 1})
+	ctx := ctxT(t)
+	if err := q.JetStream().DeleteKeyValue(ctx, queue.DeliveryBucket); err != nil {
+		t.Fatal(err)
+	}
+	res, err := q.Publish(ctx, queue.Delivery{ID: "unnoted", Event: "issues", RepoID: 1, Number: 1, Body: []byte(`{}`)})
+	if err != nil || res.Duplicate {
+		t.Fatalf("publish %+v, %v; want stored", res, err)
+	}
+	waitNotes(t, q)
+	if n := q.NotesLost(); n != 1 {
+		t.Errorf("%d notes counted lost, want 1", n)
+	}
+	if n := queuetest.Msgs(t, q.JetStream(), queue.EventStream); n != 1 {
+		t.Errorf("%d events stored, want 1", n)
+	}
+}
+
+// waitNotes waits until every ledger note sent has JetStream's answer.
+func waitNotes(t *testing.T, q *queue.Queue) {
+	t.Helper()
+	select {
+	case <-q.NotesWritten():
+	case <-time.After(10 * time.Second):
+		t.Fatal("ledger notes not answered within 10s")
 	}
 }

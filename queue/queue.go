@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -190,6 +191,9 @@ type Queue struct {
 	memory jetstream.KeyValue
 	config jetstream.KeyValue
 	ledger jetstream.KeyValue // delivery ids within the dedup window (ledger.go)
+	// notes writes the ledger's "stored" notes without waiting; notesLost counts those lost.
+	notes     jetstream.JetStream
+	notesLost atomic.Int64
 	// delivery ids the reconciler asked GitHub to redeliver (ledger.go)
 	redeliveries jetstream.KeyValue
 }
@@ -212,8 +216,8 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) (*Queue, err
 		Retention:   jetstream.WorkQueuePolicy,
 		Storage:     jetstream.FileStorage,
 		Replicas:    cfg.Replicas,
-		// The ledger remembers ids for the whole window; the stream's in-memory table only
-		// catches a duplicate that races the ledger.
+		// Drops near copies before they are stored; the ledger remembers handled ids for the
+		// whole window (the workers skip a later copy), which this in-memory table cannot.
 		Duplicates: min(cfg.DedupWindow, streamDedupCap),
 		Discard:    jetstream.DiscardOld,
 	}, {
