@@ -48,7 +48,8 @@ type config struct {
 	sign          string
 	timeout       time.Duration
 
-	baseline bool
+	baseline      bool
+	serveBaseline string
 
 	pid       int
 	sampleRSS time.Duration
@@ -77,6 +78,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.sign, "sign", "valid", "signature: valid, forged (a wrong HMAC) or none")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "timeout of one request")
 	fs.BoolVar(&c.baseline, "baseline", false, "load a bare handler (read, verify the HMAC, answer 202) served by this process instead of -url: the floor to compare a receiver with")
+	fs.StringVar(&c.serveBaseline, "serve-baseline", "", "only serve the bare handler of -baseline on this address (e.g. 127.0.0.1:8090) for -duration or until interrupted, to load it from another process like a receiver")
 	fs.IntVar(&c.pid, "pid", 0, "sample this process's memory (VmRSS, VmHWM from /proc, Linux) while sending, e.g. the triagebot serving -url")
 	fs.DurationVar(&c.sampleRSS, "sample-every", 5*time.Second, "with -pid: how often to sample")
 	fs.BoolVar(&c.ghfake, "ghfake", false, "start an in-memory GitHub and a triagebot (-serve) against it, and measure delivery → label latency")
@@ -123,6 +125,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if c.ghfake {
 		return runGHFake(ctx, c, stdout)
 	}
+	if c.serveBaseline != "" {
+		stop, addr, err := serveBaseline(c.secret, c.serveBaseline)
+		if err != nil {
+			return fmt.Errorf("-serve-baseline: %w", err)
+		}
+		defer stop()
+		fmt.Fprintf(stdout, "baseline listening on %s\n", addr)
+		t := time.NewTimer(c.duration)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		return nil
+	}
 	raw, err := os.ReadFile(c.payload)
 	if err != nil {
 		return fmt.Errorf("-payload: %w", err)
@@ -133,7 +150,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	url := c.url
 	if c.baseline {
-		stop, addr, err := serveBaseline(c.secret)
+		stop, addr, err := serveBaseline(c.secret, "127.0.0.1:0")
 		if err != nil {
 			return err
 		}

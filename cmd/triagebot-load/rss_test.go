@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"io"
 	"os"
 	"regexp"
 	"runtime"
@@ -62,5 +65,32 @@ func TestLoadRefusesAPidItCannotRead(t *testing.T) {
 	err := run(t.Context(), []string{"-baseline", "-secret", "x", "-payload", opened, "-pid", "999999999"}, &out, &errs)
 	if err == nil || !strings.Contains(err.Error(), "-pid 999999999: open /proc/999999999/status") {
 		t.Fatalf("error %v, want the pid's status unreadable", err)
+	}
+}
+
+// -serve-baseline serves the bare handler alone, for a load from another process.
+func TestServeBaselineAlone(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, []string{"-serve-baseline", "127.0.0.1:0", "-secret", "s3cret", "-duration", "1m"}, pw, io.Discard)
+		pw.Close()
+		done <- err
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "baseline listening on ")
+	if err != nil || !ok {
+		t.Fatalf("first line %q, %v; want where the baseline listens", line, err)
+	}
+	got := load(t, "-url", "http://"+addr+"/webhook", "-secret", "s3cret", "-payload", opened, "-n", "20", "-c", "2")
+	cancel()
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(got, "status 202: 20\n") {
+		t.Errorf("load of the served baseline:\n%s", got)
 	}
 }
