@@ -121,7 +121,7 @@ func (s *rssSampler) sample() error {
 func (s *rssSampler) finish() ([]rssSample, error) {
 	close(s.stop)
 	<-s.done
-	if s.err == nil {
+	if s.err == nil && time.Since(s.start)-s.samples[len(s.samples)-1].at > time.Second {
 		_ = s.sample()
 	}
 	return s.samples, s.err
