@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -97,10 +98,47 @@ func (l *LifecycleChecker) Check(ctx context.Context, c UntriagedCheck) (time.Ti
 		}
 		out = out.Posted(results)
 	}
-	if !reflect.DeepEqual(mem, out) {
-		if err := l.Store.StoreMemory(ctx, key, out, rev); err != nil {
-			return time.Time{}, err // a conflict: an event changed the memory; the check runs again
+	if reflect.DeepEqual(mem, out) {
+		return next, nil
+	}
+	// An event of the issue may store its memory while the check acts (at least the bot's own
+	// comment coming back): what the check did is applied on that memory, not done again.
+	stored := out
+	for range lifecycleStoreAttempts {
+		err := l.Store.StoreMemory(ctx, key, stored, rev)
+		if err == nil {
+			return next, nil
+		}
+		if !errors.Is(err, queue.ErrConflict) {
+			return time.Time{}, err
+		}
+		var current rules.Memory
+		if rev, err = l.Store.LoadMemory(ctx, key, &current); err != nil {
+			return time.Time{}, err
+		}
+		var undo []rules.Action
+		stored, undo = rules.LifecycleRebase(cfg, mem, out, current)
+		if len(undo) > 0 {
+			for i := range undo {
+				undo[i].Repo, undo[i].Number = c.Repo, c.Number
+			}
+			results, err := l.Executor.Execute(ctx, t, undo)
+			if err != nil {
+				return time.Time{}, fmt.Errorf("lifecycle of %s#%d: %w", c.Repo, c.Number, err)
+			}
+			for i, r := range results {
+				rec := AuditRecord{Time: now.UTC(), DeliveryID: t.DeliveryID + "-undo", Event: "timer", Repo: c.Repo, Number: c.Number, Result: r}
+				if err := l.Store.Audit(ctx, c.RepoID, c.Number, rec.withAuditID(i)); err != nil && l.Logger != nil {
+					l.Logger.Warn("audit record lost", zap.Error(err))
+				}
+			}
+		}
+		if !current.LastActivity.Equal(c.OpenedAt) {
+			next = time.Time{} // the activity's own timer carries on
 		}
 	}
-	return next, nil
+	return time.Time{}, fmt.Errorf("memory of %s#%d keeps changing: %w", c.Repo, c.Number, queue.ErrConflict)
 }
+
+// lifecycleStoreAttempts bounds the writes of a lifecycle check's memory.
+const lifecycleStoreAttempts = 10

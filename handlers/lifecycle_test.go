@@ -226,3 +226,147 @@ func labelsJSON(g *issueOnGitHub) []map[string]any {
 	}
 	return out
 }
+
+// A timer due in 60 days fires as soon as the timers' clock says so: with MaxHold, a timer held
+// back is looked at again within it, so a test's virtual clock moved on by days is seen without
+// waiting for real (issue 12 §2: the lifecycle on a virtual clock). Not before it is due.
+func TestTimersFollowTheirClock(t *testing.T) {
+	q, _ := queuetest.Queue(t, queue.Config{Partitions: 1})
+	ctx := context.Background()
+	var mu sync.Mutex
+	now := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	timers, err := handlers.SetupTimers(ctx, q.JetStream(), handlers.TimersConfig{Now: clock, MaxHold: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := make(chan time.Time, 10)
+	timers.Register(handlers.LifecycleKind, func(context.Context, handlers.UntriagedCheck) (time.Time, error) {
+		ran <- clock()
+		return time.Time{}, nil
+	})
+	if err := timers.Start(func(context.Context, handlers.UntriagedCheck) (time.Time, error) { return time.Time{}, nil }); err != nil {
+		t.Fatal(err)
+	}
+	defer timers.Stop()
+	due := now.Add(60 * 24 * time.Hour)
+	if err := timers.Schedule(ctx, handlers.UntriagedCheck{Kind: handlers.LifecycleKind, DeliveryID: "d", RepoID: 1, Repo: "o/r", Number: 1, DueAt: due}); err != nil {
+		t.Fatal(err)
+	}
+	// Held back several times over while not due.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		info, err := q.JetStream().Consumer(ctx, handlers.TimersStream, handlers.UntriagedTimers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ci, err := info.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ci.NumRedelivered > 0 && ci.Delivered.Consumer >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the timer was not looked at again: %+v", ci.Delivered)
+		}
+		time.Sleep(time.Millisecond) // polling, bounded by the deadline
+	}
+	select {
+	case at := <-ran:
+		t.Fatalf("the check ran at %s, before it was due", at)
+	default:
+	}
+	mu.Lock()
+	now = due
+	mu.Unlock()
+	select {
+	case at := <-ran:
+		if at.Before(due) {
+			t.Fatalf("ran at %s, due %s", at, due)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the due timer did not run")
+	}
+}
+
+// interferingStore stores another memory of the issue just before the check stores its own, as
+// an event of the issue handled while the check acted would.
+type interferingStore struct {
+	*queue.Queue
+	once      sync.Once
+	interfere func(ctx context.Context, key string) error
+}
+
+func (s *interferingStore) StoreMemory(ctx context.Context, key string, v any, rev uint64) error {
+	var err error
+	s.once.Do(func() { err = s.interfere(ctx, key) })
+	if err != nil {
+		return err
+	}
+	return s.Queue.StoreMemory(ctx, key, v, rev)
+}
+
+// A lifecycle check whose memory an event changed while it acted keeps what it did (the bot's
+// own comment coming back), or, when the event was a person's activity, takes the stale label
+// off again and leaves the issue not stale: no close 14 days on from a stale mark nobody saw.
+func TestLifecycleCheckRacingAnEvent(t *testing.T) {
+	t0 := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	tests := []struct {
+		name       string
+		event      func(m *rules.Memory)
+		wantLabels []string
+		wantStale  bool
+	}{
+		{"the bot's own comment", func(m *rules.Memory) { m.BotComments = append(m.BotComments, "id:77") }, []string{"bug", "lifecycle/stale"}, true},
+		{"a person's comment", func(m *rules.Memory) { m.LastActivity = t0.Add(61 * day) }, []string{"bug"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q, _ := queuetest.Queue(t, queue.Config{Partitions: 1})
+			ctx := context.Background()
+			cfg := rules.DefaultConfig()
+			cfg.Lifecycle.Enabled = true
+			key := queue.IssueKey(9, 1)
+			if err := q.StoreMemory(ctx, key, rules.Memory{LastActivity: t0}, 0); err != nil {
+				t.Fatal(err)
+			}
+			store := &interferingStore{Queue: q, interfere: func(ctx context.Context, key string) error {
+				var m rules.Memory
+				rev, err := q.LoadMemory(ctx, key, &m)
+				if err != nil {
+					return err
+				}
+				tt.event(&m)
+				return q.StoreMemory(ctx, key, m, rev)
+			}}
+			gh := &issueOnGitHub{open: true, labels: []string{"bug"}}
+			checker := &handlers.LifecycleChecker{Config: handlers.StaticConfig(cfg), Store: store, Executor: gh, Issues: gh, Logger: zap.NewNop(),
+				Now: func() time.Time { return t0.Add(61 * day) }}
+			c := handlers.UntriagedCheck{Kind: handlers.LifecycleKind, DeliveryID: "d", InstallationID: 3, RepoID: 9, Repo: "octo/rocket", Number: 1,
+				OpenedAt: t0, DueAt: t0.Add(60 * day)}
+			next, err := checker.Check(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.wantLabels, gh.labels); diff != "" {
+				t.Errorf("labels on GitHub (-want +got):\n%s", diff)
+			}
+			var mem rules.Memory
+			if _, err := q.LoadMemory(ctx, key, &mem); err != nil {
+				t.Fatal(err)
+			}
+			if stale := !mem.StaleSince.IsZero(); stale != tt.wantStale || mem.StaleCycle != 1 {
+				t.Errorf("memory: stale since %s, cycle %d; want stale %v, cycle 1", mem.StaleSince, mem.StaleCycle, tt.wantStale)
+			}
+			if (!next.IsZero()) != tt.wantStale {
+				t.Errorf("next check %s", next)
+			}
+		})
+	}
+}

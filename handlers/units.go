@@ -60,11 +60,8 @@ func (w *Worker) installRepositories(ctx context.Context, m queue.Message, insta
 // handleUnit prepares the one repository of an EventInstallRepository event.
 func (w *Worker) handleUnit(ctx context.Context, m queue.Message) error {
 	var u installUnit
-	if err := json.Unmarshal(m.Body, &u); err != nil {
-		return queue.Permanent(fmt.Errorf("decode %s: %w", m.Event, err))
-	}
-	if owner, name, ok := strings.Cut(u.FullName, "/"); !ok || owner == "" || name == "" {
-		return queue.Permanent(fmt.Errorf("%s: %q is not owner/name", m.Event, u.FullName))
+	if err := decodeUnit(m, &u, &u); err != nil {
+		return err
 	}
 	if w.cfg.Installer == nil {
 		return nil
@@ -83,11 +80,12 @@ func (w *Worker) installRepository(ctx context.Context, m queue.Message, install
 	if err != nil {
 		return fmt.Errorf("prepare %s: %w", full, err)
 	}
+	t := rules.Target{InstallationID: installationID, RepoID: repoID, Owner: owner, Name: name}
 	if w.cfg.Backfill != nil {
-		t := rules.Target{InstallationID: installationID, RepoID: repoID, Owner: owner, Name: name}
 		if _, err := w.cfg.Backfill(ctx, t); err != nil {
 			return fmt.Errorf("backfill %s: %w", full, err)
 		}
 	}
-	return nil
+	// Nothing left to do when the backfill scheduled the lifecycle's timers on its way.
+	return w.lifecycleWalk(ctx, t)
 }

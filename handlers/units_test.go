@@ -62,23 +62,7 @@ func TestInstallationIsSplitIntoOneUnitPerRepository(t *testing.T) {
 	if len(inst.repos) != 0 {
 		t.Fatalf("the installation's event prepared %v itself", inst.repos)
 	}
-	if n := queuetest.Msgs(t, q.JetStream(), queue.EventStream); n != 3 {
-		t.Fatalf("%d units queued, want 3", n)
-	}
-	c, err := q.Consume(ctx, w.Handle, queue.ConsumeOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 3 {
-		select {
-		case <-inst.ch:
-		case <-time.After(20 * time.Second):
-			t.Fatalf("prepared so far: %v", inst.repos)
-		}
-	}
-	if err := c.Stop(ctx); err != nil {
-		t.Fatal(err)
-	}
+	handleUnits(t, q, w, 3, inst.ch)
 	slices.Sort(inst.repos)
 	if diff := cmp.Diff([]string{"Codertocat/Hello-World", "Codertocat/three", "Codertocat/two"}, inst.repos); diff != "" {
 		t.Fatalf("prepared (-want +got):\n%s", diff)
@@ -93,6 +77,31 @@ func TestInstallUnitWithABadBodyIsPermanent(t *testing.T) {
 		err := w.Handle(context.Background(), queue.Message{Event: handlers.EventInstallRepository, DeliveryID: "u", RepoID: 5, Body: []byte(body)})
 		if !queue.IsPermanent(err) {
 			t.Errorf("%s: err = %v, want permanent", body, err)
+		}
+	}
+}
+
+// handleUnits checks that n units are queued, and handles them until done has said so n times.
+func handleUnits(t *testing.T, q *queue.Queue, w *handlers.Worker, n int, done <-chan struct{}) {
+	t.Helper()
+	if got := queuetest.Msgs(t, q.JetStream(), queue.EventStream); got != uint64(n) {
+		t.Fatalf("%d units queued, want %d", got, n)
+	}
+	ctx := context.Background()
+	c, err := q.Consume(ctx, w.Handle, queue.ConsumeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := c.Stop(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	for i := range n {
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%d of %d units handled", i, n)
 		}
 	}
 }

@@ -236,6 +236,7 @@ type Timers struct {
 	check    func(ctx context.Context, c UntriagedCheck) (time.Time, error)
 	log      *zap.Logger
 	now      func() time.Time
+	maxHold  time.Duration
 	kinds    map[string]func(ctx context.Context, c UntriagedCheck) (time.Time, error)
 	it       jetstream.MessagesContext
 	wg       sync.WaitGroup
@@ -250,6 +251,10 @@ type TimersConfig struct {
 	DedupWindow time.Duration // default 2h
 	Logger      *zap.Logger
 	Now         func() time.Time // default time.Now
+	// MaxHold is the longest a timer is held back before its due time is looked at again
+	// (0: until it is due). The checks run on Now's time, so a clock that jumps (a test's) needs
+	// it to be seen.
+	MaxHold time.Duration
 }
 
 // SetupTimers creates or updates the timers stream and its durable consumer; idempotent.
@@ -291,7 +296,7 @@ func SetupTimers(ctx context.Context, js jetstream.JetStream, cfg TimersConfig) 
 	if err != nil {
 		return nil, fmt.Errorf("create consumer %s: %w", UntriagedTimers, err)
 	}
-	return &Timers{js: js, cons: cons, log: cfg.Logger, now: cfg.Now}, nil
+	return &Timers{js: js, cons: cons, log: cfg.Logger, now: cfg.Now, maxHold: cfg.MaxHold}, nil
 }
 
 // Schedule implements UntriagedScheduler: a retried event schedules once (dedup by its
@@ -311,6 +316,9 @@ func (t *Timers) Schedule(ctx context.Context, c UntriagedCheck) error {
 		jetstream.WithMsgID(id), jetstream.WithExpectStream(TimersStream))
 	return err
 }
+
+// Now is the timers' clock, which their checks should share.
+func (t *Timers) Now() time.Time { return t.now() }
 
 // Register runs check for the checks of another kind (Kind), on the same stream; call it before Start.
 func (t *Timers) Register(kind string, check func(ctx context.Context, c UntriagedCheck) (time.Time, error)) {
@@ -368,6 +376,9 @@ func (t *Timers) handle(msg jetstream.Msg) {
 		return
 	}
 	if wait := c.DueAt.Sub(t.now()); wait > 0 {
+		if t.maxHold > 0 {
+			wait = min(wait, t.maxHold)
+		}
 		_ = msg.NakWithDelay(wait)
 		return
 	}
@@ -382,7 +393,7 @@ func (t *Timers) handle(msg jetstream.Msg) {
 	next, err := check(t.ctx, c)
 	if err != nil && queue.IsPermanent(err) {
 		// The issue is gone, or the App lost access: retrying cannot report it.
-		t.log.Error("untriaged check dropped", zap.String(LogKeyRepo, c.Repo), zap.Int(LogKeyNumber, c.Number), zap.Error(err))
+		t.log.Error("timer check dropped", zap.String("kind", kindName(c.Kind)), zap.String(LogKeyRepo, c.Repo), zap.Int(LogKeyNumber, c.Number), zap.Error(err))
 		_ = msg.Term()
 		return
 	}
@@ -395,7 +406,7 @@ func (t *Timers) handle(msg jetstream.Msg) {
 		if d, ok := queue.RetryAfter(err); ok {
 			delay = d
 		}
-		t.log.Warn("untriaged check failed; retried", zap.String(LogKeyRepo, c.Repo), zap.Int(LogKeyNumber, c.Number),
+		t.log.Warn("timer check failed; retried", zap.String("kind", kindName(c.Kind)), zap.String(LogKeyRepo, c.Repo), zap.Int(LogKeyNumber, c.Number),
 			zap.Duration("retry_in", delay), zap.Error(err))
 		_ = msg.NakWithDelay(delay)
 		return
@@ -407,9 +418,17 @@ func (t *Timers) handle(msg jetstream.Msg) {
 	// A later route: a check of its own, then this one is done.
 	c.DueAt = next
 	if err := t.Schedule(t.ctx, c); err != nil {
-		t.log.Warn("reschedule untriaged check; retried", zap.String(LogKeyRepo, c.Repo), zap.Int(LogKeyNumber, c.Number), zap.Error(err))
+		t.log.Warn("reschedule timer check; retried", zap.String("kind", kindName(c.Kind)), zap.String(LogKeyRepo, c.Repo), zap.Int(LogKeyNumber, c.Number), zap.Error(err))
 		_ = msg.NakWithDelay(time.Minute)
 		return
 	}
 	_ = msg.Ack()
+}
+
+// kindName names a timer's kind in the log.
+func kindName(kind string) string {
+	if kind == "" {
+		return UntriagedTimers
+	}
+	return kind
 }

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-github/v60/github"
@@ -81,6 +82,13 @@ type WorkerConfig struct {
 	// Backfill, when set, walks a newly installed repository's open issues once (after the
 	// Installer): Backfiller.Backfill.
 	Backfill func(ctx context.Context, t rules.Target) (BackfillProgress, error)
+	// LifecycleWalk, when set, schedules the lifecycle's idle timers of a repository's open
+	// issues once its lifecycle is on (after the backfill, and after a push that changed the
+	// configuration): Backfiller.LifecycleWalk.
+	LifecycleWalk func(ctx context.Context, t rules.Target) (BackfillProgress, error)
+	// Repositories, when set, lists an installation's repositories: a change of the
+	// organisation's defaults (owner/.github) reaches each of them.
+	Repositories RepositoryLister
 	// Forgetter, optional, deletes what the bot keeps about repositories it is uninstalled from.
 	Forgetter Forgetter
 	// Units, when set, takes the installation's repositories as one queued unit each
@@ -93,12 +101,17 @@ type WorkerConfig struct {
 	Untriaged UntriagedScheduler
 	// Now is the clock for audit records (default time.Now).
 	Now func() time.Time
+	// Grants, when set, tells whether an installation granted Pull requests (write): without
+	// it, its pull request conversations are skipped (see pulls.go); nil: never skipped.
+	Grants Grants
 }
 
 // Worker handles one stored event at a time: decode, skip its own, decide, act, remember.
 type Worker struct {
 	cfg      WorkerConfig
 	installs *installations
+	walks    sync.Map // repository id → its lifecycle walk was queued by this process
+	prNotes  skipNotes
 }
 
 // NewWorker checks cfg and returns a Worker.
@@ -146,8 +159,11 @@ func (r AuditRecord) withAuditID(index int) AuditRecord {
 
 // Handle is the queue.Handler of the worker.
 func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
-	if m.Event == EventInstallRepository {
+	switch m.Event {
+	case EventInstallRepository:
 		return w.handleUnit(ctx, m)
+	case EventSyncRepository:
+		return w.handleSyncUnit(ctx, m)
 	}
 	payload, err := github.ParseWebHook(m.Event, m.Body)
 	if err != nil {
@@ -179,6 +195,9 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 		return nil
 	}
 	if err := w.housekeeping(ctx, m, payload); err != nil {
+		return err
+	}
+	if skip, err := w.skipPullRequest(ctx, log, m, t, payload); skip || err != nil {
 		return err
 	}
 	cfg, err := w.cfg.Config.Config(ctx, t)
@@ -223,6 +242,9 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	// under the same IDs, which the queue drops.
 	notifyErr := w.routeNotifications(ctx, log, m.DeliveryID, t, cfg, issueOf(payload), results)
 	auditErr := w.audit(ctx, log, m, t, results)
+	if refused, err := w.refusedOnPullRequest(ctx, log, m, t, payload, execErr); refused {
+		return errors.Join(err, auditErr)
+	}
 	if execErr != nil {
 		return fmt.Errorf("execute actions: %w", execErr)
 	}
@@ -254,6 +276,7 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 			return err
 		}
 	}
+	w.lifecycleCatchUp(ctx, log, t, cfg)
 	log.Info("event handled", zap.Int("actions", len(out.Actions)), zap.Int("attempt", m.Attempt))
 	return nil
 }
@@ -335,6 +358,7 @@ func (w *Worker) housekeeping(ctx context.Context, m queue.Message, payload any)
 	}
 	switch ev := payload.(type) {
 	case *github.InstallationEvent:
+		w.permissionsAccepted(ev)
 		if a := ev.GetAction(); a == "created" || a == "new_permissions_accepted" || a == "unsuspend" {
 			install, installationID = ev.Repositories, ev.GetInstallation().GetID()
 		}
@@ -374,7 +398,7 @@ func (w *Worker) housekeeping(ctx context.Context, m queue.Message, payload any)
 		if err != nil {
 			return fmt.Errorf("configuration of %s/%s after a push: %w", owner, r.GetName(), err)
 		}
-		return nil
+		return w.configPushed(ctx, m, ev.GetInstallation().GetID(), r.GetID(), owner, r.GetName(), paths)
 	}
 	if w.cfg.Installer == nil {
 		return nil

@@ -152,15 +152,12 @@ func (q *Queue) Consume(ctx context.Context, h Handler, opts ConsumeOptions) (*C
 	// A partition buffers a few events beyond the held ones; they are not kept alive until held.
 	batch := max(1, min(n, 32))
 	for _, name := range names {
-		cons, err := q.js.Consumer(ctx, EventStream, name)
+		it, err := Pull(ctx, q.js, EventStream, name, batch)
 		if err == nil {
-			var it jetstream.MessagesContext
-			if it, err = cons.Messages(jetstream.PullMaxMessages(batch)); err == nil {
-				c.iters = append(c.iters, it)
-				c.wg.Add(1)
-				go c.loop(name, it)
-				continue
-			}
+			c.iters = append(c.iters, it)
+			c.wg.Add(1)
+			go c.loop(name, it)
+			continue
 		}
 		c.stopIters()
 		c.hardCancel()
@@ -221,16 +218,12 @@ func (c *Consumer) loop(name string, it jetstream.MessagesContext) {
 		case <-c.stopped:
 			held = false
 		}
-		msg, err := it.Next()
-		if err != nil {
+		msg, ok := Next(it, c.log, name)
+		if !ok {
 			if held {
 				<-c.slots
 			}
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return
-			}
-			c.log.Warn("fetch event", zap.String("consumer", name), zap.Error(err))
-			continue
+			return
 		}
 		if !held || c.stopping() {
 			// Stopping: give it back at once for another process (or the next start).
@@ -329,18 +322,9 @@ func (c *Consumer) done(o Outcome) {
 // (or a long line before an event) does not make it redeliver the event to another worker.
 func (c *Consumer) keepAlive() {
 	defer close(c.kept)
-	t := time.NewTicker(c.q.cfg.AckWait / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.hardCtx.Done():
-			return
-		case <-t.C:
-			for _, msg := range c.order.heldMsgs() {
-				_ = msg.InProgress()
-			}
-		}
-	}
+	stop := KeepAlive(c.q.cfg.AckWait/3, c.order.heldMsgs)
+	<-c.hardCtx.Done()
+	stop()
 }
 
 // Backoff is the delay before retry attempt+1 after a transient failure: 1s, 2s, 4s, ... 5m.
@@ -367,7 +351,6 @@ func (c *Consumer) deadLetter(msg jetstream.Msg, m Message, reason error) {
 		return
 	}
 	log.Error("event dead-lettered", zap.Int("attempts", m.Attempt), zap.NamedError("reason", reason))
-	_ = msg.TermWithReason("dead-lettered")
 }
 
 func (q *Queue) publishDeadLetter(ctx context.Context, msg jetstream.Msg, m Message, reason error) error {
@@ -389,14 +372,7 @@ func (q *Queue) publishDeadLetter(ctx context.Context, msg jetstream.Msg, m Mess
 	h.Set(HeaderDLQStream, strconv.FormatUint(seq, 10))
 	h.Set(HeaderDLQAt, time.Now().UTC().Format(time.RFC3339))
 	h.Del(nats.MsgIdHdr)
-	dl := &nats.Msg{
-		Subject: DLQSubjects + strings.TrimPrefix(msg.Subject(), EventSubjects),
-		Data:    msg.Data(),
-		Header:  h,
-	}
-	// The stream sequence makes the copy idempotent if the Term after it is lost.
-	_, err := q.js.PublishMsg(ctx, dl, jetstream.WithMsgID(fmt.Sprintf("dlq-%d", seq)), jetstream.WithExpectStream(DLQStream))
-	return err
+	return SendToDeadLetters(ctx, q.js, msg, DLQStream, DLQSubjects+strings.TrimPrefix(msg.Subject(), EventSubjects), "dlq", h)
 }
 
 // decodeMessage reads the routing out of the subject and headers, and the message's stream

@@ -50,32 +50,19 @@ func ledgerKey(id string) string {
 }
 
 func (q *Queue) setupLedger(ctx context.Context) error {
-	kv, err := q.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      DeliveryBucket,
-		Description: "delivery ids seen within the dedup window, and whether they were handled",
-		Storage:     jetstream.FileStorage,
-		Replicas:    q.cfg.Replicas,
-		History:     1,
-		TTL:         q.cfg.DedupWindow,
-	})
-	if err != nil {
-		return fmt.Errorf("create bucket %s: %w", DeliveryBucket, err)
+	var err error
+	if q.ledger, err = Bucket(ctx, q.js, DeliveryBucket, "delivery ids seen within the dedup window, and whether they were handled",
+		q.cfg.Replicas, q.cfg.DedupWindow); err != nil {
+		return err
 	}
-	q.ledger = kv
 	// A context of its own for the ledger notes, so that their failures are counted here.
 	if q.notes, err = jetstream.New(q.js.Conn(), jetstream.WithPublishAsyncErrHandler(q.noteFailed),
 		jetstream.WithPublishAsyncMaxPending(maxPendingNotes), jetstream.WithPublishAsyncTimeout(noteTimeout)); err != nil {
 		return fmt.Errorf("ledger notes: %w", err)
 	}
-	if q.redeliveries, err = q.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      RedeliveryBucket,
-		Description: "delivery ids the reconciler asked GitHub to redeliver",
-		Storage:     jetstream.FileStorage,
-		Replicas:    q.cfg.Replicas,
-		History:     1,
-		TTL:         73 * time.Hour,
-	}); err != nil {
-		return fmt.Errorf("create bucket %s: %w", RedeliveryBucket, err)
+	if q.redeliveries, err = Bucket(ctx, q.js, RedeliveryBucket, "delivery ids the reconciler asked GitHub to redeliver",
+		q.cfg.Replicas, 73*time.Hour); err != nil {
+		return err
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 // Package queue holds everything triagebot keeps in NATS JetStream: the event stream and its
 // per-partition consumers, the dead letters, the audit trail and the key-value buckets
-// (DESIGN.md §4). Every stream, consumer and bucket is defined here, in one place.
+// (DESIGN.md §4). Every stream, consumer and bucket is made here, in one way (work.go); the
+// notification queue (internal/notify) is made and consumed with the same pieces.
 package queue
 
 import (
@@ -126,8 +127,8 @@ func partitionOf(name string) (int, bool) {
 	return p, err == nil && p >= 0 && ConsumerName(p) == name
 }
 
-// maxAckPending bounds the events of one partition delivered and not yet settled, over every
-// process together.
+// maxAckPending bounds the items of one consumer delivered and not yet settled, over every
+// process together: a partition's events, a notification channel's digest.
 const maxAckPending = 10_000
 
 // consumerNames are the consumers of the given partitions, or, for nil, every partition
@@ -205,30 +206,24 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) (*Queue, err
 	if err != nil {
 		return nil, fmt.Errorf("queue config: %w", err)
 	}
-	streams := []jetstream.StreamConfig{{
+	if err := SetupWorkStream(ctx, js, WorkStream{
 		Name:        EventStream,
+		Subjects:    EventSubjects,
 		Description: "GitHub webhook deliveries, partitioned per issue",
 		// Workers look up the first event of an issue for every event they handle: direct gets
 		// skip the API's JSON. A replica that lags can only show an event that is gone, which
 		// makes a worker wait, never one that is not first.
 		AllowDirect: true,
-		Subjects:    []string{EventSubjects + ".>"},
-		Retention:   jetstream.WorkQueuePolicy,
-		Storage:     jetstream.FileStorage,
-		Replicas:    cfg.Replicas,
 		// Drops near copies before they are stored; the ledger remembers handled ids for the
 		// whole window (the workers skip a later copy), which this in-memory table cannot.
-		Duplicates: min(cfg.DedupWindow, streamDedupCap),
-		Discard:    jetstream.DiscardOld,
-	}, {
-		Name:        DLQStream,
-		Description: "events the workers gave up on, with the reason and the original headers",
-		Subjects:    []string{DLQSubjects + ".>"},
-		Retention:   jetstream.LimitsPolicy,
-		Storage:     jetstream.FileStorage,
-		Replicas:    cfg.Replicas,
-		MaxAge:      30 * 24 * time.Hour,
-	}, {
+		Duplicates:     min(cfg.DedupWindow, streamDedupCap),
+		DLQ:            DLQStream,
+		DLQSubjects:    DLQSubjects,
+		DLQDescription: "events the workers gave up on, with the reason and the original headers",
+	}, cfg.Replicas); err != nil {
+		return nil, err
+	}
+	if err := createStreams(ctx, js, jetstream.StreamConfig{
 		Name:        AuditStream,
 		Description: "one record per action the bot decided, with rule, reason and outcome",
 		Subjects:    []string{AuditSubjects + ".>"},
@@ -238,11 +233,8 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) (*Queue, err
 		MaxAge:      cfg.AuditMaxAge,
 		// Longer than the retries of an event whose audit write failed (AuditID).
 		Duplicates: 15 * time.Minute,
-	}}
-	for _, sc := range streams {
-		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
-			return nil, fmt.Errorf("create stream %s: %w", sc.Name, err)
-		}
+	}); err != nil {
+		return nil, err
 	}
 	q := &Queue{js: js, cfg: cfg}
 	// The consumers of a larger partition count used before stay, and are consumed, until
@@ -260,42 +252,20 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) (*Queue, err
 	if err := q.setupLedger(ctx); err != nil {
 		return nil, err
 	}
-	if q.memory, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      MemoryBucket,
-		Description: "the bot's memory of each issue and repository",
-		Storage:     jetstream.FileStorage,
-		Replicas:    cfg.Replicas,
-		History:     1,
-	}); err != nil {
-		return nil, fmt.Errorf("create bucket %s: %w", MemoryBucket, err)
+	if q.memory, err = Bucket(ctx, js, MemoryBucket, "the bot's memory of each issue and repository", cfg.Replicas, 0); err != nil {
+		return nil, err
 	}
-	if q.config, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      ConfigBucket,
-		Description: "repository configuration files with their ETags",
-		Storage:     jetstream.FileStorage,
-		Replicas:    cfg.Replicas,
-		History:     1,
-	}); err != nil {
-		return nil, fmt.Errorf("create bucket %s: %w", ConfigBucket, err)
+	if q.config, err = Bucket(ctx, js, ConfigBucket, "repository configuration files with their ETags", cfg.Replicas, 0); err != nil {
+		return nil, err
 	}
 	return q, nil
 }
 
+// consumerConfig is partition p's consumer. It holds many events in flight: the workers keep
+// each issue's order themselves (order.go) and bound what they hold (ConsumeOptions.MaxInFlight).
 func consumerConfig(cfg Config, p int) jetstream.ConsumerConfig {
-	return jetstream.ConsumerConfig{
-		Durable:       ConsumerName(p),
-		Description:   fmt.Sprintf("events of the issues in partition %d, in order per issue", p),
-		FilterSubject: fmt.Sprintf("%s.%d.>", EventSubjects, p),
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       cfg.AckWait,
-		// Many events in flight per partition: the workers keep each issue's order themselves
-		// (order.go) and bound what they hold (ConsumeOptions.MaxInFlight).
-		MaxAckPending: maxAckPending,
-		// Attempts are counted by the worker, which dead-letters the last one itself.
-		MaxDeliver:    -1,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		Replicas:      cfg.Replicas,
-	}
+	return WorkConsumer(ConsumerName(p), fmt.Sprintf("events of the issues in partition %d, in order per issue", p),
+		fmt.Sprintf("%s.%d.>", EventSubjects, p), cfg.AckWait, cfg.Replicas)
 }
 
 // Config is the queue's effective configuration.

@@ -91,7 +91,8 @@ func (e *eval) lifecycle() {
 		return
 	}
 	e.mem.LastActivity = at
-	if !e.mem.StaleSince.IsZero() {
+	// The label counts too: the check that put it on may not have stored its memory yet.
+	if !e.mem.StaleSince.IsZero() || e.hasLabel(cfg.Label) {
 		e.unstale(RuleLifecycle, fmt.Sprintf("@%s is active on the issue: it is no longer stale", e.sender))
 	}
 }
@@ -207,4 +208,44 @@ func staleBody(staleDays, closeDays int, label string) string {
 
 func closedBody(closeDays int) string {
 	return fmt.Sprintf("This issue was stale for %d more days without activity, so it is closed as *not planned*. That is not a judgement on it: if it still matters to you, reopen it (`/reopen` works for its author) or comment, and a maintainer will look again.\n", closeDays)
+}
+
+// LifecycleRebase applies what a lifecycle check changed in an issue's memory (from before to
+// after) on current, the memory an event of the issue stored while the check acted (the bot's own
+// comment coming back as an event, or a person's). When that event was activity, the issue is
+// not stale any more: the stale mark is not kept, and the label the check put on comes off again
+// (the actions returned), should the event have come before the label did.
+func LifecycleRebase(cfg Config, before, after, current Memory) (Memory, []Action) {
+	out := current.clone()
+	for _, k := range after.BotComments {
+		if !containsFold(before.BotComments, k) {
+			out.BotComments = addFold(out.BotComments, k)
+		}
+	}
+	for k, id := range after.BotCommentIDs {
+		if _, ok := out.BotCommentIDs[k]; !ok {
+			if out.BotCommentIDs == nil {
+				out.BotCommentIDs = map[string]int64{}
+			}
+			out.BotCommentIDs[k] = id
+		}
+	}
+	out.StaleCycle = max(out.StaleCycle, after.StaleCycle)
+	if after.StaleSince.Equal(before.StaleSince) {
+		return out, nil
+	}
+	l := cfg.Lifecycle.Label
+	added := l != "" && containsFold(after.BotLabels, l) && !containsFold(before.BotLabels, l)
+	if current.LastActivity.Equal(before.LastActivity) {
+		out.StaleSince = after.StaleSince
+		if added {
+			out.BotLabels = addFold(out.BotLabels, l)
+		}
+		return out, nil
+	}
+	if !added {
+		return out, nil
+	}
+	out.BotLabels = removeFold(out.BotLabels, l)
+	return out, []Action{{Rule: RuleLifecycle, Type: RemoveLabel, Label: l, Reason: "there was activity on the issue while it was being marked stale"}}
 }

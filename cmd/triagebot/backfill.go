@@ -49,7 +49,7 @@ type backfillCmd struct {
 }
 
 func (c *backfillCmd) Help() string {
-	return "Walks OWNER/REPO's open issues once, as on installation: needs-triage for the untriaged ones and the priority their comment count reaches, without comments or notifications. Resumes an interrupted walk; a finished one is not done again. With the embedded default, stop 'triagebot serve' first."
+	return "Walks OWNER/REPO's open issues once, as on installation: needs-triage for the untriaged ones and the priority their comment count reaches, without comments or notifications; with the lifecycle on, each issue's idle timer from its last update (once per repository, also when the lifecycle was turned on after the backfill). Resumes an interrupted walk; a finished one is not done again. With the embedded default, stop 'triagebot serve' first."
 }
 
 func (c *backfillCmd) Run(ctx context.Context, kctx *kong.Context, o streams) error {
@@ -87,12 +87,24 @@ func (c *backfillCmd) Run(ctx context.Context, kctx *kong.Context, o streams) er
 	if err != nil {
 		return err
 	}
-	b := newBackfiller(side, a.q, log)
-	bar := progressLine{w: o.stdout, tty: isTerminal(o.stdout)}
-	b.Progress = func(p handlers.BackfillProgress) {
-		bar.update(fmt.Sprintf("%s: page %d: %d open issues looked at, %d labelled", p.Repo, p.Pages, p.Issues, p.Changed))
+	// Run by hand, it reads the configuration as it is now, not as cached by 'serve' minutes ago.
+	for _, r := range []string{name, ghapp.OrgConfigRepo} {
+		if err := side.config.Invalidate(ctx, owner, r); err != nil {
+			return withExit(1, err)
+		}
 	}
-	p, err := b.Backfill(ctx, rules.Target{InstallationID: inst.GetID(), RepoID: repo.GetID(), Owner: owner, Name: name})
+	b := newBackfiller(side, a.q, log)
+	// The lifecycle's idle timers go on the stream 'triagebot serve' runs them from.
+	if b.Timers, err = handlers.SetupTimers(ctx, a.q.JetStream(), handlers.TimersConfig{Replicas: s.Replicas, DedupWindow: s.DedupWindow, Logger: log.Named("timers")}); err != nil {
+		return withExit(1, err)
+	}
+	bar := progressLine{w: o.stdout, tty: isTerminal(o.stdout)}
+	verb := "labelled"
+	b.Progress = func(p handlers.BackfillProgress) {
+		bar.update(fmt.Sprintf("%s: page %d: %d open issues looked at, %d %s", p.Repo, p.Pages, p.Issues, p.Changed, verb))
+	}
+	t := rules.Target{InstallationID: inst.GetID(), RepoID: repo.GetID(), Owner: owner, Name: name}
+	p, err := b.Backfill(ctx, t)
 	bar.done()
 	if err != nil {
 		return withExit(1, err)
@@ -104,6 +116,21 @@ func (c *backfillCmd) Run(ctx context.Context, kctx *kong.Context, o streams) er
 		fmt.Fprintf(o.stdout, "%s: backfilled before; nothing to do\n", c.Repo)
 	default:
 		fmt.Fprintf(o.stdout, "%s: done: %d open issues looked at, %d labelled\n", c.Repo, p.Issues, p.Changed)
+	}
+	verb = "given an idle timer"
+	lp, err := b.LifecycleWalk(ctx, t)
+	bar.done()
+	if err != nil {
+		return withExit(1, err)
+	}
+	switch {
+	case lp.Disabled:
+	case lp.Earlier && p.Lifecycle && !p.Earlier:
+		fmt.Fprintf(o.stdout, "%s: lifecycle: the backfill gave the open issues their idle timers\n", c.Repo)
+	case lp.Earlier:
+		fmt.Fprintf(o.stdout, "%s: lifecycle: idle timers scheduled before; nothing to do\n", c.Repo)
+	default:
+		fmt.Fprintf(o.stdout, "%s: lifecycle: done: %d open issues looked at, %d given an idle timer\n", c.Repo, lp.Issues, lp.Changed)
 	}
 	return nil
 }

@@ -125,6 +125,23 @@ func TestBackfillCommand(t *testing.T) {
 	if code != 0 || out != repo+": backfilled before; nothing to do\n" {
 		t.Fatalf("second run: exit %d, %q, %q", code, out, errOut)
 	}
+
+	// The lifecycle turned on later: the lifecycle walk gives the open issues their idle timers,
+	// once.
+	if err := fake.PutFile(repo, ".github/triagebot.yml", []byte("lifecycle:\n  enabled: true\n")); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runCmd(t, "backfill", repo)
+	wantOut = repo + ": backfilled before; nothing to do\n" + repo + ": page 1: 2 open issues looked at, 2 given an idle timer\n" +
+		repo + ": lifecycle: done: 2 open issues looked at, 2 given an idle timer\n"
+	if diff := cmp.Diff(wantOut, out); code != 0 || diff != "" {
+		t.Errorf("with the lifecycle on: exit %d, %s; output (-want +got):\n%s", code, errOut, diff)
+	}
+	code, out, errOut = runCmd(t, "backfill", repo)
+	wantOut = repo + ": backfilled before; nothing to do\n" + repo + ": lifecycle: idle timers scheduled before; nothing to do\n"
+	if diff := cmp.Diff(wantOut, out); code != 0 || diff != "" {
+		t.Errorf("again: exit %d, %s; output (-want +got):\n%s", code, errOut, diff)
+	}
 }
 
 func boolInt(b bool) int {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-github/v60/github"
 	"go.uber.org/zap"
 
 	"github.com/triagebot/triagebot/handlers"
@@ -96,7 +97,8 @@ func labelChanges(sync ghapp.LabelSync) []string {
 // payload), in the repository or in the organisation's .github repository, and creates the
 // labels a repository's new configuration names, with their colours and descriptions, before
 // the bot first adds them (GitHub would create them grey and undescribed). It says which labels
-// it created or updated ("repo: label" for the organisation's repositories).
+// it created or updated. A change of the organisation's defaults reaches every repository of the
+// installation through the worker instead: one queued unit each (handlers.EventSyncRepository).
 func (g *githubSide) Pushed(ctx context.Context, installationID int64, owner, repo string, paths []string) ([]string, error) {
 	if !ghapp.TouchesConfig(paths) && !slices.Contains(paths, handlers.PushTruncated) {
 		return nil, nil
@@ -104,29 +106,23 @@ func (g *githubSide) Pushed(ctx context.Context, installationID int64, owner, re
 	if err := g.config.Invalidate(ctx, owner, repo); err != nil {
 		return nil, err
 	}
-	if !strings.EqualFold(repo, ghapp.OrgConfigRepo) {
-		return g.Installed(ctx, installationID, owner, repo)
+	if strings.EqualFold(repo, ghapp.OrgConfigRepo) {
+		return nil, nil
 	}
-	// The organisation's defaults apply to every repository of the owner the bot knows: each
-	// gets its labels (the writes paced like any others).
-	repos, err := g.config.Repositories(ctx, owner)
+	return g.Installed(ctx, installationID, owner, repo)
+}
+
+var _ handlers.RepositoryLister = installationRepos{}
+
+// installationRepos lists an installation's repositories (GET /installation/repositories).
+type installationRepos struct{ app *ghapp.App }
+
+func (r installationRepos) InstallationRepositories(ctx context.Context, installationID int64, page int) ([]*github.Repository, int, error) {
+	list, resp, err := r.app.Installation(installationID).Apps.ListRepos(ctx, &github.ListOptions{PerPage: 100, Page: page})
 	if err != nil {
-		return nil, err
+		return nil, 0, ghapp.Classify(fmt.Errorf("list repositories of installation %d: %w", installationID, err))
 	}
-	var changed []string
-	for _, r := range repos {
-		if strings.EqualFold(r, ghapp.OrgConfigRepo) {
-			continue
-		}
-		labels, err := g.Installed(ctx, installationID, owner, r)
-		for _, l := range labels {
-			changed = append(changed, r+": "+l)
-		}
-		if err != nil {
-			return changed, fmt.Errorf("labels of %s/%s after a change of the organisation's defaults: %w", owner, r, err)
-		}
-	}
-	return changed, nil
+	return list.Repositories, resp.NextPage, nil
 }
 
 // RuleConfig names the audit records of configuration files (the repository's trail, issue 0).

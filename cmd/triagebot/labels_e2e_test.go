@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/triagebot/triagebot/internal/ghapp"
 	"github.com/triagebot/triagebot/internal/ghfake"
 )
 
@@ -66,29 +69,46 @@ func TestExistingLabelIsAdoptedAndConfiguredColoursApplied(t *testing.T) {
 	}
 }
 
-// A change of the organisation's .github defaults reaches every repository of the owner.
+// A change of the organisation's .github defaults reaches every repository of the installation,
+// as GitHub lists them (GET /installation/repositories): also one the bot never saw an event of,
+// and so never loaded a configuration for (issue 12 §4).
 func TestOrganisationDefaultsReachEveryRepository(t *testing.T) {
 	repos := []string{"octo-org/rocket", "octo-org/comet"}
-	l, _ := startLocalT(t, localConfig{Fake: []ghfake.Option{ghfake.WithInstallation(7, "octo-org", append(repos, "octo-org/.github")...)}})
+	const quiet = "octo-org/quiet"
+	l, _ := startLocalT(t, localConfig{Fake: []ghfake.Option{ghfake.WithInstallation(7, "octo-org", append(repos, "octo-org/.github", quiet)...)}})
 	for _, r := range repos {
 		if _, err := l.Fake.OpenIssue(r, "alice", "hello", "body"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	settle(t, l)
+	ctx := context.Background()
+	if _, err := l.App.q.ConfigBucket().Get(ctx, ghapp.ConfigKey("octo-org", "quiet")); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Fatalf("the bot knew %s before the change (its configuration cached: %v)", quiet, err)
+	}
 	cfg := "priority:\n  levels:\n    - {label: P1, at: 9}\n    - {label: P2, at: 5}\n"
 	if err := l.Fake.PutFile("octo-org/.github", ".github/triagebot.yml", []byte(cfg)); err != nil {
 		t.Fatal(err)
 	}
 	settle(t, l)
 	assertNoDeadLetters(t, l)
-	for _, r := range repos {
+	for _, r := range append(repos, quiet) {
 		labels := labelsOf(l, r)
 		for _, name := range []string{"P1", "P2"} {
 			if labels[name].Color == "" {
 				t.Errorf("%s: label %s missing after the organisation's defaults changed: %v", r, name, labels)
 			}
 		}
+	}
+	trail, err := l.App.q.AuditTrail(ctx, l.Fake.RepositoryID(quiet), 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(joinRaw(trail)), "the organisation's defaults changed") {
+		t.Errorf("%s's audit trail does not record the labels created: %s", quiet, joinRaw(trail))
+	}
+	if labels := labelsOf(l, "octo-org/.github"); labels["P1"].Color != "" {
+		t.Errorf("the .github repository itself got the labels: %v", labels)
 	}
 }
 

@@ -108,23 +108,20 @@ func (s untriagedSource) Repositories(ctx context.Context) ([]rules.Target, erro
 
 func (s untriagedSource) repositories(ctx context.Context, installationID int64) ([]rules.Target, error) {
 	var out []rules.Target
-	opts := &github.ListOptions{PerPage: 100}
-	for {
-		page, resp, err := s.app.Installation(installationID).Apps.ListRepos(ctx, opts)
+	for page := 1; page != 0; {
+		repos, next, err := installationRepos(s).InstallationRepositories(ctx, installationID, page)
 		if err != nil {
-			return nil, ghapp.Classify(fmt.Errorf("list repositories of installation %d: %w", installationID, err))
+			return nil, err
 		}
-		for _, r := range page.Repositories {
+		for _, r := range repos {
 			if r.GetArchived() || (r.HasIssues != nil && !*r.HasIssues) {
 				continue
 			}
 			out = append(out, rules.Target{InstallationID: installationID, RepoID: r.GetID(), Owner: r.GetOwner().GetLogin(), Name: r.GetName()})
 		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opts.Page = resp.NextPage
+		page = next
 	}
+	return out, nil
 }
 
 func (s untriagedSource) OpenIssuesWithLabel(ctx context.Context, t rules.Target, label string) ([]notify.UntriagedIssue, error) {

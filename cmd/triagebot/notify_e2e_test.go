@@ -81,19 +81,22 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // streamEmpty reports whether a work-queue stream holds no message: every notification (or
 // timer) was taken and acknowledged.
 func streamEmpty(t *testing.T, l *local, stream string) func() bool {
-	return func() bool {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		st, err := l.App.q.JetStream().Stream(ctx, stream)
-		if err != nil {
-			t.Fatal(err)
-		}
-		info, err := st.Info(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return info.State.Msgs == 0
+	return func() bool { return streamMsgs(t, l, stream) == 0 }
+}
+
+// streamMsgs is the number of messages a stream holds.
+func streamMsgs(t *testing.T, l *local, stream string) uint64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := l.App.q.JetStream().Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
 	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs
 }
 
 func notifyRepo(t *testing.T, l *local, routes string) string {

@@ -134,6 +134,10 @@ type startOptions struct {
 	sweepEvery time.Duration                   // untriaged sweep interval (default handlers.DefaultSweepEvery)
 	// reconciler interval (default the setting; negative: off) and pace between redeliveries
 	reconcileEvery, reconcilePace time.Duration
+	// timers: the clock of the timers and of their checks (lifecycle, untriaged), and how long
+	// a timer is held back at most before its due time is looked at again (tests: a virtual
+	// clock moved on by days, the timers checked against it within milliseconds).
+	timers handlers.TimersConfig
 }
 
 // app is a running triagebot process: some of receiver, workers, embedded NATS.
@@ -163,6 +167,7 @@ type app struct {
 	notifier   *notify.Queue
 	dispatcher *notify.Dispatcher
 	timers     *handlers.Timers
+	timersOpts handlers.TimersConfig // Now and MaxHold (startOptions.timers)
 	sweeper    *handlers.Sweeper
 	reconciler *handlers.Reconciler
 	admin      adminServer // the status page
@@ -171,7 +176,7 @@ type app struct {
 }
 
 func start(ctx context.Context, role string, s settings, log *zap.Logger, opts startOptions) (_ *app, err error) {
-	a := &app{s: s, log: log, served: make(chan error, 1)}
+	a := &app{s: s, log: log, served: make(chan error, 1), timersOpts: opts.timers}
 	a.audits, a.stopAudits = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
@@ -310,6 +315,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			Logger: log.Named("worker"),
 		}
 		dry := handlers.DryRunExecutor{}
+		var backfiller *handlers.Backfiller
 		switch {
 		case opts.executor != nil:
 			wc.Executor = opts.executor
@@ -329,9 +335,11 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 				wc.Executor = side.exec
 			}
 			wc.Config, wc.Lookup, wc.BotLoginFunc = countedConfig{loader: side.config, om: om}, side.lookups.For, gh.BotLogin
+			wc.Grants = gh
 			if !s.DryRun {
-				wc.Installer, wc.ConfigWatcher, wc.Units = side, side, a.q
-				wc.Backfill = newBackfiller(side, a.q, log).Backfill
+				wc.Installer, wc.ConfigWatcher, wc.Units, wc.Repositories = side, side, a.q, installationRepos{app: gh}
+				backfiller = newBackfiller(side, a.q, log)
+				wc.Backfill, wc.LifecycleWalk = backfiller.Backfill, backfiller.LifecycleWalk
 			}
 			a.github = gh
 			page.GitHub, page.ConfigKV = om.GitHub, a.q.ConfigBucket()
@@ -346,14 +354,19 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			return nil, err
 		}
 		wc.Notifier, wc.Untriaged = a.notifier, a.timers
+		if backfiller != nil {
+			backfiller.Timers = a.timers
+		}
 		wc.Forgetter = forgetter{q: a.q, log: log.Named("worker")}
 		page.Channels, page.Handled = chStats, ops.NewPerMinute(time.Now)
 		w, err := handlers.NewWorker(wc)
 		if err != nil {
 			return nil, err
 		}
-		checker := &handlers.UntriagedChecker{Config: wc.Config, Store: a.q, Notifier: a.notifier, Issues: issues, Logger: log.Named("untriaged"), Now: time.Now}
-		a.timers.Register(handlers.LifecycleKind, lifecycleChecker(wc, a.q, issues, log).Check)
+		checker := &handlers.UntriagedChecker{Config: wc.Config, Store: a.q, Notifier: a.notifier, Issues: issues, Logger: log.Named("untriaged"), Now: a.timers.Now}
+		lc := lifecycleChecker(wc, a.q, issues, log)
+		lc.Now = a.timers.Now
+		a.timers.Register(handlers.LifecycleKind, lc.Check)
 		if err := a.timers.Start(checker.Check); err != nil {
 			return nil, err
 		}
@@ -637,7 +650,9 @@ func (a *app) startNotifications(ctx context.Context, channels map[string]notify
 	if a.notifier, err = notify.Setup(setupCtx, js, notify.Config{Channels: channels, Replicas: a.s.Replicas}); err != nil {
 		return err
 	}
-	if a.timers, err = handlers.SetupTimers(setupCtx, js, handlers.TimersConfig{Replicas: a.s.Replicas, DedupWindow: a.s.DedupWindow, Logger: a.log.Named("timers")}); err != nil {
+	tc := a.timersOpts
+	tc.Replicas, tc.DedupWindow, tc.Logger = a.s.Replicas, a.s.DedupWindow, a.log.Named("timers")
+	if a.timers, err = handlers.SetupTimers(setupCtx, js, tc); err != nil {
 		return err
 	}
 	if a.dispatcher, err = notify.NewDispatcher(a.notifier, append([]notify.Option{notify.WithLogger(a.log.Named("notify")), notify.WithCommenter(commenter)}, opts...)...); err != nil {

@@ -116,16 +116,22 @@ func (c *setupCmd) Run(ctx context.Context, kctx *kong.Context, o streams) error
 			fmt.Fprintf(o.stdout, "No browser to open (%v): open %s by hand.\n", err, page)
 		}
 	}
+	var r setupResult
 	select {
+	case r = <-f.done:
 	case <-ctx.Done():
-		return withExit(1, errors.New("setup: stopped before GitHub redirected back; nothing was written"))
-	case r := <-f.done:
-		if r.err != nil {
-			return withExit(1, fmt.Errorf("setup: %w", r.err))
+		// A redirect handled just before the stop still tells its outcome.
+		select {
+		case r = <-f.done:
+		default:
+			return withExit(1, errors.New("setup: stopped before GitHub redirected back; nothing was written"))
 		}
-		printNextSteps(o.stdout, r, c, files)
-		return nil
 	}
+	if r.err != nil {
+		return withExit(1, fmt.Errorf("setup: %w", r.err))
+	}
+	printNextSteps(o.stdout, r, c, files)
+	return nil
 }
 
 // webURL is GitHub's web address for its REST base URL: https://api.github.com/ and

@@ -146,7 +146,7 @@ type App struct {
 	cacheSize int
 
 	appClient     *github.Client
-	installations *lru.Cache[int64, *github.Client]
+	installations *lru.Cache[int64, installClient]
 
 	botMu    sync.Mutex
 	botLogin string
@@ -205,7 +205,7 @@ func New(cfg Config, opts ...Option) (*App, error) {
 	}
 	a.limits.log = a.log
 	a.auth = newAuthGate(a.limits.clock, a.log, a.authFirst, a.authMax)
-	a.installations = lru.New[int64, *github.Client](a.cacheSize)
+	a.installations = lru.New[int64, installClient](a.cacheSize)
 	atr := ghinstallation.NewAppsTransportFromPrivateKey(a.base, a.appID, a.key)
 	atr.BaseURL = a.apiRoot
 	a.appClient = a.client(&rateLimitTransport{next: atr, lim: newLimiter(&a.limits, 0)})
@@ -243,11 +243,14 @@ func (a *App) AppClient() *github.Client { return a.appClient }
 // Installation is the client of one installation: its token is fetched and refreshed (a minute
 // before expiry) by ghinstallation, and replaced when GitHub refuses it before then (401: clock
 // skew, revocation); its requests go through the installation's rate-limit state. Clients are cached, the least recently used forgotten past the bound.
-func (a *App) Installation(id int64) *github.Client {
-	return a.installations.GetOrAdd(id, func() *github.Client {
+func (a *App) Installation(id int64) *github.Client { return a.installation(id).gh }
+
+func (a *App) installation(id int64) installClient {
+	return a.installations.GetOrAdd(id, func() installClient {
+		grant := &grant{}
 		tokens := func() http.RoundTripper {
 			// An AppsTransport per installation: ghinstallation writes to it on each token refresh.
-			atr := ghinstallation.NewAppsTransportFromPrivateKey(a.base, a.appID, a.key)
+			atr := ghinstallation.NewAppsTransportFromPrivateKey(tokenAnswers{next: a.base, grant: grant}, a.appID, a.key)
 			atr.BaseURL = a.apiRoot
 			itr := ghinstallation.NewFromAppsTransport(atr, id)
 			itr.BaseURL = a.apiRoot
@@ -258,8 +261,17 @@ func (a *App) Installation(id int64) *github.Client {
 			return err
 		}
 		onAuth := func(ae *AuthError) { a.auth.fail(ae, probe) }
-		return a.client(&rateLimitTransport{next: tokens(), renew: tokens, lim: newLimiter(&a.limits, id), onAuth: onAuth})
+		rt := &rateLimitTransport{next: tokens(), renew: tokens, lim: newLimiter(&a.limits, id), onAuth: onAuth}
+		return installClient{gh: a.client(rt), rt: rt, grant: grant}
 	})
+}
+
+// installClient is an installation's client, its transport (whose token RenewToken drops) and
+// the permissions of its token.
+type installClient struct {
+	gh    *github.Client
+	rt    *rateLimitTransport
+	grant *grant
 }
 
 // BotLogin is the App's bot user, "<slug>[bot]", asked of GitHub (GET /app) once and cached.

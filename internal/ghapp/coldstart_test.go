@@ -3,10 +3,13 @@ package ghapp
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/triagebot/triagebot/rules"
 )
@@ -85,5 +88,36 @@ func TestColdStartFetchesOnce(t *testing.T) {
 	}
 	if len(entered) < 3 {
 		t.Errorf("requests seen: %v", entered)
+	}
+}
+
+// A shared fetch is not the first caller's: when that caller's event is interrupted, the
+// caller returns at once and the fetch goes on, for the others waiting on it (and the cache).
+func TestSharedFetchOutlivesACancelledCaller(t *testing.T) {
+	var g singleflight.Group
+	started, release, fetched := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	fetch := func(ctx context.Context) (string, error) {
+		close(started)
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		fetched <- ctx.Err()
+		return "fetched", ctx.Err()
+	}
+	first, cancel := context.WithCancel(context.Background())
+	firstErr := make(chan error, 1)
+	go func() {
+		_, err := shared(first, &g, "k", fetch)
+		firstErr <- err
+	}()
+	<-started
+	cancel()
+	if err := <-firstErr; !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted caller: %v, want context.Canceled", err)
+	}
+	close(release)
+	if err := <-fetched; err != nil {
+		t.Errorf("the shared fetch was cancelled with its first caller: %v", err)
 	}
 }

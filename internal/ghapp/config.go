@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -291,7 +292,7 @@ func (l *ConfigLoader) load(ctx context.Context, t rules.Target) (LoadedConfig, 
 // file is owner/repo's configuration file, from the cache or (conditionally) from GitHub; the
 // events of one process that want it at once share one fetch.
 func (l *ConfigLoader) file(ctx context.Context, t rules.Target, repo string) (cachedFile, error) {
-	return shared(&l.flight, ConfigKey(t.Owner, repo), func() (cachedFile, error) { return l.fetchFile(ctx, t, repo) })
+	return shared(ctx, &l.flight, ConfigKey(t.Owner, repo), func(ctx context.Context) (cachedFile, error) { return l.fetchFile(ctx, t, repo) })
 }
 
 func (l *ConfigLoader) fetchFile(ctx context.Context, t rules.Target, repo string) (cachedFile, error) {
@@ -311,9 +312,10 @@ func (l *ConfigLoader) fetchFile(ctx context.Context, t rules.Target, repo strin
 		log.Warn("configuration cache unavailable", zap.Error(err))
 	}
 	now := l.clock.Now()
+	base := f // as read: what store compares the entry with before replacing it
 	if cached && !f.Stale && now.Sub(f.FetchedAt) < l.revalidate {
 		if l.flush(ctx, t, owner+"/"+repo, &f) {
-			l.store(ctx, key, f)
+			l.store(ctx, key, base, f)
 		}
 		return f, nil
 	}
@@ -358,7 +360,7 @@ func (l *ConfigLoader) fetchFile(ctx context.Context, t rules.Target, repo strin
 	} else {
 		l.flush(ctx, t, owner+"/"+repo, &next)
 	}
-	l.store(ctx, key, next)
+	l.store(ctx, key, base, next)
 	return next, nil
 }
 
@@ -493,17 +495,14 @@ func (l *ConfigLoader) content(ctx context.Context, key string, inline []byte) (
 	return e.Value(), nil
 }
 
-// store writes the entry, and the contents it holds in memory under keys of their own (by
-// content: an unchanged file is not written again); contents no longer named are deleted.
-func (l *ConfigLoader) store(ctx context.Context, key string, f cachedFile) {
-	old := map[string]bool{}
-	var before cachedFile
-	if e, err := l.kv.Get(ctx, key); err == nil && json.Unmarshal(e.Value(), &before) == nil {
-		old[before.BodyKey], old[before.GoodKey] = true, true
-	}
+// store writes the entry f, made from base (the entry as read), and the contents it holds in
+// memory under keys of their own (by content); contents no longer named are deleted. If the
+// entry changed since base was read (another process adopted labels, invalidated it, or
+// fetched it too), what that change added is kept: see mergeEntry.
+func (l *ConfigLoader) store(ctx context.Context, key string, base, f cachedFile) {
 	put := func(data []byte) string {
 		k := contentKey(key, data)
-		if !old[k] {
+		if k != base.BodyKey && k != base.GoodKey {
 			if _, err := l.kv.Put(ctx, k, data); err != nil {
 				l.log.Warn("configuration cache not updated", zap.String("key", k), zap.Error(err))
 			}
@@ -517,44 +516,61 @@ func (l *ConfigLoader) store(ctx context.Context, key string, f cachedFile) {
 		f.GoodKey = put(f.Good)
 	}
 	f.Body, f.Good = nil, nil
-	for k := range old {
+	var replaced cachedFile
+	if _, err := updateJSON(ctx, l.kv, key, 20, func(cur *cachedFile) bool {
+		replaced = *cur
+		*cur = mergeEntry(replaced, base, f)
+		return true
+	}); err != nil {
+		l.log.Warn("configuration cache not updated", zap.String("key", key), zap.Error(err))
+		return
+	}
+	for _, k := range []string{replaced.BodyKey, replaced.GoodKey} {
 		if k != "" && k != f.BodyKey && k != f.GoodKey {
 			_ = l.kv.Delete(ctx, k)
 		}
 	}
-	data, err := json.Marshal(f)
-	if err == nil {
-		_, err = l.kv.Put(ctx, key, data)
+}
+
+// mergeEntry is the entry to write over cur: f, made from base. If cur is not base any more,
+// another writer changed it meanwhile, and f keeps what that writer added: its adopted labels,
+// its notes still to report, and a request to revalidate (an invalidation after f's fetch
+// began means f may be the file from before the push).
+func mergeEntry(cur, base, f cachedFile) cachedFile {
+	if reflect.DeepEqual(cur, base) {
+		return f
 	}
-	if err != nil {
-		l.log.Warn("configuration cache not updated", zap.String("key", key), zap.Error(err))
+	for from, to := range cur.Aliases {
+		if _, ok := f.Aliases[from]; !ok {
+			f.Aliases = maps.Clone(f.Aliases)
+			if f.Aliases == nil {
+				f.Aliases = map[string]string{}
+			}
+			f.Aliases[from] = to
+		}
 	}
+	for _, note := range cur.Pending {
+		if !slices.Contains(base.Pending, note) && !slices.Contains(f.Pending, note) {
+			f.Pending = append(slices.Clip(f.Pending), note)
+		}
+	}
+	f.Stale = f.Stale || cur.Stale
+	return f
 }
 
 // Invalidate makes the next Load of owner/repo revalidate its file with GitHub (the worker
 // calls it on a push to the default branch that touches ConfigPath; for owner/.github it
 // applies to every repository of the owner). The cached file and its last good version are
-// kept, so a broken push still falls back to them.
+// kept, so a broken push still falls back to them; so is anything written meanwhile.
 func (l *ConfigLoader) Invalidate(ctx context.Context, owner, repo string) error {
-	key := ConfigKey(owner, repo)
-	e, err := l.kv.Get(ctx, key)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("invalidate configuration of %s/%s: %w", owner, repo, err)
-	}
-	var f cachedFile
-	if err := json.Unmarshal(e.Value(), &f); err != nil {
-		return l.kv.Delete(ctx, key)
-	}
-	f.Stale = true
-	data, _ := json.Marshal(f)
-	if _, err := l.kv.Update(ctx, key, data, e.Revision()); err != nil {
-		// Changed meanwhile: a fresh fetch raced us; make sure it is revalidated anyway.
-		if _, err := l.kv.Put(ctx, key, data); err != nil {
-			return fmt.Errorf("invalidate configuration of %s/%s: %w", owner, repo, err)
+	if _, err := updateJSON(ctx, l.kv, ConfigKey(owner, repo), 20, func(f *cachedFile) bool {
+		if f.Stale || reflect.ValueOf(*f).IsZero() {
+			return false // already due, or never cached (an unreadable entry is fetched again)
 		}
+		f.Stale = true
+		return true
+	}); err != nil {
+		return fmt.Errorf("invalidate configuration of %s/%s: %w", owner, repo, err)
 	}
 	return nil
 }

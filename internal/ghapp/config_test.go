@@ -430,3 +430,62 @@ func TestUnusableFileFallsBackToLastGoodOrDefaults(t *testing.T) {
 		})
 	}
 }
+
+// An adoption recorded by another process while this one fetches the file (a label sync of the
+// same repository) is kept: the fetch's write does not put back what it read before.
+func TestAdoptionDuringAFetchIsKept(t *testing.T) {
+	g := newGHServer(t)
+	l, clock := newLoader(t, g)
+	ctx := context.Background()
+	var adopt sync.Once
+	g.handle("GET /repos/{owner}/{repo}/contents/{path...}", func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("repo") == "r" {
+			adopt.Do(func() {
+				if err := l.Adopt(ctx, "O", "r", map[string]string{"needs-triage": "needs triage"}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		writeJSON(w, 404, map[string]any{"message": "Not Found"})
+	})
+	for _, step := range []string{"fetched", "cached", "revalidated"} {
+		got, err := l.Load(ctx, 5, "O", "r")
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if step != "fetched" && got.Config.NeedsTriage.Label != "needs triage" {
+			t.Errorf("%s: needs-triage label %q, want the adopted %q", step, got.Config.NeedsTriage.Label, "needs triage")
+		}
+		clock.Advance(6 * time.Minute)
+	}
+}
+
+// An invalidation that races a fetch keeps what the fetch wrote, adoptions included, and still
+// makes the next load revalidate.
+func TestInvalidateKeepsAConcurrentWrite(t *testing.T) {
+	g := newGHServer(t)
+	f := &files{files: map[string]string{"O/r/.github/triagebot.yml": "needs_triage:\n  label: triage-me\n"}}
+	f.register(g)
+	l, _ := newLoader(t, g)
+	ctx := context.Background()
+	if _, err := l.Load(ctx, 5, "O", "r"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Adopt(ctx, "O", "r", map[string]string{"triage-me": "Triage Me"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Invalidate(ctx, "O", "r"); err != nil {
+		t.Fatal(err)
+	}
+	g.reset()
+	got, err := l.Load(ctx, 5, "O", "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Config.NeedsTriage.Label != "Triage Me" {
+		t.Errorf("needs-triage label %q, want the adopted %q", got.Config.NeedsTriage.Label, "Triage Me")
+	}
+	if len(g.calls()) == 0 {
+		t.Error("the invalidated file was not revalidated")
+	}
+}

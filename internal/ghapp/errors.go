@@ -99,6 +99,9 @@ func Classify(err error) error {
 		}
 		return fmt.Errorf("%w (%v)", &RetryAfterError{Wait: wait, Kind: KindSecondary, Status: http.StatusForbidden}, err)
 	}
+	if na, ok := notAccessibleErr(err); ok {
+		return na
+	}
 	var er *github.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil {
 		return byStatus(er.Response.StatusCode, err)

@@ -17,8 +17,9 @@ import (
 	"github.com/triagebot/triagebot/rules"
 )
 
-// CodeOfConductDirs are where GitHub looks for a code of conduct, in a repository and then in
-// the owner's .github repository: the root, .github/ and docs/, the file's name in any case.
+// CodeOfConductDirs are where GitHub looks for a code of conduct and a security policy, in a
+// repository and then in the owner's .github repository: the root, .github/ and docs/, the
+// file's name in any case.
 var CodeOfConductDirs = []string{"", ".github", "docs"}
 
 // isCodeOfConduct: CODE_OF_CONDUCT.md, code_of_conduct.md, Code_Of_Conduct.txt, ...
@@ -42,11 +43,14 @@ type Lookups struct {
 	flight  singleflight.Group // concurrent events asking the same thing ask GitHub once
 }
 
+// lookedUpFile is what a community profile or a directory listing told: the code of conduct's
+// and the security policy's html_url, if there.
 type lookedUpFile struct {
-	etag    string
-	htmlURL string
-	missing bool
-	checked time.Time
+	etag     string
+	coc      string
+	security string
+	missing  bool
+	checked  time.Time
 }
 
 type cachedPermission struct {
@@ -143,8 +147,8 @@ func (x *lookup) CodeOfConductURL(ctx context.Context) (string, error) {
 			if err != nil {
 				return "", err
 			}
-			if f.htmlURL != "" {
-				x.coc, x.cocDone = f.htmlURL, true
+			if f.coc != "" {
+				x.coc, x.cocDone = f.coc, true
 				return x.coc, nil
 			}
 		}
@@ -153,8 +157,9 @@ func (x *lookup) CodeOfConductURL(ctx context.Context) (string, error) {
 	return "", nil
 }
 
-// cocIn finds the code of conduct in an answer: a community profile, or a directory listing.
-func cocIn(suffix string, body []byte) string {
+// lookedUp reads an answer: a community profile names the code of conduct; a directory
+// listing may hold it and SECURITY.md (in any case); anything else (a file) holds neither.
+func lookedUp(suffix string, body []byte) (coc, security string) {
 	if suffix == "community/profile" {
 		var p struct {
 			Files struct {
@@ -164,9 +169,9 @@ func cocIn(suffix string, body []byte) string {
 			} `json:"files"`
 		}
 		if json.Unmarshal(body, &p) == nil && p.Files.File != nil {
-			return p.Files.File.HTMLURL
+			return p.Files.File.HTMLURL, ""
 		}
-		return ""
+		return "", ""
 	}
 	var entries []struct {
 		Type    string `json:"type"`
@@ -174,29 +179,50 @@ func cocIn(suffix string, body []byte) string {
 		HTMLURL string `json:"html_url"`
 	}
 	if json.Unmarshal(body, &entries) != nil {
-		return ""
+		return "", ""
 	}
 	for _, e := range entries {
-		if e.Type == "file" && isCodeOfConduct(e.Name) {
-			return e.HTMLURL
+		switch {
+		case e.Type != "file":
+		case coc == "" && isCodeOfConduct(e.Name):
+			coc = e.HTMLURL
+		case security == "" && strings.EqualFold(e.Name, "SECURITY.md"):
+			security = e.HTMLURL
 		}
 	}
-	return ""
+	return coc, security
 }
 
 func (l *Lookups) file(ctx context.Context, installationID int64, owner, repo, path string) (lookedUpFile, error) {
 	key := strings.ToLower(fmt.Sprintf("%d/%s/%s/%s", installationID, owner, repo, path))
-	return shared(&l.flight, "file/"+key, func() (lookedUpFile, error) { return l.fetchFile(ctx, key, installationID, owner, repo, path) })
+	return shared(ctx, &l.flight, "file/"+key, func(ctx context.Context) (lookedUpFile, error) {
+		return l.fetchFile(ctx, key, installationID, owner, repo, path)
+	})
 }
 
-// shared runs fetch once for the concurrent callers of one key.
-func shared[T any](g *singleflight.Group, key string, fetch func() (T, error)) (T, error) {
-	v, err, _ := g.Do(key, func() (any, error) { return fetch() })
-	if err != nil {
-		var zero T
-		return zero, err
+// sharedFetchTimeout bounds a fetch that concurrent callers share.
+const sharedFetchTimeout = time.Minute
+
+// shared runs fetch once for the concurrent callers of one key. The fetch belongs to none of
+// them: it runs on ctx's values without its cancellation (bounded by sharedFetchTimeout), so
+// the first caller's event being interrupted does not fail the others that wait for it; a
+// caller whose ctx ends stops waiting.
+func shared[T any](ctx context.Context, g *singleflight.Group, key string, fetch func(context.Context) (T, error)) (T, error) {
+	ch := g.DoChan(key, func() (any, error) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sharedFetchTimeout)
+		defer cancel()
+		return fetch(fctx)
+	})
+	var zero T
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return zero, r.Err
+		}
+		return r.Val.(T), nil
+	case <-ctx.Done():
+		return zero, ctx.Err()
 	}
-	return v.(T), nil
 }
 
 func (l *Lookups) fetchFile(ctx context.Context, key string, installationID int64, owner, repo, path string) (lookedUpFile, error) {
@@ -223,7 +249,8 @@ func (l *Lookups) fetchFile(ctx context.Context, key string, installationID int6
 	case http.StatusNotFound:
 		f = lookedUpFile{missing: true, checked: now}
 	default:
-		f = lookedUpFile{etag: res.ETag, htmlURL: cocIn(path, res.Body), checked: now}
+		f = lookedUpFile{etag: res.ETag, checked: now}
+		f.coc, f.security = lookedUp(path, res.Body)
 	}
 	l.files.Put(key, f)
 	return f, nil
@@ -249,7 +276,7 @@ func (x *lookup) Permission(ctx context.Context, login string) (string, error) {
 
 func (l *Lookups) permission(ctx context.Context, t rules.Target, login string) (string, error) {
 	key := strings.ToLower(fmt.Sprintf("%d/%s/%s/%s", t.InstallationID, t.Owner, t.Name, login))
-	return shared(&l.flight, "perm/"+key, func() (string, error) { return l.fetchPermission(ctx, key, t, login) })
+	return shared(ctx, &l.flight, "perm/"+key, func(ctx context.Context) (string, error) { return l.fetchPermission(ctx, key, t, login) })
 }
 
 func (l *Lookups) fetchPermission(ctx context.Context, key string, t rules.Target, login string) (string, error) {

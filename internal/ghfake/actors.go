@@ -66,16 +66,10 @@ func (s *Server) AddRepository(installationID int64, repo string) error {
 func (s *Server) OpenIssue(repo, user, title, body string, labels ...string) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, err := s.repoLocked(repo)
+	r, is, err := s.newIssueLocked(repo, user, title, body)
 	if err != nil {
 		return 0, err
 	}
-	r.nextNumber++
-	now := s.now()
-	is := &issue{id: s.newIDLocked(), number: r.nextNumber, title: title, body: body,
-		author: s.userLocked(user).login, assoc: s.associationLocked(r, user), state: "open",
-		created: now, updated: now}
-	r.issues[is.number] = is
 	for _, l := range labels {
 		if !is.hasLabel(l) {
 			is.labels = append(is.labels, s.labelForLocked(r, l).name)
@@ -86,6 +80,21 @@ func (s *Server) OpenIssue(repo, user, title, body string, labels ...string) (in
 		s.labelEventLocked(r, is, "labeled", l, user)
 	}
 	return is.number, nil
+}
+
+// newIssueLocked opens an issue (or a pull request) in repo with the next number; no webhook.
+func (s *Server) newIssueLocked(repo, user, title, body string) (*repo, *issue, error) {
+	r, err := s.repoLocked(repo)
+	if err != nil {
+		return nil, nil, err
+	}
+	r.nextNumber++
+	now := s.now()
+	is := &issue{id: s.newIDLocked(), number: r.nextNumber, title: title, body: body,
+		author: s.userLocked(user).login, assoc: s.associationLocked(r, user), state: "open",
+		created: now, updated: now}
+	r.issues[is.number] = is
+	return r, is, nil
 }
 
 // Comment comments on an issue as user and sends issue_comment.created. It returns the

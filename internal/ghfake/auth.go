@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -106,7 +107,7 @@ func (s *Server) NewInstallationToken(installationID int64) (string, time.Time, 
 func (s *Server) issueTokenLocked(inst int64, now time.Time) (string, time.Time) {
 	tok := newToken()
 	exp := now.Add(s.tokenTTL).Truncate(time.Second)
-	s.tokens[tok] = &instToken{installation: inst, expires: exp}
+	s.tokens[tok] = &instToken{installation: inst, expires: exp, perms: maps.Clone(s.installs[inst].perms)}
 	return tok, exp
 }
 
@@ -135,7 +136,7 @@ func (s *Server) hCreateToken(c *call) response {
 	tok, exp := s.issueTokenLocked(in.id, c.now)
 	return jsonResponse(http.StatusCreated, map[string]any{
 		"token": tok, "expires_at": exp.UTC().Format(time.RFC3339),
-		"permissions":          map[string]string{"issues": "write", "contents": "read", "metadata": "read", "members": "read"},
+		"permissions":          in.perms,
 		"repository_selection": "selected",
 	})
 }

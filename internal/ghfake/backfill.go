@@ -8,11 +8,24 @@ import (
 	"strings"
 )
 
-// hRepository is GET /repos/{owner}/{repo}: the repository (the fields the bot reads; the
-// OpenAPI subset in testdata does not describe this operation, so it is not checked against it).
+// hRepository is GET /repos/{owner}/{repo}: the repository as a "full-repository" (the fields
+// a webhook's repository has, which patchRepo completes, plus the counts only this answer has).
 func (s *Server) hRepository(c *call) response {
-	return jsonResponse(http.StatusOK, s.ghRepoLocked(c.repo))
+	b, err := json.Marshal(s.ghRepoLocked(c.repo))
+	if err != nil {
+		panic(err) // our own values always marshal
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		panic(err)
+	}
+	patchRepo(m)
+	fill(m, fullRepoDefaults)
+	return jsonResponse(http.StatusOK, m)
 }
+
+// fullRepoDefaults are the keys GET /repos/{owner}/{repo} has beyond a webhook's repository.
+var fullRepoDefaults = map[string]string{"network_count": "0", "subscribers_count": "0"}
 
 // hListRepoIssues is GET /repos/{owner}/{repo}/issues: the repository's issues (pull requests
 // would be among them), filtered by state and labels, sorted by created or updated time.
@@ -41,7 +54,7 @@ func (s *Server) hListRepoIssues(c *call) response {
 	}
 	var list []*issue
 	for _, is := range c.repo.issues {
-		if state != "all" && is.state != state {
+		if state != "all" && is.state != state || !c.lists(is) {
 			continue
 		}
 		if !slices.ContainsFunc(want, func(w string) bool { return !is.hasLabel(w) }) {

@@ -10,7 +10,11 @@
 // (RS256, iss = AppID, exp at most ten minutes after iat, 60 s of clock drift) signed with
 // the key from PrivateKeyPEM (or the caller's, see WithAppPrivateKey and WithAppPublicKey);
 // everything else needs an unexpired installation token ("token X" or "Bearer X") of an
-// installation that has the repository.
+// installation that has the repository. A token carries the permissions its installation
+// granted when it was issued (DefaultPermissions, the manifest's, unless
+// SetInstallationPermissions or AcceptPermissions said otherwise); the Issues API answers a
+// pull request (OpenPullRequest) only to a token with "pull_requests", an issue only to one
+// with "issues", and 403 "Resource not accessible by integration" otherwise, as GitHub does.
 //
 // Every change made through the API sends the webhook GitHub would send, with the App's bot
 // user (BotLogin) as sender; the helpers OpenIssue, Comment, AddLabel, ... do the same for

@@ -31,6 +31,7 @@ type call struct {
 	params map[string]string
 	body   []byte
 	inst   int64
+	perms  map[string]string // the installation token's permissions
 	repo   *repo
 	now    time.Time
 }
@@ -221,11 +222,12 @@ func (s *Server) serveLocked(rt *route, c *call) response {
 			return errorResponse(http.StatusUnauthorized, msg)
 		}
 	} else {
-		inst, res, ok := s.authTokenLocked(c.r.Header.Get("Authorization"), c.now)
+		tok, res, ok := s.authTokenLocked(c.r.Header.Get("Authorization"), c.now)
 		if !ok {
 			return res
 		}
-		c.inst, key = inst, inst
+		inst := tok.installation
+		c.inst, c.perms, key = inst, tok.perms, inst
 		if owner, ok := c.params["owner"]; ok {
 			r, exists := s.repos[strings.ToLower(owner+"/"+c.params["repo"])]
 			if !exists || r.installationID != inst || !s.installs[inst].repos[r.id] {
@@ -281,22 +283,22 @@ func (s *Server) serveLocked(rt *route, c *call) response {
 }
 
 // authTokenLocked checks an installation token ("token X" or "Bearer X").
-func (s *Server) authTokenLocked(header string, now time.Time) (int64, response, bool) {
+func (s *Server) authTokenLocked(header string, now time.Time) (*instToken, response, bool) {
 	scheme, tok, _ := strings.Cut(header, " ")
 	if header == "" {
-		return 0, errorResponse(http.StatusUnauthorized, "Requires authentication"), false
+		return nil, errorResponse(http.StatusUnauthorized, "Requires authentication"), false
 	}
 	if !strings.EqualFold(scheme, "token") && !strings.EqualFold(scheme, "bearer") {
-		return 0, errorResponse(http.StatusUnauthorized, "Bad credentials"), false
+		return nil, errorResponse(http.StatusUnauthorized, "Bad credentials"), false
 	}
 	t, ok := s.tokens[strings.TrimSpace(tok)]
 	if !ok || !now.Before(t.expires) {
-		return 0, errorResponse(http.StatusUnauthorized, "Bad credentials"), false
+		return nil, errorResponse(http.StatusUnauthorized, "Bad credentials"), false
 	}
 	if _, ok := s.installs[t.installation]; !ok {
-		return 0, errorResponse(http.StatusUnauthorized, "Bad credentials"), false
+		return nil, errorResponse(http.StatusUnauthorized, "Bad credentials"), false
 	}
-	return t.installation, response{}, true
+	return t, response{}, true
 }
 
 func pathInt(c *call, name string) (int64, bool) {

@@ -84,6 +84,12 @@ func (s *Server) ghIssueLocked(r *repo, is *issue) *github.Issue {
 	if is.stateReason != "" {
 		gi.StateReason = ptr(is.stateReason)
 	}
+	if is.pull {
+		html := fmt.Sprintf("%s/pull/%d", r.htmlURL(), is.number)
+		gi.HTMLURL = ptr(html)
+		gi.PullRequestLinks = &github.PullRequestLinks{URL: ptr(fmt.Sprintf("%s/pulls/%d", r.apiURL(), is.number)),
+			HTMLURL: ptr(html), DiffURL: ptr(html + ".diff"), PatchURL: ptr(html + ".patch")}
+	}
 	for _, name := range is.labels {
 		gi.Labels = append(gi.Labels, s.ghLabelLocked(r, s.labelForLocked(r, name)))
 	}
@@ -142,7 +148,7 @@ func (s *Server) ghFullInstallationLocked(in *installation) *github.Installation
 	gi.RepositoriesURL = ptr(apiBase + "/installation/repositories")
 	gi.HTMLURL = ptr(fmt.Sprintf("%s/organizations/%s/settings/installations/%d", htmlBase, in.account, in.id))
 	gi.Events = []string{"issues", "issue_comment", "push"}
-	gi.Permissions = &github.InstallationPermissions{Issues: ptr("write"), Contents: ptr("read"), Metadata: ptr("read")}
+	gi.Permissions = ghPermissions(in.perms)
 	gi.CreatedAt, gi.UpdatedAt = now, now
 	return gi
 }

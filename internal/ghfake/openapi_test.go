@@ -82,6 +82,17 @@ func testOpenAPI(t *testing.T, prefix string) {
 			_, r, err := gh.Issues.Get(ctx, owner, repo, n)
 			return r, err
 		}},
+		{"get a pull request through the Issues API", 200, func(ctx context.Context) (*github.Response, error) {
+			n, err := fake.OpenPullRequest("octo/hello", "bob", "Fix", "")
+			if err != nil {
+				return nil, err
+			}
+			got, r, err := gh.Issues.Get(ctx, owner, repo, n)
+			if err == nil && !got.IsPullRequest() {
+				t.Errorf("pull request without pull_request: %+v", got)
+			}
+			return r, err
+		}},
 		{"get missing issue", 404, func(ctx context.Context) (*github.Response, error) {
 			_, r, err := gh.Issues.Get(ctx, owner, repo, 999)
 			return r, err
@@ -304,6 +315,13 @@ func testOpenAPI(t *testing.T, prefix string) {
 			}
 			return r, err
 		}},
+		{"repositories of the installation, paginated", 200, func(ctx context.Context) (*github.Response, error) {
+			got, r, err := gh.Apps.ListRepos(ctx, &github.ListOptions{PerPage: 1, Page: 2})
+			if err == nil && (got.GetTotalCount() != 2 || len(got.Repositories) != 1 || got.Repositories[0].GetFullName() != "octo/.github" || r.NextPage != 0 || r.PrevPage != 1) {
+				t.Errorf("repositories: total %d, %d on the page, next %d, prev %d", got.GetTotalCount(), len(got.Repositories), r.NextPage, r.PrevPage)
+			}
+			return r, err
+		}},
 		{"installation of a repository without the App", 404, func(ctx context.Context) (*github.Response, error) {
 			_, r, err := app.Apps.FindRepositoryInstallation(ctx, "nobody", "nothing")
 			return r, err
@@ -315,6 +333,71 @@ func testOpenAPI(t *testing.T, prefix string) {
 			_, dir, r, err := gh.Repositories.GetContents(ctx, owner, repo, ".github", nil)
 			if err == nil && (len(dir) != 2 || dir[0].GetName() != "ISSUE_TEMPLATE" || dir[0].GetType() != "dir" || dir[1].GetName() != "triagebot.yml") {
 				t.Errorf("directory %+v", dir)
+			}
+			return r, err
+		}},
+		{"get repository", 200, func(ctx context.Context) (*github.Response, error) {
+			got, r, err := gh.Repositories.Get(ctx, owner, repo)
+			if err == nil && (got.GetFullName() != "octo/hello" || got.GetDefaultBranch() != "main") {
+				t.Errorf("repository %q default branch %q", got.GetFullName(), got.GetDefaultBranch())
+			}
+			return r, err
+		}},
+		{"get repository of another installation", 404, func(ctx context.Context) (*github.Response, error) {
+			_, r, err := gh.Repositories.Get(ctx, "other", "repo")
+			return r, err
+		}},
+		{"community profile without a code of conduct", 200, func(ctx context.Context) (*github.Response, error) {
+			got, r, err := gh.Repositories.GetCommunityHealthMetrics(ctx, owner, ".github")
+			if err == nil && got.GetFiles().GetCodeOfConduct() != nil {
+				t.Errorf("code of conduct in a repository without one: %+v", got.GetFiles())
+			}
+			return r, err
+		}},
+		{"community profile with a code of conduct", 200, func(ctx context.Context) (*github.Response, error) {
+			if err := fake.PutFile("octo/hello", "code_of_conduct.md", []byte("Be kind.")); err != nil {
+				return nil, err
+			}
+			got, r, err := gh.Repositories.GetCommunityHealthMetrics(ctx, owner, repo)
+			if err == nil && !strings.HasSuffix(got.GetFiles().GetCodeOfConductFile().GetHTMLURL(), "/code_of_conduct.md") {
+				t.Errorf("code of conduct file: %+v", got.GetFiles().GetCodeOfConductFile())
+			}
+			return r, err
+		}},
+		{"update label", 200, func(ctx context.Context) (*github.Response, error) {
+			got, r, err := gh.Issues.EditLabel(ctx, owner, repo, "priority: low", &github.Label{Color: github.String("c5def5"), Description: github.String("Low priority")})
+			if err == nil && (got.GetColor() != "c5def5" || got.GetName() != "priority: low") {
+				t.Errorf("updated label %+v", got)
+			}
+			return r, err
+		}},
+		{"rename label", 200, func(ctx context.Context) (*github.Response, error) {
+			req, err := gh.NewRequest("PATCH", "repos/octo/hello/labels/"+url.PathEscape("priority: low"), map[string]string{"new_name": "priority: lowest"})
+			if err != nil {
+				return nil, err
+			}
+			return gh.Do(ctx, req, nil)
+		}},
+		{"update missing label", 404, func(ctx context.Context) (*github.Response, error) {
+			_, r, err := gh.Issues.EditLabel(ctx, owner, repo, "no-such-label", &github.Label{Color: github.String("c5def5")})
+			return r, err
+		}},
+		{"lock", 204, func(ctx context.Context) (*github.Response, error) {
+			return gh.Issues.Lock(ctx, owner, repo, issue, &github.LockIssueOptions{LockReason: "off-topic"})
+		}},
+		{"lock again, no reason", 204, func(ctx context.Context) (*github.Response, error) {
+			return gh.Issues.Lock(ctx, owner, repo, issue, nil)
+		}},
+		{"lock with an invalid reason", 422, func(ctx context.Context) (*github.Response, error) {
+			return gh.Issues.Lock(expectInvalid(ctx), owner, repo, issue, &github.LockIssueOptions{LockReason: "boring"})
+		}},
+		{"lock a missing issue", 404, func(ctx context.Context) (*github.Response, error) {
+			return gh.Issues.Lock(ctx, owner, repo, 999, nil)
+		}},
+		{"unlock", 204, func(ctx context.Context) (*github.Response, error) {
+			r, err := gh.Issues.Unlock(ctx, owner, repo, issue)
+			if is, _ := fake.Issue("octo/hello", issue); err == nil && is.Locked {
+				t.Errorf("still locked after unlock")
 			}
 			return r, err
 		}},

@@ -139,7 +139,7 @@ func (s *Server) appJSON() string {
 		"id": s.appID, "slug": s.appSlug, "node_id": nodeID("A", s.appID), "name": s.appSlug,
 		"description": "", "external_url": "https://example.invalid/" + s.appSlug,
 		"html_url": htmlBase + "/apps/" + s.appSlug, "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z",
-		"owner": nil, "permissions": map[string]string{"issues": "write", "contents": "read", "metadata": "read"},
+		"owner": nil, "permissions": DefaultPermissions(),
 		"events": []string{"issues", "issue_comment", "push", "installation", "installation_repositories"},
 	})
 	return string(b)
@@ -147,6 +147,11 @@ func (s *Server) appJSON() string {
 
 // withDefaults marshals v and adds defaults (raw JSON) for the keys v omitted.
 func withDefaults(v any, defaults map[string]string) json.RawMessage {
+	return patched(v, func(m map[string]json.RawMessage) { fill(m, defaults) })
+}
+
+// patched marshals v, an object, with edit applied to its keys.
+func patched(v any, edit func(map[string]json.RawMessage)) json.RawMessage {
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(err)
@@ -155,7 +160,7 @@ func withDefaults(v any, defaults map[string]string) json.RawMessage {
 	if err := json.Unmarshal(b, &m); err != nil {
 		panic(err)
 	}
-	fill(m, defaults)
+	edit(m)
 	b, err = json.Marshal(m)
 	if err != nil {
 		panic(err)

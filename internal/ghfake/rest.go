@@ -26,6 +26,7 @@ func (s *Server) buildRoutes() []*route {
 	s.addRoute(&rs, "GET", "/rate_limit", s.hRateLimit, "free")
 	s.addRoute(&rs, "POST", "/app-manifests/{code}/conversions", s.hConvertManifest, "public", "free")
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/installation", s.hRepoInstallation, "app")
+	s.addRoute(&rs, "GET", "/installation/repositories", s.hInstallationRepositories)
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}", s.hRepository)
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/issues", s.hListRepoIssues)
 	s.addRoute(&rs, "GET", "/repos/{owner}/{repo}/collaborators/{username}/permission", s.hPermission)
@@ -62,6 +63,9 @@ func (s *Server) callIssue(c *call) (*issue, response, bool) {
 	is, exists := c.repo.issues[int(n)]
 	if !exists {
 		return nil, notFound(), false
+	}
+	if res, ok := c.permitted(is); !ok {
+		return nil, res, false
 	}
 	return is, response{}, true
 }
@@ -371,6 +375,9 @@ func (s *Server) callComment(c *call) (*issue, *comment, response, bool) {
 	is, cm := c.repo.findComment(id)
 	if cm == nil {
 		return nil, nil, notFound(), false
+	}
+	if res, ok := c.permitted(is); !ok {
+		return nil, nil, res, false
 	}
 	return is, cm, response{}, true
 }

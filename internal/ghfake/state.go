@@ -24,11 +24,13 @@ type installation struct {
 	id      int64
 	account string
 	repos   map[int64]bool
+	perms   map[string]string // granted, see SetInstallationPermissions
 }
 
 type instToken struct {
 	installation int64
 	expires      time.Time
+	perms        map[string]string // the installation's when the token was issued
 }
 
 type repo struct {
@@ -65,6 +67,7 @@ type issue struct {
 	closed      time.Time
 	closedBy    string
 	locked      bool
+	pull        bool // a pull request (OpenPullRequest)
 }
 
 type comment struct {
@@ -111,6 +114,7 @@ type Issue struct {
 	Reactions         []Reaction // to the issue itself
 	CreatedAt         time.Time
 	Locked            bool
+	PullRequest       bool
 }
 
 // Comment is a snapshot of an issue comment.
@@ -168,7 +172,7 @@ func (s *Server) ensureInstallation(id int64, account string) *installation {
 	if in, ok := s.installs[id]; ok {
 		return in
 	}
-	in := &installation{id: id, account: account, repos: map[int64]bool{}}
+	in := &installation{id: id, account: account, repos: map[int64]bool{}, perms: DefaultPermissions()}
 	s.installs[id] = in
 	if id > s.nextInstall {
 		s.nextInstall = id
@@ -289,7 +293,7 @@ func (s *Server) snapshotIssueLocked(is *issue) Issue {
 		Number: is.number, Title: is.title, Body: is.body, Author: is.author,
 		AuthorAssociation: is.assoc, State: is.state, StateReason: is.stateReason,
 		Labels: cloneOrNil(is.labels), Assignees: cloneOrNil(is.assignees), CreatedAt: is.created,
-		Locked: is.locked,
+		Locked: is.locked, PullRequest: is.pull,
 	}
 	for _, c := range is.comments {
 		out.Comments = append(out.Comments, snapshotComment(c))

@@ -200,6 +200,9 @@ func (s *Server) redeliverLocked(id int64) error {
 // Event emitters. Callers hold s.mu; sender is the acting user's login.
 
 func (s *Server) issuesEventLocked(r *repo, is *issue, action, sender string, edit func(*github.IssuesEvent)) {
+	if is.pull {
+		return // GitHub sends pull_request events for these, to which the App is not subscribed
+	}
 	ev := &github.IssuesEvent{Action: ptr(action), Issue: s.ghIssueLocked(r, is), Repo: s.ghRepoLocked(r),
 		Sender: s.ghUserLocked(sender), Installation: s.ghInstallationLocked(r.installationID)}
 	if edit != nil {

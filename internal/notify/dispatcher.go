@@ -15,6 +15,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
+
+	"github.com/triagebot/triagebot/queue"
 )
 
 // Log field names.
@@ -111,7 +113,7 @@ func WithClock(c Clock) Option {
 	}
 }
 
-// WithBackoff sets the delay before retrying a failed send (default Backoff).
+// WithBackoff sets the delay before retrying a failed send (default queue.Backoff).
 func WithBackoff(f func(attempt int) time.Duration) Option {
 	return func(d *Dispatcher) error {
 		if f == nil {
@@ -211,7 +213,7 @@ func NewDispatcher(q *Queue, opts ...Option) (*Dispatcher, error) {
 		q:                 q,
 		log:               zap.NewNop(),
 		clock:             realClock{},
-		backoff:           Backoff,
+		backoff:           queue.Backoff,
 		maxAttempts:       15,
 		permanentAttempts: 3,
 		maxBatch:          100,
@@ -256,11 +258,8 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 func (d *Dispatcher) start(ctx context.Context) error {
 	d.hardCtx, d.hardCancel = context.WithCancel(context.WithoutCancel(ctx))
 	for i, l := range d.loops {
-		cons, err := d.q.js.Consumer(ctx, Stream, ConsumerName(l.cfg.Name))
-		if err == nil {
-			l.it, err = cons.Messages(jetstream.PullMaxMessages(d.maxBatch))
-		}
-		if err != nil {
+		var err error
+		if l.it, err = queue.Pull(ctx, d.q.js, Stream, ConsumerName(l.cfg.Name), d.maxBatch); err != nil {
 			for _, prev := range d.loops[:i] {
 				prev.it.Stop()
 			}
@@ -331,13 +330,9 @@ func (d *Dispatcher) read(l *channelLoop) {
 	defer d.wg.Done()
 	defer close(l.in)
 	for {
-		msg, err := l.it.Next()
-		if err != nil {
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return
-			}
-			d.log.Warn("fetch notification", zap.String(logKeyChannel, l.cfg.Name), zap.Error(err))
-			continue
+		msg, ok := queue.Next(l.it, d.log, ConsumerName(l.cfg.Name))
+		if !ok {
+			return
 		}
 		l.in <- msg
 	}
@@ -392,7 +387,7 @@ type held struct {
 
 func (d *Dispatcher) flush(l *channelLoop, batch []jetstream.Msg) {
 	ctx := d.hardCtx
-	defer keepAlive(batch, sendGrace/3)()
+	defer queue.KeepAlive(sendGrace/3, func() []jetstream.Msg { return batch })()
 	log := d.log.With(zap.String(logKeyChannel, l.cfg.Name), zap.String(logKeyType, l.cfg.Type))
 	var items []held
 	seen := map[string]bool{}
@@ -506,7 +501,7 @@ func (d *Dispatcher) retry(l *channelLoop, log *zap.Logger, g []held, err error)
 		d.done(Outcome{Channel: l.cfg.Name, IDs: ids(g), Result: ResultInterrupted, Err: err})
 		return
 	}
-	if wait, ok := retryAfter(err); ok {
+	if wait, ok := queue.RetryAfter(err); ok && wait > 0 {
 		// The channel decides how long; a rate limit does not make a notification hopeless.
 		for _, h := range g {
 			_ = h.msg.NakWithDelay(wait)
@@ -516,7 +511,7 @@ func (d *Dispatcher) retry(l *channelLoop, log *zap.Logger, g []held, err error)
 		return
 	}
 	limit := d.maxAttempts
-	if isPermanent(err) {
+	if queue.IsPermanent(err) {
 		limit = d.permanentAttempts
 	}
 	var again, gone []held
@@ -545,53 +540,20 @@ func (d *Dispatcher) retry(l *channelLoop, log *zap.Logger, g []held, err error)
 func (d *Dispatcher) deadLetter(l *channelLoop, log *zap.Logger, h held, reason error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.hardCtx), 5*time.Second)
 	defer cancel()
-	var seq uint64
-	if md, err := h.msg.Metadata(); err == nil {
-		seq = md.Sequence.Stream
-	}
-	msg := &nats.Msg{
-		Subject: DLQSubjects + "." + token(l.cfg.Name),
-		Data:    h.msg.Data(),
-		Header: nats.Header{
-			HeaderDLQReason:   []string{reason.Error()},
-			HeaderDLQAttempts: []string{strconv.Itoa(h.attempt)},
-			HeaderDLQChannel:  []string{l.cfg.Name},
-			HeaderDLQAt:       []string{d.clock.Now().UTC().Format(time.RFC3339)},
-		},
+	header := nats.Header{
+		HeaderDLQReason:   []string{reason.Error()},
+		HeaderDLQAttempts: []string{strconv.Itoa(h.attempt)},
+		HeaderDLQChannel:  []string{l.cfg.Name},
+		HeaderDLQAt:       []string{d.clock.Now().UTC().Format(time.RFC3339)},
 	}
 	log = log.With(zap.String(logKeyNotification, h.n.ID), zap.Int(logKeyAttempts, h.attempt))
-	// The stream sequence makes the copy idempotent if the Term after it is lost.
-	if _, err := d.q.js.PublishMsg(ctx, msg, jetstream.WithMsgID(fmt.Sprintf("notify-dlq-%d", seq)), jetstream.WithExpectStream(DLQStream)); err != nil {
+	if err := queue.SendToDeadLetters(ctx, d.q.js, h.msg, DLQStream, DLQSubjects+"."+token(l.cfg.Name), "notify-dlq", header); err != nil {
 		log.Error("dead-letter notification: will retry it", zap.Error(err))
 		_ = h.msg.NakWithDelay(d.backoff(h.attempt))
 		return
 	}
 	log.Error("notification dead-lettered", zap.NamedError("reason", reason))
-	_ = h.msg.TermWithReason("dead-lettered")
 	d.done(Outcome{Channel: l.cfg.Name, IDs: []string{h.n.ID}, Result: ResultDeadLettered, Err: reason})
-}
-
-// keepAlive tells JetStream the batch is still being worked on while it is sent (a slow SMTP
-// server, many issues' comments), so that it is not redelivered meanwhile.
-func keepAlive(batch []jetstream.Msg, every time.Duration) func() {
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				for _, m := range batch {
-					_ = m.InProgress()
-				}
-			}
-		}
-	}()
-	return func() { close(stop); <-done }
 }
 
 func (d *Dispatcher) done(o Outcome) {

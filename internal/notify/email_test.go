@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/triagebot/triagebot/queue"
 )
 
 // smtpServer speaks just enough SMTP for net/smtp: EHLO, AUTH PLAIN, MAIL, RCPT, DATA, QUIT.
@@ -329,7 +331,7 @@ func TestEmailPermanentRefusalDeadLetters(t *testing.T) {
 	h.waitPending(t, "ops", 1)
 	h.d.FlushNow()
 	dead, _ := h.outs.until(t, ResultDeadLettered)
-	if !isPermanent(dead.Err) || !strings.Contains(dead.Err.Error(), "SMTP 550") {
+	if !queue.IsPermanent(dead.Err) || !strings.Contains(dead.Err.Error(), "SMTP 550") {
 		t.Errorf("error = %v, want a permanent SMTP 550", dead.Err)
 	}
 }

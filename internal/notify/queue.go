@@ -14,10 +14,13 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/triagebot/triagebot/queue"
 )
 
 // Names of the stream, subjects and bucket of notifications. They do not overlap with the
-// queue package's (triagebot.events, triagebot.dlq, triagebot.audit).
+// queue package's (triagebot.events, triagebot.dlq, triagebot.audit), whose pieces make and
+// consume them (queue/work.go).
 const (
 	Stream      = "TRIAGEBOT_NOTIFY"
 	Subjects    = "triagebot.notify"
@@ -85,28 +88,16 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) (*Queue, err
 	if err != nil {
 		return nil, fmt.Errorf("notify config: %w", err)
 	}
-	streams := []jetstream.StreamConfig{{
-		Name:        Stream,
-		Description: "notifications waiting for their channel's digest",
-		Subjects:    []string{Subjects + ".>"},
-		Retention:   jetstream.WorkQueuePolicy,
-		Storage:     jetstream.FileStorage,
-		Replicas:    cfg.Replicas,
-		Duplicates:  cfg.DedupWindow,
-		Discard:     jetstream.DiscardOld,
-	}, {
-		Name:        DLQStream,
-		Description: "notifications a channel refused, with the reason",
-		Subjects:    []string{DLQSubjects + ".>"},
-		Retention:   jetstream.LimitsPolicy,
-		Storage:     jetstream.FileStorage,
-		Replicas:    cfg.Replicas,
-		MaxAge:      30 * 24 * time.Hour,
-	}}
-	for _, sc := range streams {
-		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
-			return nil, fmt.Errorf("create stream %s: %w", sc.Name, err)
-		}
+	if err := queue.SetupWorkStream(ctx, js, queue.WorkStream{
+		Name:           Stream,
+		Subjects:       Subjects,
+		Description:    "notifications waiting for their channel's digest",
+		Duplicates:     cfg.DedupWindow,
+		DLQ:            DLQStream,
+		DLQSubjects:    DLQSubjects,
+		DLQDescription: "notifications a channel refused, with the reason",
+	}, cfg.Replicas); err != nil {
+		return nil, err
 	}
 	for _, name := range sortedNames(cfg.Channels) {
 		cc := consumerConfig(cfg, cfg.Channels[name])
@@ -115,15 +106,9 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) (*Queue, err
 		}
 	}
 	q := &Queue{js: js, cfg: cfg}
-	if q.sent, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      SentBucket,
-		Description: "IDs of notifications already sent, so that a redelivery is not sent again",
-		Storage:     jetstream.FileStorage,
-		Replicas:    cfg.Replicas,
-		History:     1,
-		TTL:         cfg.SentTTL,
-	}); err != nil {
-		return nil, fmt.Errorf("create bucket %s: %w", SentBucket, err)
+	if q.sent, err = queue.Bucket(ctx, js, SentBucket, "IDs of notifications already sent, so that a redelivery is not sent again",
+		cfg.Replicas, cfg.SentTTL); err != nil {
+		return nil, err
 	}
 	return q, nil
 }
@@ -145,20 +130,11 @@ const sendGrace = 2 * time.Minute
 // to another process while it waits for its digest.
 func ackWait(ch ChannelConfig) time.Duration { return ch.Digest + sendGrace }
 
+// consumerConfig is a channel's consumer: a digest holds many notifications unacknowledged at
+// once, and the dispatcher counts attempts and dead-letters the last one itself.
 func consumerConfig(cfg Config, ch ChannelConfig) jetstream.ConsumerConfig {
-	return jetstream.ConsumerConfig{
-		Durable:       ConsumerName(ch.Name),
-		Description:   fmt.Sprintf("notifications for channel %s", ch.Name),
-		FilterSubject: Subject(ch.Name),
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       ackWait(ch),
-		// A digest holds many notifications unacknowledged at once.
-		MaxAckPending: 10000,
-		// Attempts are counted by the dispatcher, which dead-letters the last one itself.
-		MaxDeliver:    -1,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		Replicas:      cfg.Replicas,
-	}
+	return queue.WorkConsumer(ConsumerName(ch.Name), fmt.Sprintf("notifications for channel %s", ch.Name), Subject(ch.Name),
+		ackWait(ch), cfg.Replicas)
 }
 
 // token is a channel name as one subject token and consumer name: '.' would split a subject, so
