@@ -36,14 +36,19 @@ type PublishResult struct {
 // redelivery request, so the answer to GitHub costs one JetStream round trip, not three.
 func (q *Queue) Publish(ctx context.Context, d Delivery) (PublishResult, error) {
 	p := DeliveryPartition(d.InstallationID, d.RepoID, d.Number, q.cfg.Partitions)
+	data, encoding, release := encodeBody(d.Body)
+	defer release() // the connection copied the message before PublishMsg returned
 	msg := &nats.Msg{
 		Subject: Subject(p, d.InstallationID, d.RepoID, d.Number, d.Event),
-		Data:    d.Body,
+		Data:    data,
 		Header: nats.Header{
 			HeaderEvent:    []string{d.Event},
 			HeaderDelivery: []string{d.ID},
 			HeaderReceived: []string{time.Now().UTC().Format(time.RFC3339Nano)},
 		},
+	}
+	if encoding != "" {
+		msg.Header[HeaderEncoding] = []string{encoding}
 	}
 	ack, err := q.js.PublishMsg(ctx, msg, jetstream.WithMsgID(d.ID), jetstream.WithExpectStream(EventStream))
 	if err != nil {
