@@ -24,19 +24,8 @@ func TestStoredBodiesAreCompressedAndReadBackWhole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, _ := queuetest.Queue(t, queue.Config{Partitions: 1})
+	q, raw := publishOne(t, body)
 	ctx := ctxT(t)
-	if _, err := q.Publish(ctx, queue.Delivery{ID: "big", Event: "issues", RepoID: 1, Number: 1, Body: body}); err != nil {
-		t.Fatal(err)
-	}
-	s, err := q.JetStream().Stream(ctx, queue.EventStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := s.GetMsg(ctx, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if enc := raw.Header.Get(queue.HeaderEncoding); enc != "s2" || len(raw.Data) > len(body)/3 {
 		t.Fatalf("stored %d bytes (encoding %q) of a %d-byte payload; want s2, under a third", len(raw.Data), enc, len(body))
 	}
@@ -85,10 +74,19 @@ func TestStoredBodiesAreCompressedAndReadBackWhole(t *testing.T) {
 
 // A small body gains nothing and is stored as it is, without an encoding.
 func TestSmallBodiesAreStoredAsTheyAre(t *testing.T) {
+	body := []byte(`{"action":"opened"}`)
+	_, raw := publishOne(t, body)
+	if enc := raw.Header.Get(queue.HeaderEncoding); enc != "" || !bytes.Equal(raw.Data, body) {
+		t.Fatalf("stored %q with encoding %q; want the body as it is", raw.Data, enc)
+	}
+}
+
+// publishOne publishes body on a new queue and returns the queue and the message as stored.
+func publishOne(t *testing.T, body []byte) (*queue.Queue, *jetstream.RawStreamMsg) {
+	t.Helper()
 	q, _ := queuetest.Queue(t, queue.Config{Partitions: 1})
 	ctx := ctxT(t)
-	body := []byte(`{"action":"opened"}`)
-	if _, err := q.Publish(ctx, queue.Delivery{ID: "small", Event: "issues", RepoID: 1, Number: 1, Body: body}); err != nil {
+	if _, err := q.Publish(ctx, queue.Delivery{ID: "one", Event: "issues", RepoID: 1, Number: 1, Body: body}); err != nil {
 		t.Fatal(err)
 	}
 	s, err := q.JetStream().Stream(ctx, queue.EventStream)
@@ -99,9 +97,7 @@ func TestSmallBodiesAreStoredAsTheyAre(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if enc := raw.Header.Get(queue.HeaderEncoding); enc != "" || !bytes.Equal(raw.Data, body) {
-		t.Fatalf("stored %q with encoding %q; want the body as it is", raw.Data, enc)
-	}
+	return q, raw
 }
 
 // A stored body that cannot be expanded is dead-lettered with the reason, not handled.
