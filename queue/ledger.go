@@ -9,12 +9,11 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// DeliveryBucket is the delivery ledger: one key per delivery id seen within the dedup window,
-// whose value says how far it got. The event stream's own duplicate table is not enough: a
+// DeliveryBucket is the delivery ledger: one key per delivery id handled within the dedup
+// window. The event stream's own duplicate table is not enough: a
 // work-queue stream deletes acknowledged messages, and nats-server rebuilds that table only
 // from the messages it still stores, so after a restart it has forgotten every id it handled.
 const DeliveryBucket = "triagebot-deliveries"
@@ -23,11 +22,9 @@ const DeliveryBucket = "triagebot-deliveries"
 // redeliver, so it asks once per failure; an entry outlives GitHub's 3-day redelivery window.
 const RedeliveryBucket = "triagebot-redeliveries"
 
-// States of a delivery in the ledger.
-const (
-	DeliveryStored  = "stored"  // the receiver stored it in the event stream
-	DeliveryHandled = "handled" // a worker handled it; a copy stored twice is skipped
-)
+// DeliveryHandled is the ledger's value for a delivery a worker handled: a copy stored again
+// is acknowledged without being handled.
+const DeliveryHandled = "handled"
 
 // DefaultDedupWindow is how long a delivery id is remembered: GitHub keeps deliveries for 3
 // days, and anyone with access (or the reconciler) can redeliver one until then.
@@ -54,11 +51,6 @@ func (q *Queue) setupLedger(ctx context.Context) error {
 	if q.ledger, err = Bucket(ctx, q.js, DeliveryBucket, "delivery ids seen within the dedup window, and whether they were handled",
 		q.cfg.Replicas, q.cfg.DedupWindow); err != nil {
 		return err
-	}
-	// A context of its own for the ledger notes, so that their failures are counted here.
-	if q.notes, err = jetstream.New(q.js.Conn(), jetstream.WithPublishAsyncErrHandler(q.noteFailed),
-		jetstream.WithPublishAsyncMaxPending(maxPendingNotes), jetstream.WithPublishAsyncTimeout(noteTimeout)); err != nil {
-		return fmt.Errorf("ledger notes: %w", err)
 	}
 	if q.redeliveries, err = Bucket(ctx, q.js, RedeliveryBucket, "delivery ids the reconciler asked GitHub to redeliver",
 		q.cfg.Replicas, 73*time.Hour); err != nil {
@@ -87,8 +79,8 @@ func (q *Queue) RecordRedelivery(ctx context.Context, id string) error {
 	return nil
 }
 
-// DeliveryState is how far delivery id got within the dedup window: "" (never seen),
-// DeliveryStored or DeliveryHandled.
+// DeliveryState is what the ledger knows of delivery id within the dedup window: "" (not
+// handled) or DeliveryHandled.
 func (q *Queue) DeliveryState(ctx context.Context, id string) (string, error) {
 	e, err := q.ledger.Get(ctx, ledgerKey(id))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -99,53 +91,6 @@ func (q *Queue) DeliveryState(ctx context.Context, id string) (string, error) {
 	}
 	return string(e.Value()), nil
 }
-
-// Ledger notes of stored deliveries are written without waiting for JetStream's answer. At
-// most maxPendingNotes wait for theirs; a note that finds no room within noteStall, or whose
-// answer is an error or does not come within noteTimeout, is counted in NotesLost.
-const (
-	maxPendingNotes = 4096
-	noteStall       = 10 * time.Millisecond
-	noteTimeout     = 10 * time.Second
-)
-
-var storedValue = []byte(DeliveryStored)
-
-// noteStored notes that id was stored, unless the ledger already knows it, without waiting.
-//
-// A lost note loses no delivery and handles none twice: the event is stored before the note is
-// sent, and the workers' check (Once) reads only "handled". All a missing "stored" changes is
-// the reconciler's view: if GitHub also counts that delivery as failed (it gave up waiting for
-// the answer), the reconciler asks for a redelivery, which the stream's duplicate window drops
-// or, later, the workers acknowledge unhandled once the first copy is handled. Notes are still
-// sent if the process stops gracefully (the connection drains); a crash can lose the few in
-// flight, as the written-then-waited note could be lost by a crash between the store and it.
-func (q *Queue) noteStored(id string) {
-	// The key's subject as jetstream.KeyValue.Create writes it (a bucket of this JetStream
-	// context, not a mirror), with the same condition: no value yet.
-	msg := &nats.Msg{Subject: "$KV." + DeliveryBucket + "." + ledgerKey(id), Data: storedValue}
-	if _, err := q.notes.PublishMsgAsync(msg, jetstream.WithExpectLastSequencePerSubject(0),
-		jetstream.WithStallWait(noteStall)); err != nil {
-		q.notesLost.Add(1)
-	}
-}
-
-// noteFailed is told of each note JetStream refused or did not answer in time.
-func (q *Queue) noteFailed(_ jetstream.JetStream, _ *nats.Msg, err error) {
-	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
-		return // the ledger knew the id already (a worker handled it first)
-	}
-	q.notesLost.Add(1)
-}
-
-// NotesLost counts the ledger notes of stored deliveries that were not written (see
-// noteStored: each can cost a needless redelivery request, never a delivery).
-func (q *Queue) NotesLost() int64 { return q.notesLost.Load() }
-
-// NotesWritten is closed once every ledger note sent so far has JetStream's answer.
-func (q *Queue) NotesWritten() <-chan struct{} { return q.notes.PublishAsyncComplete() }
 
 // RecordHandled notes that id was handled: a copy delivered again within the window is skipped.
 func (q *Queue) RecordHandled(ctx context.Context, id string) error {

@@ -95,8 +95,8 @@ func TestDeliveryIDIsRememberedAcrossAServerRestart(t *testing.T) {
 	}
 }
 
-// A delivery the stream stored twice (here: published around the ledger, as a race between
-// two receivers or a lost ledger note would) is handled once; the copy is acknowledged as a
+// A delivery the stream stored twice (here: a copy under another message id, as a redelivery
+// after the stream's duplicate window is) is handled once; the copy is acknowledged as a
 // duplicate.
 func TestCopyOfAHandledDeliveryIsNotHandledAgain(t *testing.T) {
 	q, _ := queuetest.Queue(t, queue.Config{Partitions: 1})
@@ -145,9 +145,8 @@ func TestFailedDeliveryIsNotRecordedAsHandled(t *testing.T) {
 	}
 	col.wait(t, 1)
 	stopConsumer(t, c)
-	waitNotes(t, q)
-	if state, err := q.DeliveryState(ctx, "fails"); err != nil || state != queue.DeliveryStored {
-		t.Fatalf("ledger state %q, %v; want %q", state, err, queue.DeliveryStored)
+	if state, err := q.DeliveryState(ctx, "fails"); err != nil || state != "" {
+		t.Fatalf("ledger state %q, %v; want none", state, err)
 	}
 }
 
@@ -176,7 +175,8 @@ func TestLedgerKeepsIDsForTheDedupWindow(t *testing.T) {
 	}
 }
 
-// Any X-GitHub-Delivery value is accepted and remembered, even one that is no valid key.
+// Any X-GitHub-Delivery value is accepted and remembered, even one that is no valid key: by the
+// stream as a duplicate, and by the ledger once handled.
 func TestOddDeliveryIDsAreRemembered(t *testing.T) {
 	q, _ := queuetest.Queue(t, queue.Config{Partitions: 1})
 	ctx := ctxT(t)
@@ -188,63 +188,11 @@ func TestOddDeliveryIDsAreRemembered(t *testing.T) {
 		if res, err := q.Publish(ctx, d); err != nil || !res.Duplicate {
 			t.Fatalf("%q: second publish %+v, %v; want a duplicate", id, res, err)
 		}
-		waitNotes(t, q)
-		if state, err := q.DeliveryState(ctx, id); err != nil || state != queue.DeliveryStored {
-			t.Fatalf("%q: ledger state %q, %v; want %q", id, state, err, queue.DeliveryStored)
+		if err := q.RecordHandled(ctx, id); err != nil {
+			t.Fatalf("%q: %v", id, err)
 		}
-	}
-	if n := q.NotesLost(); n != 0 {
-		t.Errorf("%d ledger notes lost", n)
-	}
-}
-
-// The receiver's note that a delivery was stored, written without waiting, never replaces what
-// a worker recorded: a delivery handled before the note lands stays handled.
-func TestStoredNoteNeverHidesHandled(t *testing.T) {
-	q, _ := queuetest.Queue(t, queue.Config{Partitions: 1})
-	ctx := ctxT(t)
-	if err := q.RecordHandled(ctx, "early"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := q.Publish(ctx, queue.Delivery{ID: "early", Event: "issues", RepoID: 1, Number: 1, Body: []byte(`{}`)}); err != nil {
-		t.Fatal(err)
-	}
-	waitNotes(t, q)
-	if state, err := q.DeliveryState(ctx, "early"); err != nil || state != queue.DeliveryHandled {
-		t.Fatalf("ledger state %q, %v; want %q", state, err, queue.DeliveryHandled)
-	}
-	if n := q.NotesLost(); n != 0 {
-		t.Errorf("%d notes counted lost, want 0: the ledger knowing the id is no loss", n)
-	}
-}
-
-// A note the ledger cannot take (here: its bucket is gone) is counted, and the delivery is
-// stored and answered all the same.
-func TestLostStoredNoteIsCounted(t *testing.T) {
-	q, _ := queuetest.Queue(t, queue.Config{Partitions: 1})
-	ctx := ctxT(t)
-	if err := q.JetStream().DeleteKeyValue(ctx, queue.DeliveryBucket); err != nil {
-		t.Fatal(err)
-	}
-	res, err := q.Publish(ctx, queue.Delivery{ID: "unnoted", Event: "issues", RepoID: 1, Number: 1, Body: []byte(`{}`)})
-	if err != nil || res.Duplicate {
-		t.Fatalf("publish %+v, %v; want stored", res, err)
-	}
-	waitNotes(t, q)
-	if n := q.NotesLost(); n != 1 {
-		t.Errorf("%d notes counted lost, want 1", n)
-	}
-	if n := queuetest.Msgs(t, q.JetStream(), queue.EventStream); n != 1 {
-		t.Errorf("%d events stored, want 1", n)
-	}
-}
-
-// waitNotes waits until every ledger note sent has JetStream's answer.
-func waitNotes(t *testing.T, q *queue.Queue) {
-	t.Helper()
-	select {
-	case <-q.NotesWritten():
-	case <-time.After(10 * time.Second):
-		t.Fatal("ledger notes not answered within 10s")
+		if state, err := q.DeliveryState(ctx, id); err != nil || state != queue.DeliveryHandled {
+			t.Fatalf("%q: ledger state %q, %v; want %q", id, state, err, queue.DeliveryHandled)
+		}
 	}
 }

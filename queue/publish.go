@@ -29,11 +29,10 @@ type PublishResult struct {
 // Publish stores the delivery and returns once JetStream has acknowledged it. A delivery id
 // the event stream saw within its duplicate window is not stored again (Duplicate).
 //
-// The ledger is not read first: a copy that comes later than the stream's window (or after a
-// restart, which empties the stream's table of handled ids) is stored, and the workers' ledger
-// check (Once) acknowledges it without handling it. The ledger is written after the store
-// without waiting for its answer (noteStored): that note only spares the reconciler a
-// redelivery request, so the answer to GitHub costs one JetStream round trip, not three.
+// The ledger is neither read nor written here, so the answer to GitHub costs one JetStream
+// round trip: a copy that comes later than the stream's window (or after a restart, which
+// empties the stream's table of handled ids) is stored, and the workers' ledger check (Once)
+// acknowledges it without handling it.
 func (q *Queue) Publish(ctx context.Context, d Delivery) (PublishResult, error) {
 	p := DeliveryPartition(d.InstallationID, d.RepoID, d.Number, q.cfg.Partitions)
 	data, encoding, release := encodeBody(d.Body)
@@ -56,9 +55,6 @@ func (q *Queue) Publish(ctx context.Context, d Delivery) (PublishResult, error) 
 			return PublishResult{}, fmt.Errorf("publish delivery %s (%d bytes): %w", d.ID, len(d.Body), ErrTooLarge)
 		}
 		return PublishResult{}, fmt.Errorf("publish delivery %s: %w", d.ID, err)
-	}
-	if !ack.Duplicate {
-		q.noteStored(d.ID)
 	}
 	return PublishResult{Duplicate: ack.Duplicate, Sequence: ack.Sequence}, nil
 }

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -192,9 +191,6 @@ type Queue struct {
 	memory jetstream.KeyValue
 	config jetstream.KeyValue
 	ledger jetstream.KeyValue // delivery ids within the dedup window (ledger.go)
-	// notes writes the ledger's "stored" notes without waiting; notesLost counts those lost.
-	notes     jetstream.JetStream
-	notesLost atomic.Int64
 	// delivery ids the reconciler asked GitHub to redeliver (ledger.go)
 	redeliveries jetstream.KeyValue
 }

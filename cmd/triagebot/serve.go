@@ -292,10 +292,7 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 		}
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "triagebot_webhook_inflight_bytes",
 			Help: "Bytes of webhook request bodies held now (at most TRIAGEBOT_MAX_INFLIGHT_BYTES)."},
-			func() float64 { return float64(a.receiver.InflightBytes()) }),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "triagebot_ledger_notes_lost_total",
-				Help: "Stored deliveries whose ledger note was not written (each may cost a needless redelivery request, never a delivery)."},
-				func() float64 { return float64(a.q.NotesLost()) }))
+			func() float64 { return float64(a.receiver.InflightBytes()) }))
 		if s.SmeeURL != "" {
 			a.smee = &handlers.Smee{URL: s.SmeeURL, Handler: a.receiver, Logger: log.Named("smee")}
 			defer func() {
