@@ -48,14 +48,14 @@ func TestReconcilerAsksOncePerFailureForWhatTheBotNeverStored(t *testing.T) {
 	src := &fakeDeliveries{
 		failed: []ghapp.Redelivery{
 			{ID: 4, GUID: "refused", DeliveredAt: now.Add(-time.Hour)},
-			{ID: 3, GUID: "stored-anyway", DeliveredAt: now.Add(-2 * time.Hour)},
+			{ID: 3, GUID: "handled-anyway", DeliveredAt: now.Add(-2 * time.Hour)},
 			{ID: 2, GUID: "missed", DeliveredAt: now.Add(-3 * time.Hour)},
 			{ID: 1, GUID: "too-old", DeliveredAt: now.Add(-80 * time.Hour)},
 		},
 		refuse: map[int64]bool{4: true},
 	}
-	// Another attempt of stored-anyway reached the bot.
-	if _, err := q.Publish(ctx, queue.Delivery{ID: "stored-anyway", Event: "issues", RepoID: 1, Number: 1, Body: []byte(`{}`)}); err != nil {
+	// Another attempt of handled-anyway reached the bot and was handled.
+	if err := q.RecordHandled(ctx, "handled-anyway"); err != nil {
 		t.Fatal(err)
 	}
 	var reports []handlers.ReconcileReport

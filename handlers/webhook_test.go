@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -255,7 +256,13 @@ func TestReceiverNATSMaxPayloadSmallerThanGitHubs(t *testing.T) {
 	}
 	srv := httptest.NewServer(r)
 	defer srv.Close()
-	body := []byte(`{"pad":"` + strings.Repeat("x", 2<<20) + `"}`)
+	// Random (incompressible) padding: bodies are stored compressed, and 2 MiB of one letter
+	// would fit in 1 MiB.
+	noise := make([]byte, 3<<20)
+	for i := range noise {
+		noise[i] = byte(rand.N(256))
+	}
+	body := []byte(`{"pad":"` + base64.StdEncoding.EncodeToString(noise) + `"}`)
 	if status, text := post(t, srv.URL, delivery{body: body}); status != 413 {
 		t.Fatalf("answer %d %s, want 413", status, text)
 	}

@@ -396,6 +396,9 @@ func decodeMessage(msg jetstream.Msg) (m Message, seq uint64, err error) {
 	if md, err := msg.Metadata(); err == nil {
 		m.Attempt, m.Stored, seq = int(md.NumDelivered), md.Timestamp, md.Sequence.Stream
 	}
+	if m.Body, err = decodeBody(m.Body, msg.Headers().Get(HeaderEncoding)); err != nil {
+		return m, seq, err
+	}
 	return m, seq, parseSubject(&m)
 }
 

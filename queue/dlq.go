@@ -55,6 +55,9 @@ func (q *Queue) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error
 func toDeadLetter(raw *jetstream.RawStreamMsg) DeadLetter {
 	d := DeadLetter{Seq: raw.Sequence, Body: raw.Data, Header: raw.Header}
 	if raw.Header != nil {
+		if body, err := decodeBody(raw.Data, raw.Header.Get(HeaderEncoding)); err == nil {
+			d.Body = body // else shown as stored
+		}
 		d.Subject = raw.Header.Get(HeaderDLQSubject)
 		d.Event = raw.Header.Get(HeaderEvent)
 		d.DeliveryID = raw.Header.Get(HeaderDelivery)
@@ -81,7 +84,7 @@ func (q *Queue) RetryDeadLetter(ctx context.Context, seq uint64) error {
 		return fmt.Errorf("dead letter %d has no original subject", seq)
 	}
 	h := nats.Header{}
-	for _, k := range []string{HeaderEvent, HeaderDelivery, HeaderReceived} {
+	for _, k := range []string{HeaderEvent, HeaderDelivery, HeaderReceived, HeaderEncoding} {
 		if v := raw.Header.Get(k); v != "" {
 			h.Set(k, v)
 		}

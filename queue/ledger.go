@@ -12,8 +12,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// DeliveryBucket is the delivery ledger: one key per delivery id seen within the dedup window,
-// whose value says how far it got. The event stream's own duplicate table is not enough: a
+// DeliveryBucket is the delivery ledger: one key per delivery id handled within the dedup
+// window. The event stream's own duplicate table is not enough: a
 // work-queue stream deletes acknowledged messages, and nats-server rebuilds that table only
 // from the messages it still stores, so after a restart it has forgotten every id it handled.
 const DeliveryBucket = "triagebot-deliveries"
@@ -22,11 +22,9 @@ const DeliveryBucket = "triagebot-deliveries"
 // redeliver, so it asks once per failure; an entry outlives GitHub's 3-day redelivery window.
 const RedeliveryBucket = "triagebot-redeliveries"
 
-// States of a delivery in the ledger.
-const (
-	DeliveryStored  = "stored"  // the receiver stored it in the event stream
-	DeliveryHandled = "handled" // a worker handled it; a copy stored twice is skipped
-)
+// DeliveryHandled is the ledger's value for a delivery a worker handled: a copy stored again
+// is acknowledged without being handled.
+const DeliveryHandled = "handled"
 
 // DefaultDedupWindow is how long a delivery id is remembered: GitHub keeps deliveries for 3
 // days, and anyone with access (or the reconciler) can redeliver one until then.
@@ -81,8 +79,8 @@ func (q *Queue) RecordRedelivery(ctx context.Context, id string) error {
 	return nil
 }
 
-// DeliveryState is how far delivery id got within the dedup window: "" (never seen),
-// DeliveryStored or DeliveryHandled.
+// DeliveryState is what the ledger knows of delivery id within the dedup window: "" (not
+// handled) or DeliveryHandled.
 func (q *Queue) DeliveryState(ctx context.Context, id string) (string, error) {
 	e, err := q.ledger.Get(ctx, ledgerKey(id))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -92,15 +90,6 @@ func (q *Queue) DeliveryState(ctx context.Context, id string) (string, error) {
 		return "", fmt.Errorf("delivery ledger %s: %w", id, err)
 	}
 	return string(e.Value()), nil
-}
-
-// recordStored notes that id was stored, unless the ledger already knows more about it.
-func (q *Queue) recordStored(ctx context.Context, id string) error {
-	_, err := q.ledger.Create(ctx, ledgerKey(id), []byte(DeliveryStored))
-	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-		return fmt.Errorf("delivery ledger %s: %w", id, err)
-	}
-	return nil
 }
 
 // RecordHandled notes that id was handled: a copy delivered again within the window is skipped.

@@ -27,22 +27,27 @@ type PublishResult struct {
 }
 
 // Publish stores the delivery and returns once JetStream has acknowledged it. A delivery id
-// the ledger knows within the dedup window is not stored again (Duplicate).
+// the event stream saw within its duplicate window is not stored again (Duplicate).
+//
+// The ledger is neither read nor written here, so the answer to GitHub costs one JetStream
+// round trip: a copy that comes later than the stream's window (or after a restart, which
+// empties the stream's table of handled ids) is stored, and the workers' ledger check (Once)
+// acknowledges it without handling it.
 func (q *Queue) Publish(ctx context.Context, d Delivery) (PublishResult, error) {
-	if state, err := q.DeliveryState(ctx, d.ID); err != nil {
-		return PublishResult{}, fmt.Errorf("publish delivery %s: %w", d.ID, err)
-	} else if state != "" {
-		return PublishResult{Duplicate: true}, nil
-	}
 	p := DeliveryPartition(d.InstallationID, d.RepoID, d.Number, q.cfg.Partitions)
+	data, encoding, release := encodeBody(d.Body)
+	defer release() // the connection copied the message before PublishMsg returned
 	msg := &nats.Msg{
 		Subject: Subject(p, d.InstallationID, d.RepoID, d.Number, d.Event),
-		Data:    d.Body,
+		Data:    data,
 		Header: nats.Header{
 			HeaderEvent:    []string{d.Event},
 			HeaderDelivery: []string{d.ID},
 			HeaderReceived: []string{time.Now().UTC().Format(time.RFC3339Nano)},
 		},
+	}
+	if encoding != "" {
+		msg.Header[HeaderEncoding] = []string{encoding}
 	}
 	ack, err := q.js.PublishMsg(ctx, msg, jetstream.WithMsgID(d.ID), jetstream.WithExpectStream(EventStream))
 	if err != nil {
@@ -51,8 +56,5 @@ func (q *Queue) Publish(ctx context.Context, d Delivery) (PublishResult, error) 
 		}
 		return PublishResult{}, fmt.Errorf("publish delivery %s: %w", d.ID, err)
 	}
-	// Stored: the answer is 202 even if the note fails, as the worker's ledger check (Once)
-	// still keeps a copy stored twice from being handled twice.
-	_ = q.recordStored(ctx, d.ID)
 	return PublishResult{Duplicate: ack.Duplicate, Sequence: ack.Sequence}, nil
 }

@@ -215,8 +215,8 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) (*Queue, err
 		// skip the API's JSON. A replica that lags can only show an event that is gone, which
 		// makes a worker wait, never one that is not first.
 		AllowDirect: true,
-		// The ledger remembers ids for the whole window; the stream's in-memory table only
-		// catches a duplicate that races the ledger.
+		// Drops near copies before they are stored; the ledger remembers handled ids for the
+		// whole window (the workers skip a later copy), which this in-memory table cannot.
 		Duplicates:     min(cfg.DedupWindow, streamDedupCap),
 		DLQ:            DLQStream,
 		DLQSubjects:    DLQSubjects,

@@ -11,8 +11,9 @@ import (
 )
 
 // serveBaseline serves the floor any receiver is compared with: read the body, verify the
-// HMAC, answer 202; nothing stored. It returns how to stop it and its address.
-func serveBaseline(secret string) (stop func(), addr string, _ error) {
+// HMAC, answer 202; nothing stored. It listens on addr ("127.0.0.1:0": any free port) and
+// returns how to stop it and its address.
+func serveBaseline(secret, addr string) (stop func(), _ string, _ error) {
 	secrets := [][]byte{[]byte(secret)}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(io.LimitReader(r.Body, queue.MaxBody+1))
@@ -22,7 +23,7 @@ func serveBaseline(secret string) (stop func(), addr string, _ error) {
 		}
 		w.WriteHeader(http.StatusAccepted)
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, "", err
 	}

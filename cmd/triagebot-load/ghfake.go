@@ -77,7 +77,7 @@ func runGHFake(ctx context.Context, c config, stdout io.Writer) error {
 	secret := make([]byte, 16)
 	_, _ = rand.Read(secret)
 	c.secret, c.sign, c.event = hex.EncodeToString(secret), "valid", "issues"
-	bot, err := startBot(ctx, c.serve, fake, "http://"+ln.Addr().String()+"/api/v3/", c.secret)
+	bot, err := startBot(ctx, c.serve, fake, "http://"+ln.Addr().String(), c.secret)
 	if err != nil {
 		return err
 	}
@@ -139,13 +139,14 @@ type bot struct {
 	done chan struct{}
 }
 
-func startBot(ctx context.Context, binary string, fake *ghfake.Server, githubURL, secret string) (*bot, error) {
+func startBot(ctx context.Context, binary string, fake *ghfake.Server, baseURL, secret string) (*bot, error) {
 	dir, err := os.MkdirTemp("", "triagebot-load")
 	if err != nil {
 		return nil, err
 	}
-	key := filepath.Join(dir, "app-key.pem")
-	if err := os.WriteFile(key, fake.PrivateKeyPEM(), 0o600); err != nil {
+	app, err := fake.BotEnv(dir, baseURL)
+	if err != nil {
+		os.RemoveAll(dir)
 		return nil, err
 	}
 	cmd := exec.Command(binary, "serve")
@@ -154,13 +155,13 @@ func startBot(ctx context.Context, binary string, fake *ghfake.Server, githubURL
 		"TRIAGEBOT_LISTEN=127.0.0.1:0",
 		"TRIAGEBOT_ADMIN_LISTEN=off", // no status page: its fixed default port may be taken
 		"TRIAGEBOT_WEBHOOK_SECRET="+secret,
-		"TRIAGEBOT_APP_ID="+fmt.Sprint(fake.AppID()),
-		"TRIAGEBOT_PRIVATE_KEY_FILE="+key,
-		"TRIAGEBOT_GITHUB_URL="+githubURL,
 		"TRIAGEBOT_DATA_DIR="+filepath.Join(dir, "data"),
 		"TRIAGEBOT_LOG_LEVEL=info",
 		"TRIAGEBOT_LOG_FORMAT=json",
 	)
+	for k, v := range app {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err

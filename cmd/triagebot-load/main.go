@@ -48,7 +48,11 @@ type config struct {
 	sign          string
 	timeout       time.Duration
 
-	baseline bool
+	baseline      bool
+	serveBaseline string
+
+	pid       int
+	sampleRSS time.Duration
 
 	ghfake  bool
 	serve   string
@@ -74,6 +78,9 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.sign, "sign", "valid", "signature: valid, forged (a wrong HMAC) or none")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "timeout of one request")
 	fs.BoolVar(&c.baseline, "baseline", false, "load a bare handler (read, verify the HMAC, answer 202) served by this process instead of -url: the floor to compare a receiver with")
+	fs.StringVar(&c.serveBaseline, "serve-baseline", "", "only serve the bare handler of -baseline on this address (e.g. 127.0.0.1:8090) for -duration or until interrupted, to load it from another process like a receiver")
+	fs.IntVar(&c.pid, "pid", 0, "sample this process's memory (VmRSS, VmHWM from /proc, Linux) while sending, e.g. the triagebot serving -url")
+	fs.DurationVar(&c.sampleRSS, "sample-every", 5*time.Second, "with -pid: how often to sample")
 	fs.BoolVar(&c.ghfake, "ghfake", false, "start an in-memory GitHub and a triagebot (-serve) against it, and measure delivery → label latency")
 	fs.StringVar(&c.serve, "serve", "", "with -ghfake: the triagebot binary to start (go build -o /tmp/triagebot ./cmd/triagebot)")
 	fs.DurationVar(&c.latency, "latency", 0, "with -ghfake: how long the in-memory GitHub takes to answer each request")
@@ -98,6 +105,10 @@ func parse(args []string, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("-sign %q: valid, forged or none", c.sign)
 	case c.secret == "" && c.sign == "valid" && !c.ghfake:
 		return c, errors.New("-secret (or TRIAGEBOT_WEBHOOK_SECRET): required to sign")
+	case c.pid < 0 || c.pid > 0 && c.ghfake:
+		return c, fmt.Errorf("-pid %d: a process id, and not with -ghfake", c.pid)
+	case c.sampleRSS < 100*time.Millisecond:
+		return c, fmt.Errorf("-sample-every %s: at least 100ms", c.sampleRSS)
 	case c.ghfake && c.serve == "":
 		return c, errors.New("-ghfake needs -serve, the triagebot binary to start against it")
 	case c.ghfake && c.installations*c.issues > 100_000:
@@ -114,6 +125,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if c.ghfake {
 		return runGHFake(ctx, c, stdout)
 	}
+	if c.serveBaseline != "" {
+		stop, addr, err := serveBaseline(c.secret, c.serveBaseline)
+		if err != nil {
+			return fmt.Errorf("-serve-baseline: %w", err)
+		}
+		defer stop()
+		fmt.Fprintf(stdout, "baseline listening on %s\n", addr)
+		t := time.NewTimer(c.duration)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		return nil
+	}
 	raw, err := os.ReadFile(c.payload)
 	if err != nil {
 		return fmt.Errorf("-payload: %w", err)
@@ -124,14 +150,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	url := c.url
 	if c.baseline {
-		stop, addr, err := serveBaseline(c.secret)
+		stop, addr, err := serveBaseline(c.secret, "127.0.0.1:0")
 		if err != nil {
 			return err
 		}
 		defer stop()
 		url = "http://" + addr + "/webhook"
 	}
+	var rss *rssSampler
+	if c.pid > 0 {
+		if rss, err = sampleRSS(c.pid, c.sampleRSS); err != nil {
+			return err
+		}
+	}
 	res := send(ctx, c, url, bodies)
 	res.print(stdout, c)
+	if rss != nil {
+		samples, err := rss.finish()
+		printRSS(stdout, c.pid, samples, err)
+	}
 	return nil
 }

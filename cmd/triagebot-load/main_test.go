@@ -134,6 +134,9 @@ func TestLoadRefusesBadFlags(t *testing.T) {
 		{[]string{"-sign", "maybe"}, `-sign "maybe": valid, forged or none`},
 		{[]string{"-secret", ""}, "-secret (or TRIAGEBOT_WEBHOOK_SECRET): required to sign"},
 		{[]string{"-ghfake"}, "-ghfake needs -serve"},
+		{[]string{"-secret", "x", "-pid", "-3"}, "-pid -3: a process id, and not with -ghfake"},
+		{[]string{"-ghfake", "-serve", "x", "-pid", "1"}, "-pid 1: a process id, and not with -ghfake"},
+		{[]string{"-secret", "x", "-pid", "1", "-sample-every", "1ms"}, "-sample-every 1ms: at least 100ms"},
 		{[]string{"-secret", "x", "-payload", "/nonexistent.json"}, "-payload: open /nonexistent.json"},
 	}
 	for _, tt := range tests {

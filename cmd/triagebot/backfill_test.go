@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -93,13 +92,7 @@ func TestBackfillCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	key := filepath.Join(dir, "app.pem")
-	if err := os.WriteFile(key, fake.PrivateKeyPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("TRIAGEBOT_APP_ID", fmt.Sprint(fake.AppID()))
-	t.Setenv("TRIAGEBOT_PRIVATE_KEY_FILE", key)
-	t.Setenv("TRIAGEBOT_GITHUB_URL", gh.URL+"/api/v3/")
+	setBotEnv(t, fake, gh.URL, dir)
 	t.Setenv("TRIAGEBOT_DATA_DIR", filepath.Join(dir, "data"))
 
 	code, out, errOut := runCmd(t, "backfill", repo)

@@ -80,13 +80,7 @@ func TestConfigInitFromARepository(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	key := filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(key, fake.PrivateKeyPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("TRIAGEBOT_APP_ID", "1")
-	t.Setenv("TRIAGEBOT_PRIVATE_KEY_FILE", key)
-	t.Setenv("TRIAGEBOT_GITHUB_URL", gh.URL+"/api/v3/")
+	setBotEnv(t, fake, gh.URL, dir)
 	file := filepath.Join(dir, "triagebot.yml")
 	code, out, errOut := runCmd(t, "config", "init", "--from", repo, "-o", file)
 	if code != 0 {

@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/triagebot/triagebot/internal/ghfake"
 	"github.com/triagebot/triagebot/internal/queuetest"
 )
 
@@ -27,4 +28,17 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+// setBotEnv makes the commands this test runs the App of fake, served at baseURL; the App's
+// key is written into dir.
+func setBotEnv(t *testing.T, fake *ghfake.Server, baseURL, dir string) {
+	t.Helper()
+	env, err := fake.BotEnv(dir, baseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
 }

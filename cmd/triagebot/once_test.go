@@ -11,8 +11,9 @@ import (
 
 // The issue's reproduction: an issue is opened and triaged by a maintainer, serve restarts on
 // the same data directory, and GitHub delivers the issues.opened delivery again (a redelivery
-// keeps the delivery id). It must be answered "already stored" and change nothing: before the
-// delivery ledger, the restarted server had forgotten the id and needs-triage came back.
+// keeps the delivery id). It must be answered 202 and change nothing (stored again, it is skipped
+// by the worker's ledger check): before the delivery ledger, the restarted server had forgotten
+// the id and needs-triage came back.
 func TestRedeliveryAfterRestartIsNotHandledAgain(t *testing.T) {
 	l, _ := startLocalT(t, localConfig{})
 	repo, n := commandRepo(t, l)

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -44,13 +41,7 @@ func TestRedeliverAsksGitHubForFailedDeliveries(t *testing.T) {
 	}
 	failed := len(fake.Deliveries())
 
-	key := filepath.Join(t.TempDir(), "key.pem")
-	if err := os.WriteFile(key, fake.PrivateKeyPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("TRIAGEBOT_APP_ID", fmt.Sprint(fake.AppID()))
-	t.Setenv("TRIAGEBOT_PRIVATE_KEY_FILE", key)
-	t.Setenv("TRIAGEBOT_GITHUB_URL", gh.URL+"/api/v3/")
+	setBotEnv(t, fake, gh.URL, t.TempDir())
 
 	code, out, errOut := runCmd(t, "redeliver", "--list")
 	if code != 0 || strings.Count(out, "not redelivered (--list)") != failed || !strings.Contains(out, "issues.opened (answered 503") {

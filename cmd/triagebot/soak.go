@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -176,8 +175,8 @@ func runSoak(ctx context.Context, cfg soakConfig, progress io.Writer) (rep soakR
 	defer fake.Close()
 	gh := httptest.NewServer(fake)
 	defer gh.Close()
-	key := filepath.Join(dir, "app.pem")
-	if err := os.WriteFile(key, fake.PrivateKeyPEM(), 0o600); err != nil {
+	app, err := fake.BotEnv(dir, gh.URL)
+	if err != nil {
 		return soakReport{}, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -198,14 +197,14 @@ func runSoak(ctx context.Context, cfg soakConfig, progress io.Writer) (rep soakR
 		"TRIAGEBOT_LISTEN=" + addr,
 		"TRIAGEBOT_ADMIN_LISTEN=off", // the soak reads no status page, and its port would be taken
 		"TRIAGEBOT_DATA_DIR=" + filepath.Join(dir, "data"),
-		"TRIAGEBOT_APP_ID=" + strconv.FormatInt(fake.AppID(), 10),
-		"TRIAGEBOT_PRIVATE_KEY_FILE=" + key,
-		"TRIAGEBOT_GITHUB_URL=" + gh.URL + "/api/v3/",
 		"TRIAGEBOT_ACK_WAIT=3s",
 		"TRIAGEBOT_RECONCILE_EVERY=" + cfg.ReconcileEvery.String(),
 		"TRIAGEBOT_RECONCILE_PACE=" + cfg.ReconcilePace.String(),
 		"TRIAGEBOT_LOG_LEVEL=info",
 	}}
+	for k, v := range app {
+		bot.env = append(bot.env, k+"="+v)
+	}
 	defer bot.stop(syscall.SIGKILL)
 	if err := bot.start(ctx); err != nil {
 		return soakReport{}, err

@@ -97,6 +97,33 @@ func (s *Server) newIssueLocked(repo, user, title, body string) (*repo, *issue, 
 	return r, is, nil
 }
 
+// onIssue runs f on an issue, under the server's lock.
+func (s *Server) onIssue(repo string, number int, f func(r *repo, is *issue) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, is, err := s.issueLocked(repo, number)
+	if err != nil {
+		return err
+	}
+	return f(r, is)
+}
+
+// onComment runs f on a comment of a repository, under the server's lock.
+func (s *Server) onComment(name string, commentID int64, f func(r *repo, is *issue, c *comment)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.repoLocked(name)
+	if err != nil {
+		return err
+	}
+	is, c := r.findComment(commentID)
+	if c == nil {
+		return fmt.Errorf("ghfake: no comment %d in %s", commentID, name)
+	}
+	f(r, is, c)
+	return nil
+}
+
 // Comment comments on an issue as user and sends issue_comment.created. It returns the
 // comment id.
 func (s *Server) Comment(repo string, number int, user, body string) (int64, error) {
@@ -111,161 +138,100 @@ func (s *Server) Comment(repo string, number int, user, body string) (int64, err
 
 // EditComment changes a comment's body as user and sends issue_comment.edited with
 // changes.body.from.
-func (s *Server) EditComment(repo string, commentID int64, user, body string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.repoLocked(repo)
-	if err != nil {
-		return err
-	}
-	is, c := r.findComment(commentID)
-	if c == nil {
-		return fmt.Errorf("ghfake: no comment %d in %s", commentID, repo)
-	}
-	s.editCommentLocked(r, is, c, user, body)
-	return nil
+func (s *Server) EditComment(name string, commentID int64, user, body string) error {
+	return s.onComment(name, commentID, func(r *repo, is *issue, c *comment) {
+		s.editCommentLocked(r, is, c, user, body)
+	})
 }
 
 // DeleteComment deletes a comment as user and sends issue_comment.deleted.
-func (s *Server) DeleteComment(repo string, commentID int64, user string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.repoLocked(repo)
-	if err != nil {
-		return err
-	}
-	is, c := r.findComment(commentID)
-	if c == nil {
-		return fmt.Errorf("ghfake: no comment %d in %s", commentID, repo)
-	}
-	is.comments = slices.DeleteFunc(is.comments, func(x *comment) bool { return x == c })
-	s.touchLocked(is)
-	s.commentEventLocked(r, is, c, "deleted", user, nil)
-	return nil
+func (s *Server) DeleteComment(name string, commentID int64, user string) error {
+	return s.onComment(name, commentID, func(r *repo, is *issue, c *comment) {
+		is.comments = slices.DeleteFunc(is.comments, func(x *comment) bool { return x == c })
+		s.touchLocked(is)
+		s.commentEventLocked(r, is, c, "deleted", user, nil)
+	})
 }
 
 // AddLabel adds a label (created in the repository when unknown) as user and sends
 // issues.labeled. Adding a label already present does nothing, as on GitHub.
-func (s *Server) AddLabel(repo string, number int, user, label string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, is, err := s.issueLocked(repo, number)
-	if err != nil {
-		return err
-	}
-	s.addLabelLocked(r, is, label, user)
-	return nil
+func (s *Server) AddLabel(name string, number int, user, label string) error {
+	return s.onIssue(name, number, func(r *repo, is *issue) error {
+		s.addLabelLocked(r, is, label, user)
+		return nil
+	})
 }
 
 // RemoveLabel removes a label as user and sends issues.unlabeled.
-func (s *Server) RemoveLabel(repo string, number int, user, label string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, is, err := s.issueLocked(repo, number)
-	if err != nil {
-		return err
-	}
-	if !s.removeLabelLocked(r, is, label, user) {
-		return fmt.Errorf("ghfake: %s#%d has no label %q", repo, number, label)
-	}
-	return nil
+func (s *Server) RemoveLabel(name string, number int, user, label string) error {
+	return s.onIssue(name, number, func(r *repo, is *issue) error {
+		if !s.removeLabelLocked(r, is, label, user) {
+			return fmt.Errorf("ghfake: %s#%d has no label %q", name, number, label)
+		}
+		return nil
+	})
 }
 
 // Assign assigns assignee as user and sends issues.assigned.
-func (s *Server) Assign(repo string, number int, user, assignee string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, is, err := s.issueLocked(repo, number)
-	if err != nil {
-		return err
-	}
-	s.assignLocked(r, is, assignee, user)
-	return nil
+func (s *Server) Assign(name string, number int, user, assignee string) error {
+	return s.onIssue(name, number, func(r *repo, is *issue) error {
+		s.assignLocked(r, is, assignee, user)
+		return nil
+	})
 }
 
 // Unassign removes assignee as user and sends issues.unassigned.
-func (s *Server) Unassign(repo string, number int, user, assignee string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, is, err := s.issueLocked(repo, number)
-	if err != nil {
-		return err
-	}
-	s.unassignLocked(r, is, assignee, user)
-	return nil
+func (s *Server) Unassign(name string, number int, user, assignee string) error {
+	return s.onIssue(name, number, func(r *repo, is *issue) error {
+		s.unassignLocked(r, is, assignee, user)
+		return nil
+	})
 }
 
 // CloseIssue closes an issue as user with reason ("completed", "not_planned", "duplicate"; empty
 // means completed) and sends issues.closed.
-func (s *Server) CloseIssue(repo string, number int, user, reason string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, is, err := s.issueLocked(repo, number)
-	if err != nil {
-		return err
-	}
-	return s.setStateLocked(r, is, "closed", reason, user)
+func (s *Server) CloseIssue(name string, number int, user, reason string) error {
+	return s.onIssue(name, number, func(r *repo, is *issue) error {
+		return s.setStateLocked(r, is, "closed", reason, user)
+	})
 }
 
 // ReopenIssue reopens an issue as user and sends issues.reopened.
-func (s *Server) ReopenIssue(repo string, number int, user string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, is, err := s.issueLocked(repo, number)
-	if err != nil {
-		return err
-	}
-	return s.setStateLocked(r, is, "open", "", user)
+func (s *Server) ReopenIssue(name string, number int, user string) error {
+	return s.onIssue(name, number, func(r *repo, is *issue) error {
+		return s.setStateLocked(r, is, "open", "", user)
+	})
 }
 
 // EditIssue changes an issue's title and body as user and sends issues.edited.
-func (s *Server) EditIssue(repo string, number int, user, title, body string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, is, err := s.issueLocked(repo, number)
-	if err != nil {
-		return err
-	}
-	s.editIssueLocked(r, is, &title, &body, user)
-	return nil
+func (s *Server) EditIssue(name string, number int, user, title, body string) error {
+	return s.onIssue(name, number, func(r *repo, is *issue) error {
+		s.editIssueLocked(r, is, &title, &body, user)
+		return nil
+	})
 }
 
 var reactionContents = map[string]bool{"+1": true, "-1": true, "laugh": true, "confused": true,
 	"heart": true, "hooray": true, "rocket": true, "eyes": true}
 
 // React adds a reaction to a comment as user. GitHub sends no webhook for it.
-func (s *Server) React(repo string, commentID int64, user, content string) error {
+func (s *Server) React(name string, commentID int64, user, content string) error {
 	if !reactionContents[content] {
 		return fmt.Errorf("ghfake: reaction %q is not valid", content)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.repoLocked(repo)
-	if err != nil {
-		return err
-	}
-	_, c := r.findComment(commentID)
-	if c == nil {
-		return fmt.Errorf("ghfake: no comment %d in %s", commentID, repo)
-	}
-	s.reactLocked(c, user, content)
-	return nil
+	return s.onComment(name, commentID, func(_ *repo, _ *issue, c *comment) { s.reactLocked(c, user, content) })
 }
 
 // ReactToIssue adds a reaction to an issue itself as user (counted in issue.reactions of later
 // payloads). GitHub sends no webhook for it.
-func (s *Server) ReactToIssue(repo string, number int, user, content string) error {
+func (s *Server) ReactToIssue(name string, number int, user, content string) error {
 	if !reactionContents[content] {
 		return fmt.Errorf("ghfake: reaction %q is not valid", content)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, is, err := s.issueLocked(repo, number)
-	if err != nil {
-		return err
-	}
-	s.addReactionLocked(&is.reactions, user, content)
-	return nil
+	return s.onIssue(name, number, func(_ *repo, is *issue) error {
+		s.addReactionLocked(&is.reactions, user, content)
+		return nil
+	})
 }
 
 func (s *Server) reactLocked(c *comment, user, content string) (*reaction, bool) {

@@ -344,24 +344,33 @@ func (s *Server) hListComments(c *call) response {
 	return res
 }
 
+// commentBody is a comment request's body, or GitHub's answer to one it refuses.
+func commentBody(c *call) (string, response, bool) {
+	var req struct {
+		Body *string `json:"body"`
+	}
+	if res, ok := decode(c, &req); !ok {
+		return "", res, false
+	}
+	if req.Body == nil || strings.TrimSpace(*req.Body) == "" {
+		return "", validationFailed("IssueComment", "body", "missing_field"), false
+	}
+	if tooLong(*req.Body) {
+		return "", validationFailed("IssueComment", "body", "custom"), false
+	}
+	return *req.Body, response{}, true
+}
+
 func (s *Server) hCreateComment(c *call) response {
 	is, res, ok := s.callIssue(c)
 	if !ok {
 		return res
 	}
-	var req struct {
-		Body *string `json:"body"`
-	}
-	if res, ok := decode(c, &req); !ok {
+	body, res, ok := commentBody(c)
+	if !ok {
 		return res
 	}
-	if req.Body == nil || strings.TrimSpace(*req.Body) == "" {
-		return validationFailed("IssueComment", "body", "missing_field")
-	}
-	if tooLong(*req.Body) {
-		return validationFailed("IssueComment", "body", "custom")
-	}
-	cm := s.createCommentLocked(c.repo, is, s.bot(), *req.Body)
+	cm := s.createCommentLocked(c.repo, is, s.bot(), body)
 	res = jsonResponse(http.StatusCreated, s.ghCommentLocked(c.repo, cm))
 	res.header = http.Header{"Location": {fmt.Sprintf("%s/issues/comments/%d", c.repo.apiURL(), cm.id)}}
 	return res
@@ -387,19 +396,11 @@ func (s *Server) hUpdateComment(c *call) response {
 	if !ok {
 		return res
 	}
-	var req struct {
-		Body *string `json:"body"`
-	}
-	if res, ok := decode(c, &req); !ok {
+	body, res, ok := commentBody(c)
+	if !ok {
 		return res
 	}
-	if req.Body == nil || strings.TrimSpace(*req.Body) == "" {
-		return validationFailed("IssueComment", "body", "missing_field")
-	}
-	if tooLong(*req.Body) {
-		return validationFailed("IssueComment", "body", "custom")
-	}
-	s.editCommentLocked(c.repo, is, cm, s.bot(), *req.Body)
+	s.editCommentLocked(c.repo, is, cm, s.bot(), body)
 	return jsonResponse(http.StatusOK, s.ghCommentLocked(c.repo, cm))
 }
 

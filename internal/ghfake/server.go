@@ -10,6 +10,9 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -297,6 +300,21 @@ func (s *Server) AppID() int64 { return s.appID }
 
 // PrivateKeyPEM is the App's PEM (PKCS#1) private key, nil under WithAppPublicKey.
 func (s *Server) PrivateKeyPEM() []byte { return append([]byte(nil), s.privPEM...) }
+
+// BotEnv writes the App's private key into dir and returns the settings that make a triagebot
+// this fake's App: TRIAGEBOT_APP_ID, TRIAGEBOT_PRIVATE_KEY_FILE and TRIAGEBOT_GITHUB_URL
+// (baseURL is where the fake is served, e.g. an httptest.Server's URL; the prefix is added).
+func (s *Server) BotEnv(dir, baseURL string) (map[string]string, error) {
+	key := filepath.Join(dir, "app-key.pem")
+	if err := os.WriteFile(key, s.PrivateKeyPEM(), 0o600); err != nil {
+		return nil, fmt.Errorf("ghfake: write the App's key: %w", err)
+	}
+	return map[string]string{
+		"TRIAGEBOT_APP_ID":           strconv.FormatInt(s.appID, 10),
+		"TRIAGEBOT_PRIVATE_KEY_FILE": key,
+		"TRIAGEBOT_GITHUB_URL":       strings.TrimSuffix(baseURL, "/") + s.prefix,
+	}, nil
+}
 
 // BotLogin is the App's bot user, "<slug>[bot]", the sender of the bot's own changes.
 func (s *Server) BotLogin() string { return s.appSlug + "[bot]" }
