@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -92,19 +92,16 @@ func TestCrashAfterAcceptingLosesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	fake, gate, apiURL, dir, key := gatedGitHub(t)
-	env := map[string]string{
-		"TRIAGEBOT_WEBHOOK_SECRET":   testSecret,
-		"TRIAGEBOT_LISTEN":           "127.0.0.1:0",
-		"TRIAGEBOT_ADMIN_LISTEN":     "127.0.0.1:0",
-		"TRIAGEBOT_DATA_DIR":         filepath.Join(dir, "data"),
-		"TRIAGEBOT_APP_ID":           fmt.Sprint(fake.AppID()),
-		"TRIAGEBOT_PRIVATE_KEY_FILE": key,
-		"TRIAGEBOT_GITHUB_URL":       apiURL,
-		"TRIAGEBOT_PARTITIONS":       "4",
+	fake, gate, dir, env := gatedGitHub(t)
+	maps.Copy(env, map[string]string{
+		"TRIAGEBOT_WEBHOOK_SECRET": testSecret,
+		"TRIAGEBOT_LISTEN":         "127.0.0.1:0",
+		"TRIAGEBOT_ADMIN_LISTEN":   "127.0.0.1:0",
+		"TRIAGEBOT_DATA_DIR":       filepath.Join(dir, "data"),
+		"TRIAGEBOT_PARTITIONS":     "4",
 		// The killed process's in-flight events go to the next process after this long.
 		"TRIAGEBOT_ACK_WAIT": "2s",
-	}
+	})
 	const repo = "octo-org/rocket"
 	if _, err := fake.InstallApp("octo-org", repo); err != nil { // before a URL is set: not delivered
 		t.Fatal(err)
@@ -182,9 +179,9 @@ func TestCrashAfterAcceptingLosesNothing(t *testing.T) {
 	}
 }
 
-// gatedGitHub is an in-memory GitHub behind a writeGate (closed), its REST URL, and a
-// directory holding the App's private key file.
-func gatedGitHub(t *testing.T) (fake *ghfake.Server, gate *writeGate, apiURL, dir, key string) {
+// gatedGitHub is an in-memory GitHub behind a writeGate (closed), a directory, and the settings
+// that make a triagebot process the fake's App (its key written into the directory).
+func gatedGitHub(t *testing.T) (fake *ghfake.Server, gate *writeGate, dir string, env map[string]string) {
 	t.Helper()
 	fake = ghfake.New(ghfake.WithPrefix("/api/v3/"))
 	t.Cleanup(fake.Close)
@@ -192,11 +189,11 @@ func gatedGitHub(t *testing.T) (fake *ghfake.Server, gate *writeGate, apiURL, di
 	gh := httptest.NewServer(gate)
 	t.Cleanup(gh.Close)
 	dir = t.TempDir()
-	key = filepath.Join(dir, "app.pem")
-	if err := os.WriteFile(key, fake.PrivateKeyPEM(), 0o600); err != nil {
+	env, err := fake.BotEnv(dir, gh.URL)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return fake, gate, gh.URL + "/api/v3/", dir, key
+	return fake, gate, dir, env
 }
 
 // checkLabelledOnce fails the test unless each of the repository's issues 1..issues had labels

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,16 +22,13 @@ func TestRestartedWorkerTakesOverAKilledWorkersEventsOnExternalNATS(t *testing.T
 		t.Skip("builds and runs the binary")
 	}
 	url := startExternalNATS(t, &server.Options{})
-	fake, gate, apiURL, dir, key := gatedGitHub(t)
-	env := map[string]string{ // TRIAGEBOT_ACK_WAIT: the default
-		"TRIAGEBOT_WEBHOOK_SECRET":   testSecret,
-		"TRIAGEBOT_LISTEN":           "127.0.0.1:0",
-		"TRIAGEBOT_NATS_URL":         url,
-		"TRIAGEBOT_APP_ID":           fmt.Sprint(fake.AppID()),
-		"TRIAGEBOT_PRIVATE_KEY_FILE": key,
-		"TRIAGEBOT_GITHUB_URL":       apiURL,
-		"TRIAGEBOT_PARTITIONS":       "4",
-	}
+	fake, gate, dir, env := gatedGitHub(t)
+	maps.Copy(env, map[string]string{ // TRIAGEBOT_ACK_WAIT: the default
+		"TRIAGEBOT_WEBHOOK_SECRET": testSecret,
+		"TRIAGEBOT_LISTEN":         "127.0.0.1:0",
+		"TRIAGEBOT_NATS_URL":       url,
+		"TRIAGEBOT_PARTITIONS":     "4",
+	})
 	receiver := startProc(t, dir, env, "receive")
 	addr := receiver.waitLog("listening", msgIs("listening"))["addr"].(string)
 	fake.SetWebhook("http://"+addr+"/webhook", testSecret)
