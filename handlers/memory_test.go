@@ -24,6 +24,9 @@ type countingStore struct {
 	// repoRacedBySame: the first repository write loses to another event that stored the
 	// same addition.
 	repoRacedBySame bool
+	// issueRaced: the first issue write loses to another writer of that issue's memory (the
+	// backfill walk, a lifecycle check), which stored this memory first.
+	issueRaced *rules.Memory
 }
 
 func (s *countingStore) StoreMemory(ctx context.Context, key string, v any, rev uint64) error {
@@ -40,6 +43,12 @@ func (s *countingStore) StoreMemory(ctx context.Context, key string, v any, rev 
 		}
 	} else {
 		s.issueWrites.Add(1)
+		if s.issueRaced != nil && s.issueWrites.Load() == 1 {
+			if err := s.Queue.StoreMemory(ctx, key, *s.issueRaced, rev); err != nil {
+				return err
+			}
+			return fmt.Errorf("store memory %s: %w", key, queue.ErrConflict)
+		}
 	}
 	return s.Queue.StoreMemory(ctx, key, v, rev)
 }
@@ -105,5 +114,32 @@ func TestRepositoryMemoryRaceWithTheSameAdditionWritesOnce(t *testing.T) {
 	}
 	if n := store.repoWrites.Load(); n != 1 || len(mem.Authors) != 1 {
 		t.Fatalf("%d repository writes, authors %v; want 1 write and the author remembered", n, mem.Authors)
+	}
+}
+
+// The issue's memory changed under the worker's feet (the backfill walk labelled the issue
+// while its opened event was handled): the event's actions are done, so it must not run again
+// and post them again. What it changed is put on the newer memory, which keeps the rest.
+func TestIssueMemoryConflictDoesNotRepeatActions(t *testing.T) {
+	q, _ := queuetest.Queue(t, queue.Config{Partitions: 1})
+	walked := rules.Memory{BotLabels: []string{"needs-triage"}, Commenters: map[string]int{"walker": 1}}
+	store := &countingStore{Queue: q, issueRaced: &walked}
+	exec := &fakeExecutor{}
+	w, err := handlers.NewWorker(handlers.WorkerConfig{Executor: exec, Config: handlers.StaticConfig(rules.DefaultConfig()), Store: store, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Handle(context.Background(), message(t, "issues", "issues/opened.json", "open")); err != nil {
+		t.Fatalf("err = %v: the event would be retried and its actions posted again", err)
+	}
+	if len(exec.calls) != 1 || store.issueWrites.Load() != 2 {
+		t.Fatalf("%d executions, %d issue writes; want 1 execution and the write done again", len(exec.calls), store.issueWrites.Load())
+	}
+	var mem rules.Memory
+	if _, err := q.LoadMemory(context.Background(), queue.IssueKey(186853002, 1), &mem); err != nil {
+		t.Fatal(err)
+	}
+	if mem.OpenedAt.IsZero() || mem.Commenters["walker"] != 1 {
+		t.Errorf("memory %+v: want the event's opened time on top of the walk's commenters", mem)
 	}
 }

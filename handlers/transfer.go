@@ -41,7 +41,7 @@ func (w *Worker) transferred(ctx context.Context, m queue.Message, action string
 	key := queue.IssueKey(to.NewRepository.ID, to.NewIssue.Number)
 	// Unlike the repository's memory, a conflict that outlasts the attempts retries the event:
 	// the transfer has no side effect to repeat, and what the issue was must not be lost.
-	for range repoMemoryAttempts {
+	for range memoryAttempts {
 		var cur rules.Memory
 		rev, err := w.cfg.Store.LoadMemory(ctx, key, &cur)
 		if err != nil {
@@ -55,5 +55,5 @@ func (w *Worker) transferred(ctx context.Context, m queue.Message, action string
 			return err
 		}
 	}
-	return fmt.Errorf("store memory %s: still changing after %d attempts: %w", key, repoMemoryAttempts, queue.ErrConflict)
+	return fmt.Errorf("store memory %s: still changing after %d attempts: %w", key, memoryAttempts, queue.ErrConflict)
 }

@@ -264,7 +264,7 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 		return err
 	}
 	if t.RepoID != 0 && t.Number != 0 && !reflect.DeepEqual(in.Memory, out.Memory) {
-		if err := w.cfg.Store.StoreMemory(ctx, queue.IssueKey(t.RepoID, t.Number), out.Memory, issueRev); err != nil {
+		if err := storeRebased(ctx, w.cfg.Store, log, queue.IssueKey(t.RepoID, t.Number), in.Memory, out.Memory, issueRev); err != nil {
 			return err
 		}
 	}
@@ -272,7 +272,7 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 		return err
 	}
 	if t.RepoID != 0 && !reflect.DeepEqual(in.Repo, out.Repo) {
-		if err := w.storeRepoMemory(ctx, log, t.RepoID, in.Repo, out.Repo, repoRev); err != nil {
+		if err := storeRebased(ctx, w.cfg.Store, log, queue.RepoKey(t.RepoID), in.Repo, out.Repo, repoRev); err != nil {
 			return err
 		}
 	}
@@ -309,20 +309,21 @@ func (w *Worker) audit(ctx context.Context, log *zap.Logger, m queue.Message, t 
 	return errors.Join(errs...)
 }
 
-// storeRepoMemory stores what this event added to the repository's memory. Events of other
-// issues change it concurrently: on a conflict the additions are rebased on the newer memory
-// and stored again, and not at all when the newer memory has them already. The event's actions
-// are done by now, so a record that keeps changing never makes the event run again (its
-// actions would be posted again): what it learnt is dropped with a warning instead.
-func (w *Worker) storeRepoMemory(ctx context.Context, log *zap.Logger, repoID int64, before, after rules.RepoMemory, rev uint64) error {
-	key := queue.RepoKey(repoID)
+// storeRebased stores what this event changed in a memory record (from before to after, read at
+// rev). Others change the record concurrently: the events of a repository's other issues its
+// repository record, the backfill walk and the lifecycle checks an issue's. On a conflict the
+// changes are rebased on the newer record and stored again, and not at all when the newer
+// record has them already. The event's actions are done by now, so a record that keeps changing
+// never makes the event run again (its actions would be posted again): what it learnt is dropped
+// with a warning instead.
+func storeRebased[M interface{ Rebase(before, current M) M }](ctx context.Context, store Store, log *zap.Logger, key string, before, after M, rev uint64) error {
 	current := before
-	for attempt := range repoMemoryAttempts {
+	for attempt := range memoryAttempts {
 		next := after.Rebase(before, current)
 		if attempt > 0 && reflect.DeepEqual(next, current) {
 			return nil
 		}
-		err := w.cfg.Store.StoreMemory(ctx, key, next, rev)
+		err := store.StoreMemory(ctx, key, next, rev)
 		if !errors.Is(err, queue.ErrConflict) {
 			return err
 		}
@@ -332,18 +333,19 @@ func (w *Worker) storeRepoMemory(ctx context.Context, log *zap.Logger, repoID in
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		current = rules.RepoMemory{}
-		if rev, err = w.cfg.Store.LoadMemory(ctx, key, &current); err != nil {
+		var zero M
+		current = zero
+		if rev, err = store.LoadMemory(ctx, key, &current); err != nil {
 			return err
 		}
 	}
-	log.Warn("repository memory still changing: what this event added to it is dropped, its actions stand",
-		zap.String("key", key), zap.Int("attempts", repoMemoryAttempts))
+	log.Warn("memory still changing: what this event added to it is dropped, its actions stand",
+		zap.String("key", key), zap.Int("attempts", memoryAttempts))
 	return nil
 }
 
-// repoMemoryAttempts bounds the writes of one event's additions to its repository's memory.
-const repoMemoryAttempts = 20
+// memoryAttempts bounds the writes of one event's changes to a memory record.
+const memoryAttempts = 20
 
 // housekeeping is the work of events that concern the installation, not an issue: labels for
 // new repositories, and a fresh configuration after a push that changed it.

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -136,6 +137,21 @@ func (m Memory) Posted(results []Result) Memory {
 		}
 	}
 	return out
+}
+
+// Rebase applies what an event changed in an issue's memory (from before to after) on current,
+// the memory as another writer has since stored it: the backfill walk, a lifecycle check. Each
+// field the event changed takes the event's value; the others keep current's. The event's
+// actions are done by then, so its view of what it changed wins.
+func (m Memory) Rebase(before, current Memory) Memory {
+	out := current.clone()
+	o, a, b := reflect.ValueOf(&out).Elem(), reflect.ValueOf(m), reflect.ValueOf(before)
+	for i := range o.NumField() {
+		if !reflect.DeepEqual(a.Field(i).Interface(), b.Field(i).Interface()) {
+			o.Field(i).Set(a.Field(i))
+		}
+	}
+	return out.clone()
 }
 
 // Rebase applies what an event changed in a repository's memory (from before to after) on

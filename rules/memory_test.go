@@ -2,6 +2,7 @@ package rules
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-github/v60/github"
@@ -85,5 +86,31 @@ func TestTriageRemovesTheLabelTheBotPutOnEvenIfThePayloadLacksIt(t *testing.T) {
 	}
 	if out := evaluate(t, ev, DefaultConfig(), Memory{}, RepoMemory{}); len(out.Actions) != 0 {
 		t.Fatalf("without the bot's label nothing is to remove, got %+v", out.Actions)
+	}
+}
+
+func TestMemoryRebase(t *testing.T) {
+	opened := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	before := Memory{Commenters: map[string]int{"a": 1}}
+	after := Memory{Commenters: map[string]int{"a": 2}, OpenedAt: opened}
+	tests := []struct {
+		name    string
+		current Memory
+		want    Memory
+	}{
+		{"nothing changed meanwhile", before, after},
+		{"another field changed meanwhile: both kept",
+			Memory{Commenters: map[string]int{"a": 1}, BotLabels: []string{"needs-triage"}},
+			Memory{Commenters: map[string]int{"a": 2}, OpenedAt: opened, BotLabels: []string{"needs-triage"}}},
+		{"the same field changed meanwhile: the event's value",
+			Memory{Commenters: map[string]int{"a": 1, "b": 1}, Triaged: true},
+			Memory{Commenters: map[string]int{"a": 2}, OpenedAt: opened, Triaged: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, after.Rebase(before, tt.current)); diff != "" {
+				t.Errorf("Rebase (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
