@@ -10,8 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/google/go-github/v60/github"
-
+	"github.com/triagebot/triagebot/handlers"
 	"github.com/triagebot/triagebot/rules"
 )
 
@@ -86,7 +85,7 @@ func (c *replayCmd) Run(ctx context.Context, o streams) error {
 }
 
 // eventShapes are, per event this bot handles, the top-level keys a payload of that event
-// always has and the actions it may carry. go-github's ParseWebHook decodes any JSON object
+// always has and the actions it may carry. handlers.ParsePayload (as go-github's ParseWebHook) decodes any JSON object
 // into any event type, so a payload of another event would otherwise pass unnoticed.
 var eventShapes = map[string]struct {
 	keys    []string
@@ -109,7 +108,7 @@ func decodeEvent(event string, data []byte) (any, error) {
 	if err := json.Unmarshal(data, &top); err != nil {
 		return nil, fmt.Errorf("not a JSON object: %w", err)
 	}
-	payload, err := github.ParseWebHook(event, data)
+	payload, err := handlers.ParsePayload(event, data)
 	if err != nil {
 		return nil, err
 	}
