@@ -89,10 +89,12 @@ func WalkKeys(repo string) []string {
 	return []string{backfillKey(t), lifecycleWalkKey(t)}
 }
 
-// Backfill walks t's open issues (InstallationID, Owner and Name set) unless it was done. When
+// Backfill walks t's open issues (InstallationID, Owner and Name set) unless it was done: those
+// opened before since (zero: before the walk starts), as the issues opened since come to the bot
+// as events of their own; walking them too would race their events and write twice. When
 // the repository's lifecycle is on and Timers is set, it also schedules each issue's idle timer
 // (as LifecycleWalk does), so that a later LifecycleWalk has nothing left to do.
-func (b *Backfiller) Backfill(ctx context.Context, t rules.Target) (BackfillProgress, error) {
+func (b *Backfiller) Backfill(ctx context.Context, t rules.Target, since time.Time) (BackfillProgress, error) {
 	prog := BackfillProgress{Repo: t.FullName()}
 	cfg, err := b.Config.Config(ctx, t)
 	if err != nil {
@@ -104,7 +106,7 @@ func (b *Backfiller) Backfill(ctx context.Context, t rules.Target) (BackfillProg
 	}
 	repo := &github.Repository{FullName: github.String(t.FullName()), Name: github.String(t.Name), Owner: &github.User{Login: github.String(t.Owner)}}
 	lifecycle := b.Timers != nil && cfg.Lifecycle.Enabled && t.RepoID != 0
-	prog, err = b.walk(ctx, t, backfillKey(t), lifecycle, func(is *github.Issue) (bool, error) {
+	prog, err = b.walk(ctx, t, backfillKey(t), lifecycle, since, func(is *github.Issue) (bool, error) {
 		changed, err := b.issue(ctx, cfg, t, repo, is)
 		if err != nil || !lifecycle {
 			return changed, err
@@ -140,7 +142,7 @@ func (b *Backfiller) LifecycleWalk(ctx context.Context, t rules.Target) (Backfil
 		prog.Done, prog.Disabled = true, true
 		return prog, nil
 	}
-	return b.walk(ctx, t, lifecycleWalkKey(t), true, func(is *github.Issue) (bool, error) {
+	return b.walk(ctx, t, lifecycleWalkKey(t), true, time.Time{}, func(is *github.Issue) (bool, error) {
 		return b.scheduleIdle(ctx, cfg, t, is)
 	})
 }
@@ -148,7 +150,7 @@ func (b *Backfiller) LifecycleWalk(ctx context.Context, t rules.Target) (Backfil
 // walk applies each to t's open issues (oldest first) from the checkpoint under key, one
 // checkpoint per page; true from each counts the issue as changed and paces the walk.
 // lifecycle says whether each schedules idle timers (remembered in the checkpoint).
-func (b *Backfiller) walk(ctx context.Context, t rules.Target, key string, lifecycle bool, each func(*github.Issue) (bool, error)) (BackfillProgress, error) {
+func (b *Backfiller) walk(ctx context.Context, t rules.Target, key string, lifecycle bool, since time.Time, each func(*github.Issue) (bool, error)) (BackfillProgress, error) {
 	log := b.Logger
 	if log == nil {
 		log = zap.NewNop()
@@ -166,6 +168,9 @@ func (b *Backfiller) walk(ctx context.Context, t rules.Target, key string, lifec
 	}
 	if cp.Started.IsZero() {
 		cp.Started, cp.Lifecycle = b.now().UTC(), lifecycle
+		if !since.IsZero() && since.Before(cp.Started) {
+			cp.Started = since.UTC()
+		}
 	}
 	cp.Lifecycle = cp.Lifecycle && lifecycle // resumed without it: some pages lack the timers
 	for !cp.Done {

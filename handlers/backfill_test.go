@@ -56,14 +56,14 @@ func TestBackfillWalksOnceAndResumes(t *testing.T) {
 	b := &handlers.Backfiller{Source: src, Config: handlers.StaticConfig(rules.DefaultConfig()), Store: q, Executor: exec,
 		Pace: time.Millisecond, Progress: func(p handlers.BackfillProgress) { progress = append(progress, p) }}
 	target := rules.Target{InstallationID: 3, RepoID: 9, Owner: "octo", Name: "rocket"}
-	if _, err := b.Backfill(ctx, target); err == nil {
+	if _, err := b.Backfill(ctx, target, time.Time{}); err == nil {
 		t.Fatal("the interrupted walk reported no error")
 	}
-	got, err := b.Backfill(ctx, target)
+	got, err := b.Backfill(ctx, target, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Backfill(ctx, target); err != nil { // done: not walked again
+	if _, err := b.Backfill(ctx, target, time.Time{}); err != nil { // done: not walked again
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]int{1, 2, 2, 3}, src.asked); diff != "" {
@@ -100,7 +100,7 @@ func TestBackfillOffInTheConfiguration(t *testing.T) {
 	cfg.Backfill = false
 	src := &pagedIssues{pages: [][]*github.Issue{{openIssue(1, 0)}}}
 	b := &handlers.Backfiller{Source: src, Config: handlers.StaticConfig(cfg), Store: q, Executor: &fakeExecutor{}}
-	got, err := b.Backfill(context.Background(), rules.Target{InstallationID: 3, RepoID: 9, Owner: "octo", Name: "rocket"})
+	got, err := b.Backfill(context.Background(), rules.Target{InstallationID: 3, RepoID: 9, Owner: "octo", Name: "rocket"}, time.Time{})
 	if err != nil || !got.Disabled || len(src.asked) != 0 {
 		t.Fatalf("progress %+v, %v, pages listed %v; want disabled and nothing listed", got, err, src.asked)
 	}
@@ -139,7 +139,7 @@ func TestBackfillSchedulesTheLifecycleTimers(t *testing.T) {
 	timers := &timersCaught{}
 	b := &handlers.Backfiller{Source: src, Config: handlers.StaticConfig(lifecycleOn()), Store: q, Executor: &fakeExecutor{}, Timers: timers}
 	target := rules.Target{InstallationID: 3, RepoID: 9, Owner: "octo", Name: "rocket"}
-	got, err := b.Backfill(ctx, target)
+	got, err := b.Backfill(ctx, target, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestLifecycleWalkWhenTheLifecycleIsTurnedOnLater(t *testing.T) {
 	timers := &timersCaught{}
 	off := &pagedIssues{pages: [][]*github.Issue{{idleIssue(1, t0)}, {idleIssue(2, t0)}}}
 	b := &handlers.Backfiller{Source: off, Config: handlers.StaticConfig(rules.DefaultConfig()), Store: q, Executor: &fakeExecutor{}, Timers: timers}
-	if p, err := b.Backfill(ctx, target); err != nil || p.Lifecycle {
+	if p, err := b.Backfill(ctx, target, time.Time{}); err != nil || p.Lifecycle {
 		t.Fatalf("backfill with the lifecycle off: %+v, %v", p, err)
 	}
 	if p, err := b.LifecycleWalk(ctx, target); err != nil || !p.Disabled || len(timers.checks) != 0 {
@@ -270,5 +270,25 @@ func TestTheWalksTimerMakesAnOldIssueStale(t *testing.T) {
 				t.Errorf("after the check (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// The walk at installation stops at the issues opened since the App got the repository: those
+// come as events of their own, and walking them too would race their events and write twice.
+func TestBackfillLeavesIssuesOpenedSinceTheInstallationToTheirEvents(t *testing.T) {
+	q, _ := queuetest.Queue(t, queue.Config{Partitions: 1})
+	installed := time.Now().Add(-time.Hour)
+	before, after := openIssue(1, 0), openIssue(2, 0)
+	before.CreatedAt = &github.Timestamp{Time: installed.Add(-time.Minute)}
+	after.CreatedAt = &github.Timestamp{Time: installed.Add(time.Minute)}
+	exec := &fakeExecutor{}
+	b := &handlers.Backfiller{Source: &pagedIssues{pages: [][]*github.Issue{{before, after}}},
+		Config: handlers.StaticConfig(rules.DefaultConfig()), Store: q, Executor: exec}
+	got, err := b.Backfill(context.Background(), rules.Target{InstallationID: 3, RepoID: 9, Owner: "octo", Name: "rocket"}, installed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Issues != 1 || len(exec.calls) != 1 {
+		t.Fatalf("walked %d issues, %d executions; want only the issue opened before the installation", got.Issues, len(exec.calls))
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-github/v60/github"
@@ -148,7 +149,7 @@ func TestInstallationRunsTheLifecycleWalkAfterTheBackfill(t *testing.T) {
 	var order []string
 	w, err := handlers.NewWorker(handlers.WorkerConfig{Executor: &fakeExecutor{}, Config: handlers.StaticConfig(rules.DefaultConfig()),
 		Store: q, Installer: rec,
-		Backfill: func(_ context.Context, t rules.Target) (handlers.BackfillProgress, error) {
+		Backfill: func(_ context.Context, t rules.Target, _ time.Time) (handlers.BackfillProgress, error) {
 			order = append(order, "backfill "+t.FullName())
 			return handlers.BackfillProgress{}, nil
 		},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/go-github/v60/github"
 
@@ -31,20 +32,22 @@ type UnitQueue interface {
 type installUnit struct {
 	InstallationID int64  `json:"installation_id"`
 	FullName       string `json:"full_name"` // owner/name
+	// Since is when the App got the repository: the issues opened since come as events.
+	Since time.Time `json:"since,omitzero"`
 }
 
 // installRepositories prepares the repositories of an installation event: one queued unit each
 // when a UnitQueue is set, else in a row. A unit's id is derived from the event's, so the
 // event, retried after some units were stored, stores each unit once.
-func (w *Worker) installRepositories(ctx context.Context, m queue.Message, installationID int64, repos []*github.Repository) error {
+func (w *Worker) installRepositories(ctx context.Context, m queue.Message, installationID int64, repos []*github.Repository, since time.Time) error {
 	for _, r := range repos {
 		if w.cfg.Units == nil {
-			if err := w.installRepository(ctx, m, installationID, r.GetID(), r.GetFullName()); err != nil {
+			if err := w.installRepository(ctx, m, installationID, r.GetID(), r.GetFullName(), since); err != nil {
 				return err
 			}
 			continue
 		}
-		body, err := json.Marshal(installUnit{InstallationID: installationID, FullName: r.GetFullName()})
+		body, err := json.Marshal(installUnit{InstallationID: installationID, FullName: r.GetFullName(), Since: since})
 		if err != nil {
 			return err
 		}
@@ -66,12 +69,12 @@ func (w *Worker) handleUnit(ctx context.Context, m queue.Message) error {
 	if w.cfg.Installer == nil {
 		return nil
 	}
-	return w.installRepository(ctx, m, u.InstallationID, m.RepoID, u.FullName)
+	return w.installRepository(ctx, m, u.InstallationID, m.RepoID, u.FullName, u.Since)
 }
 
 // installRepository creates the labels the repository's configuration names, and records those
 // it created in the repository's audit trail.
-func (w *Worker) installRepository(ctx context.Context, m queue.Message, installationID, repoID int64, full string) error {
+func (w *Worker) installRepository(ctx context.Context, m queue.Message, installationID, repoID int64, full string, since time.Time) error {
 	owner, name, _ := strings.Cut(full, "/")
 	created, err := w.cfg.Installer.Installed(ctx, installationID, owner, name)
 	if aerr := w.auditLabels(ctx, m, repoID, full, RuleInstallation, "the App was installed on the repository; its configuration names these labels", created); aerr != nil && err == nil {
@@ -82,7 +85,7 @@ func (w *Worker) installRepository(ctx context.Context, m queue.Message, install
 	}
 	t := rules.Target{InstallationID: installationID, RepoID: repoID, Owner: owner, Name: name}
 	if w.cfg.Backfill != nil {
-		if _, err := w.cfg.Backfill(ctx, t); err != nil {
+		if _, err := w.cfg.Backfill(ctx, t, since); err != nil {
 			return fmt.Errorf("backfill %s: %w", full, err)
 		}
 	}

@@ -81,7 +81,7 @@ type WorkerConfig struct {
 	ConfigWatcher ConfigWatcher
 	// Backfill, when set, walks a newly installed repository's open issues once (after the
 	// Installer): Backfiller.Backfill.
-	Backfill func(ctx context.Context, t rules.Target) (BackfillProgress, error)
+	Backfill func(ctx context.Context, t rules.Target, since time.Time) (BackfillProgress, error)
 	// LifecycleWalk, when set, schedules the lifecycle's idle timers of a repository's open
 	// issues once its lifecycle is on (after the backfill, and after a push that changed the
 	// configuration): Backfiller.LifecycleWalk.
@@ -355,6 +355,7 @@ func (w *Worker) housekeeping(ctx context.Context, m queue.Message, payload any)
 	}
 	var install []*github.Repository
 	var installationID int64
+	var since time.Time // when the App got the repositories: their issues opened since come as events
 	audit := func(repoID int64, full, rule, reason string, created []string) error {
 		return w.auditLabels(ctx, m, repoID, full, rule, reason, created)
 	}
@@ -363,10 +364,13 @@ func (w *Worker) housekeeping(ctx context.Context, m queue.Message, payload any)
 		w.permissionsAccepted(ev)
 		if a := ev.GetAction(); a == "created" || a == "new_permissions_accepted" || a == "unsuspend" {
 			install, installationID = ev.Repositories, ev.GetInstallation().GetID()
+			if a == "created" {
+				since = ev.GetInstallation().GetCreatedAt().Time
+			}
 		}
 	case *github.InstallationRepositoriesEvent:
 		if ev.GetAction() == "added" {
-			install, installationID = ev.RepositoriesAdded, ev.GetInstallation().GetID()
+			install, installationID, since = ev.RepositoriesAdded, ev.GetInstallation().GetID(), m.Stored
 		}
 	case *github.PushEvent:
 		if w.cfg.ConfigWatcher == nil {
@@ -405,7 +409,7 @@ func (w *Worker) housekeeping(ctx context.Context, m queue.Message, payload any)
 	if w.cfg.Installer == nil {
 		return nil
 	}
-	return w.installRepositories(ctx, m, installationID, install)
+	return w.installRepositories(ctx, m, installationID, install, since)
 }
 
 // auditLabels records in the repository's trail the labels the bot created in it.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/alecthomas/kong"
 	"github.com/google/go-github/v60/github"
@@ -104,7 +105,7 @@ func (c *backfillCmd) Run(ctx context.Context, kctx *kong.Context, o streams) er
 		bar.update(fmt.Sprintf("%s: page %d: %d open issues looked at, %d %s", p.Repo, p.Pages, p.Issues, p.Changed, verb))
 	}
 	t := rules.Target{InstallationID: inst.GetID(), RepoID: repo.GetID(), Owner: owner, Name: name}
-	p, err := b.Backfill(ctx, t)
+	p, err := b.Backfill(ctx, t, time.Time{})
 	bar.done()
 	if err != nil {
 		return withExit(1, err)
