@@ -113,12 +113,12 @@ type Consumer struct {
 	stopped chan struct{} // closed by Stop: take nothing new
 	order   *ordering
 
-	hardCtx    context.Context // cancelled when Stop's grace runs out: interrupts handlers
-	hardCancel context.CancelFunc
-	iters      []jetstream.MessagesContext
-	wg         sync.WaitGroup // the partitions' loops and the issues' runners
-	kept       chan struct{}  // closed when keepAlive has returned
-	stopOnce   sync.Once
+	hardCtx       context.Context // cancelled when Stop's grace runs out: interrupts handlers
+	hardCancel    context.CancelFunc
+	iters         []jetstream.MessagesContext
+	wg            sync.WaitGroup // the partitions' loops and the issues' runners
+	stopKeepAlive func()         // stops keepAlive and waits for it
+	stopOnce      sync.Once
 }
 
 // Consume starts taking events from the partitions, in order per issue.
@@ -167,8 +167,7 @@ func (q *Queue) Consume(ctx context.Context, h Handler, opts ConsumeOptions) (*C
 		c.wg.Wait()
 		return nil, fmt.Errorf("consume %s: %w", name, err)
 	}
-	c.kept = make(chan struct{})
-	go c.keepAlive()
+	c.stopKeepAlive = sync.OnceFunc(c.keepAlive()) // Stop may be called again
 	return c, nil
 }
 
@@ -198,7 +197,7 @@ func (c *Consumer) Stop(ctx context.Context) error {
 	}
 	c.hardCancel()
 	<-done
-	<-c.kept
+	c.stopKeepAlive()
 	return err
 }
 
@@ -326,15 +325,12 @@ func (c *Consumer) done(o Outcome) {
 // AckWait can then be short (a killed worker's events go to another that soon), as long as
 // this process lives. An event is renewed once a third of AckWait has passed since JetStream
 // last heard of it, so the events handled quickly (most) cost no message.
-func (c *Consumer) keepAlive() {
-	defer close(c.kept)
+func (c *Consumer) keepAlive() (stop func()) {
 	wait := c.q.cfg.AckWait
-	stop := KeepAlive(wait/6, func() []jetstream.Msg {
+	return KeepAlive(wait/6, func() []jetstream.Msg {
 		now := time.Now()
 		return c.order.due(now.Add(-wait/3), now)
 	})
-	<-c.hardCtx.Done()
-	stop()
 }
 
 // Backoff is the delay before retry attempt+1 after a transient failure: 1s, 2s, 4s, ... 5m.
