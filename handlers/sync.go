@@ -114,11 +114,7 @@ func (w *Worker) handleSyncUnit(ctx context.Context, m queue.Message) error {
 func (w *Worker) syncRepository(ctx context.Context, m queue.Message, u syncUnit, repoID int64) error {
 	owner, name, _ := strings.Cut(u.FullName, "/")
 	if u.Labels && w.cfg.Installer != nil {
-		created, err := w.cfg.Installer.Installed(ctx, u.InstallationID, owner, name)
-		if aerr := w.auditLabels(ctx, m, repoID, u.FullName, RuleConfiguration, "the organisation's defaults changed; the configuration names these labels", created); aerr != nil && err == nil {
-			err = aerr
-		}
-		if err != nil {
+		if err := w.syncLabels(ctx, m, u.InstallationID, repoID, u.FullName, RuleConfiguration, "the organisation's defaults changed; the configuration names these labels"); err != nil {
 			return fmt.Errorf("labels of %s after a change of the organisation's defaults: %w", u.FullName, err)
 		}
 	}

@@ -72,15 +72,22 @@ func (w *Worker) handleUnit(ctx context.Context, m queue.Message) error {
 	return w.installRepository(ctx, m, u.InstallationID, m.RepoID, u.FullName, u.Since)
 }
 
+// syncLabels creates or updates the labels the configuration of repository full names, and
+// records those it created in the repository's audit trail under rule, for reason.
+func (w *Worker) syncLabels(ctx context.Context, m queue.Message, installationID, repoID int64, full, rule, reason string) error {
+	owner, name, _ := strings.Cut(full, "/")
+	created, err := w.cfg.Installer.Installed(ctx, installationID, owner, name)
+	if aerr := w.auditLabels(ctx, m, repoID, full, rule, reason, created); aerr != nil && err == nil {
+		err = aerr
+	}
+	return err
+}
+
 // installRepository creates the labels the repository's configuration names, and records those
 // it created in the repository's audit trail.
 func (w *Worker) installRepository(ctx context.Context, m queue.Message, installationID, repoID int64, full string, since time.Time) error {
 	owner, name, _ := strings.Cut(full, "/")
-	created, err := w.cfg.Installer.Installed(ctx, installationID, owner, name)
-	if aerr := w.auditLabels(ctx, m, repoID, full, RuleInstallation, "the App was installed on the repository; its configuration names these labels", created); aerr != nil && err == nil {
-		err = aerr
-	}
-	if err != nil {
+	if err := w.syncLabels(ctx, m, installationID, repoID, full, RuleInstallation, "the App was installed on the repository; its configuration names these labels"); err != nil {
 		return fmt.Errorf("prepare %s: %w", full, err)
 	}
 	t := rules.Target{InstallationID: installationID, RepoID: repoID, Owner: owner, Name: name}
