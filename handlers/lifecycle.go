@@ -81,13 +81,12 @@ func (l *LifecycleChecker) Check(ctx context.Context, c UntriagedCheck) (time.Ti
 	actions, out, next := rules.LifecycleCheck(cfg, mem, is, now)
 	if len(actions) > 0 {
 		results, execErr := l.Executor.Execute(ctx, t, actions)
-		var auditErr error
+		records := make([]any, len(results))
 		for i, r := range results {
 			rec := AuditRecord{Time: now.UTC(), DeliveryID: t.DeliveryID, Event: "timer", Repo: c.Repo, Number: c.Number, Result: r}
-			if err := l.Store.Audit(ctx, c.RepoID, c.Number, rec.withAuditID(i)); err != nil {
-				auditErr = err
-			}
+			records[i] = rec.withAuditID(i)
 		}
+		auditErr := storeAudit(ctx, l.Store, c.RepoID, c.Number, records)
 		if execErr != nil {
 			return time.Time{}, fmt.Errorf("lifecycle of %s#%d: %w", c.Repo, c.Number, execErr)
 		}

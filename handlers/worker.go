@@ -297,12 +297,17 @@ func (w *Worker) audit(ctx context.Context, log *zap.Logger, m queue.Message, t 
 		rec := AuditRecord{Time: w.cfg.Now().UTC(), DeliveryID: m.DeliveryID, Event: m.Event, Repo: t.FullName(), Number: t.Number, Result: r}
 		records = append(records, rec.withAuditID(i))
 	}
-	if b, ok := w.cfg.Store.(BatchAuditor); ok && len(records) > 1 {
-		return b.AuditBatch(ctx, t.RepoID, t.Number, records)
+	return storeAudit(ctx, w.cfg.Store, t.RepoID, t.Number, records)
+}
+
+// storeAudit appends an issue's audit records, in one batch where the store can.
+func storeAudit(ctx context.Context, store Store, repoID int64, number int, records []any) error {
+	if b, ok := store.(BatchAuditor); ok && len(records) > 1 {
+		return b.AuditBatch(ctx, repoID, number, records)
 	}
 	var errs []error
 	for _, rec := range records {
-		if err := w.cfg.Store.Audit(ctx, t.RepoID, t.Number, rec); err != nil {
+		if err := store.Audit(ctx, repoID, number, rec); err != nil {
 			errs = append(errs, err)
 		}
 	}
