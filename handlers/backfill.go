@@ -151,11 +151,7 @@ func (b *Backfiller) LifecycleWalk(ctx context.Context, t rules.Target) (Backfil
 // checkpoint per page; true from each counts the issue as changed and paces the walk.
 // lifecycle says whether each schedules idle timers (remembered in the checkpoint).
 func (b *Backfiller) walk(ctx context.Context, t rules.Target, key string, lifecycle bool, since time.Time, each func(*github.Issue) (bool, error)) (BackfillProgress, error) {
-	log := b.Logger
-	if log == nil {
-		log = zap.NewNop()
-	}
-	log = log.With(zap.String(LogKeyRepo, t.FullName()), zap.Int64(LogKeyInstallationID, t.InstallationID))
+	log := b.log().With(zap.String(LogKeyRepo, t.FullName()), zap.Int64(LogKeyInstallationID, t.InstallationID))
 	prog := BackfillProgress{Repo: t.FullName()}
 	var cp backfillCheckpoint
 	rev, err := b.Store.LoadMemory(ctx, key, &cp)
@@ -245,36 +241,25 @@ func (b *Backfiller) scheduleIdle(ctx context.Context, cfg rules.Config, t rules
 	at = at.UTC()
 	t.Number = is.GetNumber()
 	key := queue.IssueKey(t.RepoID, t.Number)
-	for range walkMemoryAttempts {
-		var mem rules.Memory
-		rev, err := b.Store.LoadMemory(ctx, key, &mem)
-		if err != nil {
-			return false, err
-		}
+	// An event of the issue handled meanwhile makes it look again.
+	wrote, err := updateMemory(ctx, b.Store, key, func(mem *rules.Memory, _ uint64) bool {
 		if !at.After(mem.LastActivity) {
-			return false, nil // the bot saw this activity or a later one: its timer stands
+			return false // the bot saw this activity or a later one: its timer stands
 		}
 		mem.LastActivity = at
-		err = b.Store.StoreMemory(ctx, key, mem, rev)
-		if errors.Is(err, queue.ErrConflict) {
-			continue // an event of the issue was handled meanwhile: look again
-		}
-		if err != nil {
-			return false, err
-		}
-		c := UntriagedCheck{Kind: LifecycleKind, DeliveryID: fmt.Sprintf("walk-%d-%d", t.RepoID, t.Number), InstallationID: t.InstallationID,
-			RepoID: t.RepoID, Repo: t.FullName(), Number: t.Number, Title: is.GetTitle(), URL: is.GetHTMLURL(),
-			OpenedAt: at, DueAt: cfg.Lifecycle.FirstDue(at)}
-		if err := b.Timers.Schedule(ctx, c); err != nil {
-			return false, fmt.Errorf("schedule the lifecycle check of %s#%d: %w", t.FullName(), t.Number, err)
-		}
-		return true, nil
+		return true
+	})
+	if err != nil || !wrote {
+		return false, err
 	}
-	return false, fmt.Errorf("memory of %s#%d keeps changing: %w", t.FullName(), t.Number, queue.ErrConflict)
+	c := UntriagedCheck{Kind: LifecycleKind, DeliveryID: fmt.Sprintf("walk-%d-%d", t.RepoID, t.Number), InstallationID: t.InstallationID,
+		RepoID: t.RepoID, Repo: t.FullName(), Number: t.Number, Title: is.GetTitle(), URL: is.GetHTMLURL(),
+		OpenedAt: at, DueAt: cfg.Lifecycle.FirstDue(at)}
+	if err := b.Timers.Schedule(ctx, c); err != nil {
+		return false, fmt.Errorf("schedule the lifecycle check of %s#%d: %w", t.FullName(), t.Number, err)
+	}
+	return true, nil
 }
-
-// walkMemoryAttempts bounds the writes of an issue's last activity during a walk.
-const walkMemoryAttempts = 5
 
 func (b *Backfiller) now() time.Time {
 	if b.Now != nil {
@@ -302,18 +287,21 @@ func (b *Backfiller) issue(ctx context.Context, cfg rules.Config, t rules.Target
 	}
 	for _, r := range results {
 		rec := AuditRecord{Time: b.now().UTC(), Event: "backfill", Repo: t.FullName(), Number: t.Number, Result: r}
-		if err := b.Store.Audit(ctx, t.RepoID, t.Number, rec); err != nil && b.Logger != nil {
-			b.Logger.Warn("audit record lost", zap.Error(err))
+		if err := b.Store.Audit(ctx, t.RepoID, t.Number, rec); err != nil {
+			b.log().Warn("audit record lost", zap.Error(err))
 		}
 	}
 	if t.RepoID == 0 {
 		return true, nil // no memory key without the repository's id
 	}
-	mem = out.Memory.Posted(results)
-	if err := b.Store.StoreMemory(ctx, key, mem, rev); err != nil && !errors.Is(err, queue.ErrConflict) {
-		return true, err
+	// An event of the issue handled meanwhile changed its memory: what the walk changed is put
+	// on top, as an event's changes are.
+	return true, storeRebased(ctx, b.Store, b.log(), key, mem, out.Memory.Posted(results), rev)
+}
+
+func (b *Backfiller) log() *zap.Logger {
+	if b.Logger == nil {
+		return zap.NewNop()
 	}
-	// On a conflict an event of the issue was handled meanwhile: its memory stands, and the
-	// labels are on the issue either way.
-	return true, nil
+	return b.Logger
 }

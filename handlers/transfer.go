@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"reflect"
 
@@ -41,19 +40,13 @@ func (w *Worker) transferred(ctx context.Context, m queue.Message, action string
 	key := queue.IssueKey(to.NewRepository.ID, to.NewIssue.Number)
 	// Unlike the repository's memory, a conflict that outlasts the attempts retries the event:
 	// the transfer has no side effect to repeat, and what the issue was must not be lost.
-	for range memoryAttempts {
-		var cur rules.Memory
-		rev, err := w.cfg.Store.LoadMemory(ctx, key, &cur)
-		if err != nil {
-			return err
+	_, err := updateMemory(ctx, w.cfg.Store, key, func(cur *rules.Memory, rev uint64) bool {
+		next := mem.Transferred(*cur)
+		if rev != 0 && reflect.DeepEqual(next, *cur) {
+			return false
 		}
-		next := mem.Transferred(cur)
-		if rev != 0 && reflect.DeepEqual(next, cur) {
-			return nil
-		}
-		if err := w.cfg.Store.StoreMemory(ctx, key, next, rev); !errors.Is(err, queue.ErrConflict) {
-			return err
-		}
-	}
-	return fmt.Errorf("store memory %s: still changing after %d attempts: %w", key, memoryAttempts, queue.ErrConflict)
+		*cur = next
+		return true
+	})
+	return err
 }

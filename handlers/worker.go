@@ -349,6 +349,27 @@ func storeRebased[M interface{ Rebase(before, current M) M }](ctx context.Contex
 	return nil
 }
 
+// updateMemory loads the record at key, lets change edit it (false: nothing to write), and
+// stores it unless it changed meanwhile, then tries again, at most memoryAttempts times. It
+// reports whether it wrote; a record that keeps changing is an error wrapping
+// queue.ErrConflict.
+func updateMemory[M any](ctx context.Context, store Store, key string, change func(cur *M, rev uint64) bool) (bool, error) {
+	for range memoryAttempts {
+		var cur M
+		rev, err := store.LoadMemory(ctx, key, &cur)
+		if err != nil {
+			return false, err
+		}
+		if !change(&cur, rev) {
+			return false, nil
+		}
+		if err := store.StoreMemory(ctx, key, cur, rev); !errors.Is(err, queue.ErrConflict) {
+			return err == nil, err
+		}
+	}
+	return false, fmt.Errorf("store memory %s: still changing after %d attempts: %w", key, memoryAttempts, queue.ErrConflict)
+}
+
 // memoryAttempts bounds the writes of one event's changes to a memory record.
 const memoryAttempts = 20
 
