@@ -79,9 +79,11 @@ func (g *writeGate) waitHeld(t *testing.T, what string, cond func(int) bool) {
 	}
 }
 
-func (g *writeGate) openUp() {
+func (g *writeGate) openUp() { g.setOpen(true) }
+
+func (g *writeGate) setOpen(open bool) {
 	g.mu.Lock()
-	g.open = true
+	g.open = open
 	g.mu.Unlock()
 }
 

@@ -40,13 +40,11 @@ func TestRestartedWorkerTakesOverAKilledWorkersEventsOnExternalNATS(t *testing.T
 	if _, err := fake.InstallApp("octo-org", repo); err != nil {
 		t.Fatal(err)
 	}
-	// The repository's backfill too, or it would label the issues opened below itself.
+	// The installation's last step is the repository's backfill: once it is done, its writes are.
 	first.waitLog("the repository's backfill", func(m map[string]any) bool {
 		return m["msg"] == "walk of the open issues done" && m["walk"] == "backfill"
 	})
-	gate.mu.Lock()
-	gate.open = false
-	gate.mu.Unlock()
+	gate.setOpen(false)
 
 	// Few issues: GitHub's writes are paced per installation (two per issue here).
 	const issues = 4
