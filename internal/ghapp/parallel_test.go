@@ -3,6 +3,7 @@ package ghapp
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,21 +14,41 @@ import (
 // A cold event's independent reads are asked at once, not one after another (each took
 // GitHub's latency, hundreds of milliseconds: a cold installation's first event made about
 // eleven requests in a row): the two configuration layers together, then the code of conduct's
-// places in rounds. Each request waits a while for company; the test records how many were in
-// flight together.
+// places in rounds. Each request waits (up to 5 s) until as many requests as its round holds
+// have been in flight together; the test records how many were.
 func TestColdReadsAreAskedAtOnce(t *testing.T) {
 	g := newGHServer(t)
 	var mu sync.Mutex
 	inFlight, most := 0, 0
+	// round is how many requests are asked together with r: the two configuration layers; the
+	// repository's profile alone; its three folders; the owner's .github profile and folders.
+	round := func(r *http.Request) int {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/triagebot.yml"):
+			return 2
+		case r.PathValue("repo") == OrgConfigRepo:
+			return 4
+		case strings.HasSuffix(r.URL.Path, "/community/profile"):
+			return 1
+		default:
+			return 3
+		}
+	}
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		inFlight++
 		most = max(most, inFlight)
 		mu.Unlock()
-		// Company arrives within 200 ms if the caller asks at once.
-		select {
-		case <-time.After(200 * time.Millisecond):
-		case <-r.Context().Done():
+		// Asked one after another, the round never completes: each waits out the deadline.
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			mu.Lock()
+			complete := most >= round(r)
+			mu.Unlock()
+			if complete || time.Now().After(deadline) || r.Context().Err() != nil {
+				break
+			}
+			time.Sleep(time.Millisecond) // polling, bounded by the deadline
 		}
 		mu.Lock()
 		inFlight--
