@@ -33,7 +33,7 @@ func runGHFake(ctx context.Context, c config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fakeSrv := &http.Server{Handler: fake, ReadHeaderTimeout: 10 * time.Second}
+	fakeSrv := &http.Server{Handler: fake, ReadHeaderTimeout: 10 * time.Second, ConnState: fake.ConnState}
 	served := make(chan error, 1)
 	go func() { served <- fakeSrv.Serve(ln) }()
 	defer func() {
@@ -84,6 +84,7 @@ func runGHFake(ctx context.Context, c config, stdout io.Writer) error {
 	defer bot.stop()
 
 	fake.ResetRequests()
+	conns := fake.Connections()
 	res := send(ctx, c, "http://"+bot.addr+"/webhook", bodies)
 	res.print(stdout, c)
 
@@ -125,6 +126,7 @@ func runGHFake(ctx context.Context, c config, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "delivery → label at GitHub: %d of %d issues, %s (GitHub answering in %s)\n",
 		len(effects), len(firstSent), formatPercentiles(percentiles(lat)), c.latency)
+	fmt.Fprintf(stdout, "GitHub: %d requests on %d new connections while measured\n", len(fake.Requests()), fake.Connections()-conns)
 	if missing := len(firstSent) - len(effects); missing > 0 {
 		fmt.Fprintf(stdout, "missing: %d issues got no label within -settle %s\n", missing, c.settle)
 	}

@@ -40,3 +40,37 @@ func TestGitHubConnectionsAreReused(t *testing.T) {
 		t.Errorf("%d connections for %d writes, want them reused (at most 24)", conns, writes)
 	}
 }
+
+// The same across many installations at once: their events are handled concurrently, so the
+// idle pool must keep a connection per concurrent request. The transport that counts requests
+// for /metrics once replaced the pooled one with Go's default (2 idle connections per host),
+// and every burst past two requests dialled again (8,956 connections for 19,964 requests in
+// the load tool's -ghfake run).
+func TestGitHubConnectionsAreReusedAcrossInstallations(t *testing.T) {
+	const installations, issues = 40, 3
+	var fake []ghfake.Option
+	for i := range installations {
+		fake = append(fake, ghfake.WithInstallation(int64(100+i), fmt.Sprintf("org-%d", i), fmt.Sprintf("org-%d/repo", i)))
+	}
+	l, _ := startLocalT(t, localConfig{Fake: fake})
+	settle(t, l)
+	for round := range issues {
+		for i := range installations {
+			if _, err := l.Fake.OpenIssue(fmt.Sprintf("org-%d/repo", i), "octocat", fmt.Sprintf("issue %d", round), "body"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	before, reqs := l.Fake.Connections(), len(l.Fake.Requests())
+	settle(t, l)
+	conns, reqs := l.Fake.Connections()-before, len(l.Fake.Requests())-reqs
+	t.Logf("%d requests, %d new connections accepted by the in-memory GitHub", reqs, conns)
+	if reqs < installations*issues {
+		t.Fatalf("%d requests, want at least one per issue", reqs)
+	}
+	// At most one event per installation is handled at a time, each making one request at a
+	// time (its look-ups in parallel: a few): the pool needs about that many connections.
+	if limit := installations * 4; conns > int64(limit) {
+		t.Errorf("%d new connections for %d requests, want them reused (at most %d)", conns, reqs, limit)
+	}
+}

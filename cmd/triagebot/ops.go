@@ -32,7 +32,7 @@ func buildInfo() ops.BuildInfo {
 func (o startOptions) observed(s settings, om *ops.Metrics) startOptions {
 	base := o.transport
 	if base == nil {
-		base = http.DefaultTransport.(*http.Transport).Clone()
+		base = ghapp.NewTransport()
 	}
 	o.transport = om.Transport(s.GitHubURL, base)
 	o.ghapp = slices.Concat(o.ghapp, []ghapp.Option{ghapp.WithLimitObserver(func(e ghapp.LimitEvent) {

@@ -30,8 +30,8 @@ type Config struct {
 	// default) or, for GitHub Enterprise Server, https://HOST/api/v3/.
 	BaseURL string
 	Logger  *zap.Logger // default: no logging
-	// Transport is the one base transport every client shares (connection reuse); default a
-	// clone of http.DefaultTransport keeping 64 idle connections per host. Every answer's body
+	// Transport is the one base transport every client shares (connection reuse); default
+	// NewTransport(), which a wrapper given here should wrap too. Every answer's body
 	// is read to its end when closed, so connections are reused whatever the transport.
 	Transport http.RoundTripper
 }
@@ -195,7 +195,7 @@ func New(cfg Config, opts ...Option) (*App, error) {
 		a.log = zap.NewNop()
 	}
 	if a.base == nil {
-		a.base = defaultTransport()
+		a.base = NewTransport()
 	}
 	a.base = drainBody{next: a.base}
 	for _, opt := range opts {

@@ -43,9 +43,11 @@ func (b *drainOnClose) Close() error {
 	return b.ReadCloser.Close()
 }
 
-// defaultTransport is the shared transport when the caller gives none: Go's defaults, with an
-// idle pool sized for the workers' concurrency.
-func defaultTransport() *http.Transport {
+// NewTransport is the transport to share for GitHub when the App is given none, and the one to
+// wrap when a caller wraps it (to count requests, say): Go's defaults, with an idle pool sized
+// for the workers' concurrency. A wrapper around http.DefaultTransport instead keeps 2 idle
+// connections per host, and every burst past two requests dials again.
+func NewTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = idleConnsPerHost
 	t.MaxIdleConns = 4 * idleConnsPerHost
