@@ -138,6 +138,7 @@ func WithBotLogin(login string) Option {
 type App struct {
 	appID     int64
 	key       *rsa.PrivateKey
+	jwt       *reusedJWT // signs the App's JWTs for every AppsTransport
 	baseURL   *url.URL
 	apiRoot   string // baseURL without its trailing slash, as ghinstallation wants it
 	base      http.RoundTripper
@@ -206,10 +207,20 @@ func New(cfg Config, opts ...Option) (*App, error) {
 	a.limits.log = a.log
 	a.auth = newAuthGate(a.limits.clock, a.log, a.authFirst, a.authMax)
 	a.installations = lru.New[int64, installClient](a.cacheSize)
-	atr := ghinstallation.NewAppsTransportFromPrivateKey(a.base, a.appID, a.key)
-	atr.BaseURL = a.apiRoot
+	a.jwt = newReusedJWT(a.key)
+	atr := a.appsTransport(a.base)
 	a.appClient = a.client(&rateLimitTransport{next: atr, lim: newLimiter(&a.limits, 0)})
 	return a, nil
+}
+
+// appsTransport authenticates as the App (a JWT, signed by the App's one reusedJWT) over rt.
+func (a *App) appsTransport(rt http.RoundTripper) *ghinstallation.AppsTransport {
+	atr, err := ghinstallation.NewAppsTransportWithOptions(rt, a.appID, ghinstallation.WithSigner(a.jwt))
+	if err != nil {
+		panic(err) // only without a signer
+	}
+	atr.BaseURL = a.apiRoot
+	return atr
 }
 
 // parseBaseURL accepts https://api.github.com/ and https://HOST/api/v3/ (with or without the
@@ -250,8 +261,7 @@ func (a *App) installation(id int64) installClient {
 		grant := &grant{}
 		tokens := func() http.RoundTripper {
 			// An AppsTransport per installation: ghinstallation writes to it on each token refresh.
-			atr := ghinstallation.NewAppsTransportFromPrivateKey(tokenAnswers{next: a.base, grant: grant}, a.appID, a.key)
-			atr.BaseURL = a.apiRoot
+			atr := a.appsTransport(tokenAnswers{next: a.base, grant: grant})
 			itr := ghinstallation.NewFromAppsTransport(atr, id)
 			itr.BaseURL = a.apiRoot
 			return &tagInstallation{id: id, next: itr}
