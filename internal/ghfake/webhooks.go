@@ -68,6 +68,9 @@ func (s *Server) enqueueLocked(event, action string, installationID, repositoryI
 	if repositoryID != 0 && installationID == 0 {
 		return // GitHub sends a repository's events only to Apps installed on it
 	}
+	if s.dropHooks {
+		return
+	}
 	s.queueLocked(&delivery{guid: newGUID(), event: event, action: action,
 		installationID: installationID, repositoryID: repositoryID, payload: s.payloadJSON(payload)})
 }

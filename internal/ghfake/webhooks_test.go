@@ -357,3 +357,33 @@ func TestFlushHonoursContext(t *testing.T) {
 		t.Fatal("Flush with a cancelled context returned nil while a delivery hangs")
 	}
 }
+
+// While webhooks are dropped, what happens is neither recorded nor sent; afterwards it is again.
+func TestDropWebhooks(t *testing.T) {
+	f := newHookFixture(t)
+	ctx := testCtx(t)
+	before := len(f.fake.Deliveries())
+	f.fake.DropWebhooks(true)
+	if _, err := f.fake.OpenIssue("octo/hello", "alice", "dropped", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.fake.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(f.fake.Deliveries()) - before; got != 0 {
+		t.Errorf("%d deliveries recorded while dropping, want none", got)
+	}
+	if hooks := f.recv.take(); len(hooks) != 0 {
+		t.Errorf("%d webhooks sent while dropping, want none", len(hooks))
+	}
+	f.fake.DropWebhooks(false)
+	if _, err := f.fake.OpenIssue("octo/hello", "alice", "kept", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.fake.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if hooks := f.recv.take(); len(hooks) != 1 || hooks[0].header.Get("X-GitHub-Event") != "issues" {
+		t.Errorf("after dropping: %d webhooks, want the opened issue's", len(hooks))
+	}
+}
