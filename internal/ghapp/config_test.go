@@ -64,6 +64,21 @@ func (f *files) set(key, content string) {
 }
 
 func (f *files) register(g *ghServer) {
+	// A repository exists when it is the event's (o/r) or has a file.
+	g.handle("GET /repos/{owner}/{repo}", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		repo := r.PathValue("owner") + "/" + r.PathValue("repo")
+		exists := repo == "o/r"
+		for k := range f.files {
+			exists = exists || strings.HasPrefix(k, repo+"/")
+		}
+		if !exists {
+			writeJSON(w, 404, map[string]any{"message": "Not Found"})
+			return
+		}
+		writeConditional(w, r, map[string]any{"full_name": repo})
+	})
 	g.handle("GET /repos/{owner}/{repo}/community/profile", func(w http.ResponseWriter, r *http.Request) {
 		if f.profile == "" || r.PathValue("repo") != "r" {
 			writeJSON(w, 404, map[string]any{"message": "Not Found"})

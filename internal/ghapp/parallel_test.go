@@ -21,17 +21,16 @@ func TestColdReadsAreAskedAtOnce(t *testing.T) {
 	var mu sync.Mutex
 	inFlight, most := 0, 0
 	// round is how many requests are asked together with r: the two configuration layers; the
-	// repository's profile alone; its three folders; the owner's .github profile and folders.
+	// repository's profile alone; its three folders and whether the owner has a .github
+	// repository (it has none here, so its profile and folders are not asked).
 	round := func(r *http.Request) int {
 		switch {
 		case strings.HasSuffix(r.URL.Path, "/triagebot.yml"):
 			return 2
-		case r.PathValue("repo") == OrgConfigRepo:
-			return 4
 		case strings.HasSuffix(r.URL.Path, "/community/profile"):
 			return 1
 		default:
-			return 3
+			return 4
 		}
 	}
 	notFound := func(w http.ResponseWriter, r *http.Request) {
@@ -57,6 +56,7 @@ func TestColdReadsAreAskedAtOnce(t *testing.T) {
 	}
 	g.handle("GET /repos/{owner}/{repo}/contents/{path...}", notFound)
 	g.handle("GET /repos/{owner}/{repo}/community/profile", notFound)
+	g.handle("GET /repos/{owner}/{repo}", notFound)
 	peak := func(f func()) int {
 		mu.Lock()
 		most = 0
@@ -84,7 +84,7 @@ func TestColdReadsAreAskedAtOnce(t *testing.T) {
 			}
 		}),
 	}
-	// The organisation's profile and three folders are the largest round.
+	// The repository's three folders and the owner's .github repository are the largest round.
 	if diff := cmp.Diff(map[string]int{"configuration": 2, "code of conduct": 4}, got); diff != "" {
 		t.Fatalf("requests in flight at once (-want +got):\n%s", diff)
 	}
