@@ -233,9 +233,9 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 			return err
 		}
 	}
-	out, err := rules.Evaluate(ctx, in)
+	out, err := w.evaluate(ctx, t, in, repoRev)
 	if err != nil {
-		return fmt.Errorf("evaluate rules: %w", err)
+		return err
 	}
 	results, execErr := w.cfg.Executor.Execute(ctx, t, out.Actions)
 	// Notifications are enqueued even when an action failed: the retry enqueues them again
@@ -271,14 +271,45 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	if err := w.transferred(ctx, m, action, out.Memory); err != nil {
 		return err
 	}
-	if t.RepoID != 0 && !reflect.DeepEqual(in.Repo, out.Repo) {
-		if err := storeRebased(ctx, w.cfg.Store, log, queue.RepoKey(t.RepoID), in.Repo, out.Repo, repoRev); err != nil {
-			return err
-		}
-	}
 	w.lifecycleCatchUp(ctx, log, t, cfg)
 	log.Info("event handled", zap.Int("actions", len(out.Actions)), zap.Int("attempt", m.Attempt))
 	return nil
+}
+
+// evaluate runs the rules. What they learn of the repository (an author's first issue, whom
+// the conduct rule then welcomes) is stored before any action is taken, at the revision it was
+// read: the events of a repository's other issues run at the same time, and a newcomer who
+// opened several issues at once was welcomed on each. On a conflict the rules are evaluated
+// again on the newer record; nothing has been done yet, so nothing is done twice, and a record
+// that keeps changing fails the event before its actions, to be tried again.
+func (w *Worker) evaluate(ctx context.Context, t rules.Target, in rules.Input, repoRev uint64) (rules.Outcome, error) {
+	for attempt := 0; ; attempt++ {
+		out, err := rules.Evaluate(ctx, in)
+		if err != nil {
+			return rules.Outcome{}, fmt.Errorf("evaluate rules: %w", err)
+		}
+		if t.RepoID == 0 || reflect.DeepEqual(in.Repo, out.Repo) {
+			return out, nil
+		}
+		key := queue.RepoKey(t.RepoID)
+		err = w.cfg.Store.StoreMemory(ctx, key, out.Repo, repoRev)
+		if err == nil {
+			return out, nil
+		}
+		if !errors.Is(err, queue.ErrConflict) {
+			return rules.Outcome{}, err
+		}
+		if attempt+1 >= memoryAttempts {
+			return rules.Outcome{}, fmt.Errorf("store memory %s: still changing after %d attempts: %w", key, memoryAttempts, err)
+		}
+		if err := spreadOut(ctx, attempt); err != nil {
+			return rules.Outcome{}, err
+		}
+		in.Repo = rules.RepoMemory{}
+		if repoRev, err = w.cfg.Store.LoadMemory(ctx, key, &in.Repo); err != nil {
+			return rules.Outcome{}, err
+		}
+	}
 }
 
 // BatchAuditor appends several audit records of an issue at once, waiting for them together
@@ -315,10 +346,9 @@ func storeAudit(ctx context.Context, store Store, repoID int64, number int, reco
 }
 
 // storeRebased stores what this event changed in a memory record (from before to after, read at
-// rev). Others change the record concurrently: the events of a repository's other issues its
-// repository record, the backfill walk and the lifecycle checks an issue's. On a conflict the
-// changes are rebased on the newer record and stored again, and not at all when the newer
-// record has them already. The event's actions are done by now, so a record that keeps changing
+// rev). Others change the record concurrently: the backfill walk and the lifecycle checks an
+// issue's. On a conflict the changes are rebased on the newer record and stored again, and not
+// at all when the newer record has them already. The event's actions are done by now, so a record that keeps changing
 // never makes the event run again (its actions would be posted again): what it learnt is dropped
 // with a warning instead.
 func storeRebased[M interface{ Rebase(before, current M) M }](ctx context.Context, store Store, log *zap.Logger, key string, before, after M, rev uint64) error {
@@ -332,11 +362,8 @@ func storeRebased[M interface{ Rebase(before, current M) M }](ctx context.Contex
 		if !errors.Is(err, queue.ErrConflict) {
 			return err
 		}
-		// Writers that collided would collide again in step: spread them out.
-		select {
-		case <-time.After(time.Duration(rand.Int64N(int64(attempt+1) * int64(time.Millisecond)))):
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := spreadOut(ctx, attempt); err != nil {
+			return err
 		}
 		var zero M
 		current = zero
@@ -347,6 +374,17 @@ func storeRebased[M interface{ Rebase(before, current M) M }](ctx context.Contex
 	log.Warn("memory still changing: what this event added to it is dropped, its actions stand",
 		zap.String("key", key), zap.Int("attempts", memoryAttempts))
 	return nil
+}
+
+// spreadOut waits up to attempt+1 ms, at random, before a memory write is tried again: writers
+// that collided would collide again in step.
+func spreadOut(ctx context.Context, attempt int) error {
+	select {
+	case <-time.After(time.Duration(rand.Int64N(int64(attempt+1) * int64(time.Millisecond)))):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // updateMemory loads the record at key, lets change edit it (false: nothing to write), and

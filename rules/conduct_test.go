@@ -69,6 +69,16 @@ func TestCodeOfConduct(t *testing.T) {
 	}{
 		{name: "first issue from a newcomer", give: issues(t, "opened.json", newcomer), want: []Action{triage, welcome}},
 		{name: "not their first issue", give: issues(t, "opened.json", newcomer), repo: RepoMemory{Authors: []string{"NewBie"}}, want: []Action{triage}},
+		{
+			// The event that recorded this issue as their first, tried again after a failure.
+			name: "their first issue, recorded", give: issues(t, "opened.json", newcomer),
+			repo: RepoMemory{Authors: []string{"newbie"}, FirstIssues: map[string]int{"newbie": 1}}, want: []Action{triage, welcome},
+		},
+		{
+			// Another of their issues, opened at the same time, was recorded first.
+			name: "another issue recorded first", give: issues(t, "opened.json", newcomer),
+			repo: RepoMemory{Authors: []string{"newbie"}, FirstIssues: map[string]int{"newbie": 2}}, want: []Action{triage},
+		},
 		{name: "owners are not welcomed", give: issues(t, "opened.json", nil), want: []Action{triage}},
 		{name: "welcome off", give: issues(t, "opened.json", newcomer), config: func(c *Config) { c.CodeOfConduct.WelcomeFirstTime = false }, want: []Action{triage}},
 		{name: "rule off", give: issues(t, "opened.json", newcomer), config: func(c *Config) { c.CodeOfConduct.Enabled = false }, want: []Action{triage}},

@@ -191,8 +191,17 @@ func newEval(in Input) *eval {
 func (e *eval) remember() {
 	switch {
 	case e.event == "issues" && e.action == "opened":
-		e.firstIssue = !containsFold(e.repoMem.Authors, e.author)
-		e.repoMem.Authors = addFold(e.repoMem.Authors, strings.ToLower(e.author))
+		author := strings.ToLower(e.author)
+		first, claimed := e.repoMem.FirstIssues[author]
+		// A retry of the event that recorded the author finds its own issue there.
+		e.firstIssue = !containsFold(e.repoMem.Authors, author) || (claimed && first == e.number)
+		e.repoMem.Authors = addFold(e.repoMem.Authors, author)
+		if e.firstIssue && !claimed && author != "" {
+			if e.repoMem.FirstIssues == nil {
+				e.repoMem.FirstIssues = map[string]int{}
+			}
+			e.repoMem.FirstIssues[author] = e.number
+		}
 		e.mem.OpenedLabels = append([]string(nil), e.labels...)
 		e.mem.OpenedAssignees = nil
 		for _, a := range e.issue.Assignees {

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -62,6 +63,11 @@ type Memory struct {
 // RepoMemory is the bot's memory of one repository.
 type RepoMemory struct {
 	Authors []string `json:"authors,omitempty"` // users (lower case) who opened an issue here before
+	// FirstIssues is the issue each author (lower case) opened first here, as the bot saw it:
+	// that issue's event, and only it (or its retries), welcomes them. The worker stores it
+	// before the event's actions, so the events of an author's issues opened at once agree on
+	// which was first.
+	FirstIssues map[string]int `json:"first_issues,omitempty"`
 }
 
 func (m Memory) clone() Memory {
@@ -90,7 +96,7 @@ func (m Memory) clone() Memory {
 }
 
 func (r RepoMemory) clone() RepoMemory {
-	return RepoMemory{Authors: slices.Clone(r.Authors)}
+	return RepoMemory{Authors: slices.Clone(r.Authors), FirstIssues: maps.Clone(r.FirstIssues)}
 }
 
 // containsFold reports whether list holds s, in any case.
@@ -152,18 +158,4 @@ func (m Memory) Rebase(before, current Memory) Memory {
 		}
 	}
 	return out.clone()
-}
-
-// Rebase applies what an event changed in a repository's memory (from before to after) on
-// current, the memory as another worker has since stored it. A repository's memory is shared by
-// the events of all its issues, which run in parallel; its facts only accumulate, so both
-// workers' additions are kept.
-func (r RepoMemory) Rebase(before, current RepoMemory) RepoMemory {
-	out := current.clone()
-	for _, a := range r.Authors {
-		if !containsFold(before.Authors, a) && !containsFold(out.Authors, a) {
-			out.Authors = append(out.Authors, a)
-		}
-	}
-	return out
 }
