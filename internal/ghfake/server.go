@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -338,6 +339,16 @@ func (s *Server) DropWebhooks(drop bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.dropHooks = drop
+}
+
+// ForgetDeliveries drops the deliveries made (or failed) from the log GET /app/hook/deliveries
+// lists, as if they were older than GitHub keeps them; queued ones stay. For a load tool that
+// takes the payloads to send itself: the bot's reconciler would otherwise find them all failed
+// and page through them and ask for their redelivery while being measured.
+func (s *Server) ForgetDeliveries() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deliveries = slices.DeleteFunc(s.deliveries, func(d *delivery) bool { return d.done })
 }
 
 // signalLocked wakes everything waiting for a change. Callers hold s.mu.

@@ -387,3 +387,28 @@ func TestDropWebhooks(t *testing.T) {
 		t.Errorf("after dropping: %d webhooks, want the opened issue's", len(hooks))
 	}
 }
+
+// Forgotten deliveries are no longer listed (nor found failed by a reconciler); later ones are.
+func TestForgetDeliveries(t *testing.T) {
+	f := newHookFixture(t)
+	ctx := testCtx(t)
+	if _, err := f.fake.OpenIssue("octo/hello", "alice", "forgotten", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.fake.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.fake.ForgetDeliveries()
+	if n := len(f.fake.Deliveries()); n != 0 {
+		t.Errorf("%d deliveries listed after forgetting, want none", n)
+	}
+	if _, err := f.fake.OpenIssue("octo/hello", "alice", "kept", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.fake.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := f.fake.Deliveries(); len(d) != 1 || d[0].Event != "issues" {
+		t.Errorf("deliveries after forgetting: %+v, want the later issue's", d)
+	}
+}
