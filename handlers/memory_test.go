@@ -106,24 +106,27 @@ func TestRepositoryMemoryConflictDoesNotRepeatActions(t *testing.T) {
 	}
 }
 
-// Two events of one repository by the same new author: the one that loses the race finds its
-// addition stored already and writes nothing more.
-func TestRepositoryMemoryRaceWithTheSameAdditionWritesOnce(t *testing.T) {
+// Two events of one repository by the same new author: the one that loses the claim of their
+// first issue finds it claimed, for its own issue here, and writes nothing more.
+func TestAuthorClaimRaceWithTheSameClaimWritesOnce(t *testing.T) {
 	q, _ := queuetest.Queue(t, queue.Config{Partitions: 1})
 	store := &countingStore{Queue: q, repoRacedBySame: true}
-	w, err := handlers.NewWorker(handlers.WorkerConfig{Executor: &fakeExecutor{}, Config: handlers.StaticConfig(rules.DefaultConfig()), Store: store, Logger: zap.NewNop()})
+	exec := &fakeExecutor{}
+	w, err := handlers.NewWorker(handlers.WorkerConfig{Executor: exec, Config: handlers.StaticConfig(rules.DefaultConfig()), Store: store, Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Handle(context.Background(), message(t, "issues", "issues/opened.json", "open")); err != nil {
 		t.Fatal(err)
 	}
-	var mem rules.RepoMemory
-	if _, err := q.LoadMemory(context.Background(), queue.RepoKey(186853002), &mem); err != nil {
+	var claim struct {
+		FirstIssue int `json:"first_issue"`
+	}
+	if _, err := q.LoadMemory(context.Background(), queue.AuthorKey(186853002, "Codertocat"), &claim); err != nil {
 		t.Fatal(err)
 	}
-	if n := store.repoWrites.Load(); n != 1 || len(mem.Authors) != 1 {
-		t.Fatalf("%d repository writes, authors %v; want 1 write and the author remembered", n, mem.Authors)
+	if n := store.repoWrites.Load(); n != 1 || claim.FirstIssue != 1 || len(exec.calls) != 1 {
+		t.Fatalf("%d repository writes, claim %+v, %d executions; want 1 write, issue 1 and 1 execution", n, claim, len(exec.calls))
 	}
 }
 

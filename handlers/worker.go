@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -215,10 +217,11 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	if t.RepoID != 0 && t.Number != 0 {
 		in.History = w.history(t.RepoID, t.Number)
 	}
-	var issueRev, repoRev uint64
+	var issueRev uint64
+	author := openedBy(m, payload)
 	if t.RepoID != 0 {
-		// Both records are read at once: one round trip of waiting instead of two.
-		issueErr := make(chan error, 1)
+		// The records are read at once: one round trip of waiting instead of two.
+		issueErr, claimErr := make(chan error, 1), make(chan error, 1)
 		if t.Number != 0 {
 			go func() {
 				var err error
@@ -228,12 +231,29 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 		} else {
 			issueErr <- nil
 		}
-		repoRev, err = w.cfg.Store.LoadMemory(ctx, queue.RepoKey(t.RepoID), &in.Repo)
-		if err := errors.Join(err, <-issueErr); err != nil {
+		// The repository's memory is only read for an opened issue, whose author may be new:
+		// the author's record, and without one the authors the repository's own record listed
+		// before there were such records.
+		var claim authorClaim
+		if author != "" {
+			go func() {
+				_, err := w.cfg.Store.LoadMemory(ctx, queue.AuthorKey(t.RepoID, author), &claim)
+				claimErr <- err
+			}()
+		} else {
+			claimErr <- nil
+		}
+		if err := errors.Join(<-issueErr, <-claimErr); err != nil {
 			return err
 		}
+		if author != "" && claim.FirstIssue == 0 {
+			if _, err := w.cfg.Store.LoadMemory(ctx, queue.RepoKey(t.RepoID), &in.Repo); err != nil {
+				return err
+			}
+		}
+		in.Repo = claim.onto(in.Repo, author)
 	}
-	out, err := w.evaluate(ctx, t, in, repoRev)
+	out, err := w.evaluate(ctx, t, in, author)
 	if err != nil {
 		return err
 	}
@@ -276,23 +296,24 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	return nil
 }
 
-// evaluate runs the rules. What they learn of the repository (an author's first issue, whom
-// the conduct rule then welcomes) is stored before any action is taken, at the revision it was
-// read: the events of a repository's other issues run at the same time, and a newcomer who
-// opened several issues at once was welcomed on each. On a conflict the rules are evaluated
-// again on the newer record; nothing has been done yet, so nothing is done twice, and a record
-// that keeps changing fails the event before its actions, to be tried again.
-func (w *Worker) evaluate(ctx context.Context, t rules.Target, in rules.Input, repoRev uint64) (rules.Outcome, error) {
+// evaluate runs the rules. An opened issue's author's first issue in the repository (whom the
+// conduct rule then welcomes) is claimed before any action is taken, by creating the author's
+// record (queue.AuthorKey): the events of a repository's issues run at the same time, and a
+// newcomer who opened several issues at once was welcomed on each. The event that loses the
+// claim reads the winner's and evaluates again; nothing has been done yet, so nothing is done
+// twice.
+func (w *Worker) evaluate(ctx context.Context, t rules.Target, in rules.Input, author string) (rules.Outcome, error) {
 	for attempt := 0; ; attempt++ {
 		out, err := rules.Evaluate(ctx, in)
 		if err != nil {
 			return rules.Outcome{}, fmt.Errorf("evaluate rules: %w", err)
 		}
-		if t.RepoID == 0 || reflect.DeepEqual(in.Repo, out.Repo) {
+		first, claims := out.Repo.FirstIssues[author]
+		if _, claimed := in.Repo.FirstIssues[author]; t.RepoID == 0 || author == "" || !claims || claimed {
 			return out, nil
 		}
-		key := queue.RepoKey(t.RepoID)
-		err = w.cfg.Store.StoreMemory(ctx, key, out.Repo, repoRev)
+		key := queue.AuthorKey(t.RepoID, author)
+		err = w.cfg.Store.StoreMemory(ctx, key, authorClaim{FirstIssue: first}, 0)
 		if err == nil {
 			return out, nil
 		}
@@ -305,11 +326,39 @@ func (w *Worker) evaluate(ctx context.Context, t rules.Target, in rules.Input, r
 		if err := spreadOut(ctx, attempt); err != nil {
 			return rules.Outcome{}, err
 		}
-		in.Repo = rules.RepoMemory{}
-		if repoRev, err = w.cfg.Store.LoadMemory(ctx, key, &in.Repo); err != nil {
+		var claim authorClaim
+		if _, err := w.cfg.Store.LoadMemory(ctx, key, &claim); err != nil {
 			return rules.Outcome{}, err
 		}
+		in.Repo = claim.onto(in.Repo, author)
 	}
+}
+
+// authorClaim is the record of an author in a repository (queue.AuthorKey).
+type authorClaim struct {
+	FirstIssue int `json:"first_issue"` // the issue the bot saw them open first there
+}
+
+// onto gives the repository's memory as the rules read it: the author is known, with their
+// first issue, once claimed (FirstIssue 0: not claimed).
+func (c authorClaim) onto(r rules.RepoMemory, author string) rules.RepoMemory {
+	if c.FirstIssue == 0 || author == "" {
+		return r
+	}
+	out := rules.RepoMemory{Authors: append(slices.Clone(r.Authors), author), FirstIssues: maps.Clone(r.FirstIssues)}
+	if out.FirstIssues == nil {
+		out.FirstIssues = map[string]int{}
+	}
+	out.FirstIssues[author] = c.FirstIssue
+	return out
+}
+
+// openedBy is the author (lower case) of the issue an issues.opened event opened, else "".
+func openedBy(m queue.Message, payload any) string {
+	if ev, ok := payload.(*github.IssuesEvent); ok && m.Event == "issues" && ev.GetAction() == "opened" {
+		return strings.ToLower(ev.GetIssue().GetUser().GetLogin())
+	}
+	return ""
 }
 
 // BatchAuditor appends several audit records of an issue at once, waiting for them together

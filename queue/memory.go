@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -14,6 +15,22 @@ func IssueKey(repoID int64, number int) string { return fmt.Sprintf("issue.%d.%d
 
 // RepoKey is the memory key of a repository.
 func RepoKey(repoID int64) string { return fmt.Sprintf("repo.%d", repoID) }
+
+// AuthorKey is the memory key of what the bot knows of an author in a repository (which issue
+// was their first there): one key per author, so that the events of different authors never
+// write the same record, and a repository's record does not grow with its authors. Logins are
+// lower-cased; a byte other than a-z, 0-9 and '-' (an App's "[bot]") is written _xx.
+func AuthorKey(repoID int64, login string) string {
+	var b strings.Builder
+	for _, c := range []byte(strings.ToLower(login)) {
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "_%02x", c)
+		}
+	}
+	return fmt.Sprintf("%s.author.%s", RepoKey(repoID), b.String())
+}
 
 // ErrConflict means the memory changed since it was loaded; load it again and redo the work.
 var ErrConflict = errors.New("memory changed concurrently")

@@ -26,7 +26,7 @@ var _ handlers.Forgetter = forgetter{}
 
 func (f forgetter) Forget(ctx context.Context, repoID int64, fullName string) error {
 	owner, name, _ := strings.Cut(fullName, "/")
-	memory, err := queue.ForgetKeys(ctx, f.q.MemoryBucket(), append([]string{fmt.Sprintf("issue.%d.>", repoID), queue.RepoKey(repoID),
+	memory, err := queue.ForgetKeys(ctx, f.q.MemoryBucket(), append([]string{fmt.Sprintf("issue.%d.>", repoID), queue.RepoKey(repoID), queue.RepoKey(repoID) + ".>",
 		handlers.InstallationKey(fullName)}, handlers.WalkKeys(fullName)...)...)
 	if err != nil {
 		return err
