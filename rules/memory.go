@@ -64,9 +64,9 @@ type Memory struct {
 type RepoMemory struct {
 	Authors []string `json:"authors,omitempty"` // users (lower case) who opened an issue here before
 	// FirstIssues is the issue each author (lower case) opened first here, as the bot saw it:
-	// that issue's event, and only it (or its retries), welcomes them. The worker stores it
-	// before the event's actions, so the events of an author's issues opened at once agree on
-	// which was first.
+	// that issue's event, and only it (or its retries), welcomes them. The worker keeps it in a
+	// record per author, created before the event's actions, so the events of an author's
+	// issues opened at once agree on which was first.
 	FirstIssues map[string]int `json:"first_issues,omitempty"`
 }
 
