@@ -16,14 +16,14 @@ import (
 	"github.com/triagebot/triagebot/rules"
 )
 
-// countingStore counts memory writes per key prefix and can make the repository's record look
-// changed by someone else on every write (a storm of concurrent events of one repository).
+// countingStore counts memory writes per key prefix (repo.: a repository's records and its
+// authors') and can make those writes conflict.
 type countingStore struct {
 	*queue.Queue
 	issueWrites, repoWrites atomic.Int32
 	repoAlwaysConflicts     bool
 	// repoRacedBySame: the first repository write loses to another event that stored the
-	// same addition.
+	// same value.
 	repoRacedBySame bool
 	// issueRaced: the first issue write loses to another writer of that issue's memory (the
 	// backfill walk, a lifecycle check), which stored this memory first.
@@ -79,9 +79,10 @@ func TestMemoryIsWrittenOnlyWhenChanged(t *testing.T) {
 	}
 }
 
-// A repository record that keeps changing under the worker's feet fails the event before its
-// actions: it is tried again later, and nothing was done twice.
-func TestRepositoryMemoryConflictDoesNotRepeatActions(t *testing.T) {
+// An author's record that cannot be created, and is not there when read (a store answering
+// conflicts it should not), fails the event before its actions: it is tried again later, and
+// nothing was done twice.
+func TestAuthorClaimConflictDoesNotRepeatActions(t *testing.T) {
 	q, _ := queuetest.Queue(t, queue.Config{Partitions: 1})
 	store := &countingStore{Queue: q, repoAlwaysConflicts: true}
 	exec := &fakeExecutor{}

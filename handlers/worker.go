@@ -320,11 +320,10 @@ func (w *Worker) evaluate(ctx context.Context, t rules.Target, in rules.Input, a
 		if !errors.Is(err, queue.ErrConflict) {
 			return rules.Outcome{}, err
 		}
+		// Claimed meanwhile (a record is created once; only forgetting the repository deletes
+		// it, so this ends).
 		if attempt+1 >= memoryAttempts {
 			return rules.Outcome{}, fmt.Errorf("store memory %s: still changing after %d attempts: %w", key, memoryAttempts, err)
-		}
-		if err := spreadOut(ctx, attempt); err != nil {
-			return rules.Outcome{}, err
 		}
 		var claim authorClaim
 		if _, err := w.cfg.Store.LoadMemory(ctx, key, &claim); err != nil {
@@ -397,9 +396,9 @@ func storeAudit(ctx context.Context, store Store, repoID int64, number int, reco
 // storeRebased stores what this event changed in a memory record (from before to after, read at
 // rev). Others change the record concurrently: the backfill walk and the lifecycle checks an
 // issue's. On a conflict the changes are rebased on the newer record and stored again, and not
-// at all when the newer record has them already. The event's actions are done by now, so a record that keeps changing
-// never makes the event run again (its actions would be posted again): what it learnt is dropped
-// with a warning instead.
+// at all when the newer record has them already. The event's actions are done by now, so a
+// record that keeps changing never makes the event run again (its actions would be posted
+// again): what it learnt is dropped with a warning instead.
 func storeRebased[M interface{ Rebase(before, current M) M }](ctx context.Context, store Store, log *zap.Logger, key string, before, after M, rev uint64) error {
 	current := before
 	for attempt := range memoryAttempts {
@@ -411,8 +410,11 @@ func storeRebased[M interface{ Rebase(before, current M) M }](ctx context.Contex
 		if !errors.Is(err, queue.ErrConflict) {
 			return err
 		}
-		if err := spreadOut(ctx, attempt); err != nil {
-			return err
+		// Writers that collided would collide again in step: spread them out.
+		select {
+		case <-time.After(time.Duration(rand.Int64N(int64(attempt+1) * int64(time.Millisecond)))):
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 		var zero M
 		current = zero
@@ -423,17 +425,6 @@ func storeRebased[M interface{ Rebase(before, current M) M }](ctx context.Contex
 	log.Warn("memory still changing: what this event added to it is dropped, its actions stand",
 		zap.String("key", key), zap.Int("attempts", memoryAttempts))
 	return nil
-}
-
-// spreadOut waits up to attempt+1 ms, at random, before a memory write is tried again: writers
-// that collided would collide again in step.
-func spreadOut(ctx context.Context, attempt int) error {
-	select {
-	case <-time.After(time.Duration(rand.Int64N(int64(attempt+1) * int64(time.Millisecond)))):
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // updateMemory loads the record at key, lets change edit it (false: nothing to write), and
