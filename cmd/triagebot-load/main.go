@@ -53,6 +53,7 @@ type config struct {
 
 	pid       int
 	sampleRSS time.Duration
+	handled   string
 
 	ghfake  bool
 	serve   string
@@ -81,10 +82,11 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.serveBaseline, "serve-baseline", "", "only serve the bare handler of -baseline on this address (e.g. 127.0.0.1:8090) for -duration or until interrupted, to load it from another process like a receiver")
 	fs.IntVar(&c.pid, "pid", 0, "sample this process's memory (VmRSS, VmHWM from /proc, Linux) while sending, e.g. the triagebot serving -url")
 	fs.DurationVar(&c.sampleRSS, "sample-every", 5*time.Second, "with -pid: how often to sample")
+	fs.StringVar(&c.handled, "handled", "", "the triagebot's /metrics URL (e.g. http://127.0.0.1:8080/metrics): after sending, wait (at most -settle) until it has handled every delivery it answered 202, and print how long that took")
 	fs.BoolVar(&c.ghfake, "ghfake", false, "start an in-memory GitHub and a triagebot (-serve) against it, and measure delivery → label latency")
 	fs.StringVar(&c.serve, "serve", "", "with -ghfake: the triagebot binary to start (go build -o /tmp/triagebot ./cmd/triagebot)")
 	fs.DurationVar(&c.latency, "latency", 0, "with -ghfake: how long the in-memory GitHub takes to answer each request")
-	fs.DurationVar(&c.settle, "settle", 30*time.Second, "with -ghfake: how long to wait for the last labels after sending")
+	fs.DurationVar(&c.settle, "settle", 30*time.Second, "with -ghfake or -handled: how long to wait for the last labels or handled deliveries after sending")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -109,6 +111,8 @@ func parse(args []string, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("-pid %d: a process id, and not with -ghfake", c.pid)
 	case c.sampleRSS < 100*time.Millisecond:
 		return c, fmt.Errorf("-sample-every %s: at least 100ms", c.sampleRSS)
+	case c.handled != "" && (c.ghfake || c.baseline):
+		return c, errors.New("-handled: not with -ghfake or -baseline")
 	case c.ghfake && c.serve == "":
 		return c, errors.New("-ghfake needs -serve, the triagebot binary to start against it")
 	case c.ghfake && c.installations*c.issues > 100_000:
@@ -163,8 +167,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	var handled *handledWatch
+	if c.handled != "" {
+		if handled, err = watchHandled(ctx, c.handled); err != nil {
+			return err
+		}
+	}
 	res := send(ctx, c, url, bodies)
 	res.print(stdout, c)
+	if handled != nil {
+		if err := handled.wait(ctx, stdout, res.count("202"), res.first(), res.last(), c.settle); err != nil {
+			return err
+		}
+	}
 	if rss != nil {
 		samples, err := rss.finish()
 		printRSS(stdout, c.pid, samples, err)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
@@ -124,6 +126,33 @@ func TestLoadForgedAndUnsigned(t *testing.T) {
 	}
 }
 
+// -handled waits until the triagebot's /metrics count every delivery it took as handled, and
+// says how long that took: here a stand-in that handles each delivery after answering it.
+func TestLoadWaitsForDeliveriesHandled(t *testing.T) {
+	var mu sync.Mutex
+	handled := 0
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /webhook", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusAccepted)
+		go func() { // handled after the answer, as a worker does
+			mu.Lock()
+			handled++
+			mu.Unlock()
+		}()
+	})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(w, "# TYPE triagebot_events_handled_total counter\ntriagebot_events_handled_total{event=\"issues\",result=\"acked\"} %d\n", handled+7)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	out := load(t, "-url", srv.URL+"/webhook", "-secret", "s", "-payload", opened, "-n", "20", "-c", "4", "-handled", srv.URL+"/metrics")
+	if want := regexp.MustCompile(`handled 20 of 20 in [\d.]+m?s from the first delivery sent \(\d+ events/s\), the last [\d.]+[mµ]?s after the last answer`); !want.MatchString(out) {
+		t.Errorf("output:\n%s\nwant a line matching %s", out, want)
+	}
+}
+
 func TestLoadRefusesBadFlags(t *testing.T) {
 	tests := []struct {
 		give []string
@@ -138,6 +167,8 @@ func TestLoadRefusesBadFlags(t *testing.T) {
 		{[]string{"-ghfake", "-serve", "x", "-pid", "1"}, "-pid 1: a process id, and not with -ghfake"},
 		{[]string{"-secret", "x", "-pid", "1", "-sample-every", "1ms"}, "-sample-every 1ms: at least 100ms"},
 		{[]string{"-secret", "x", "-payload", "/nonexistent.json"}, "-payload: open /nonexistent.json"},
+		{[]string{"-ghfake", "-serve", "x", "-handled", "http://127.0.0.1:1/metrics"}, "-handled: not with -ghfake or -baseline"},
+		{[]string{"-secret", "x", "-payload", opened, "-handled", "http://127.0.0.1:1/metrics"}, "-handled: Get"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.give, " "), func(t *testing.T) {

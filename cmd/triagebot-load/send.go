@@ -220,6 +220,38 @@ func percentiles(ds []time.Duration) [4]time.Duration {
 	return [4]time.Duration{at(0.50), at(0.90), at(0.99), s[len(s)-1]}
 }
 
+// count is how many deliveries got status.
+func (r results) count(status string) int {
+	n := 0
+	for _, s := range r.sent {
+		if s.status == status {
+			n++
+		}
+	}
+	return n
+}
+
+// first is when the first delivery was due; last when the last answer came.
+func (r results) first() time.Time {
+	var t time.Time
+	for _, s := range r.sent {
+		if t.IsZero() || s.at.Before(t) {
+			t = s.at
+		}
+	}
+	return t
+}
+
+func (r results) last() time.Time {
+	var t time.Time
+	for _, s := range r.sent {
+		if end := s.at.Add(s.latency); end.After(t) {
+			t = end
+		}
+	}
+	return t
+}
+
 func (r results) print(w io.Writer, c config) {
 	mode := fmt.Sprintf("c=%d", c.concurrency)
 	if c.rate > 0 {
