@@ -97,22 +97,23 @@ func runGHFake(ctx context.Context, c config, stdout io.Writer) error {
 	res := send(ctx, c, "http://"+bot.addr+"/webhook", bodies)
 	res.print(stdout, c)
 
-	// The first label request of each issue, after its first delivery was sent.
-	firstSent := map[string]time.Time{}
-	for _, s := range res.sent {
-		b := bodies[s.body]
-		key := fmt.Sprintf("/repos/%s/issues/%d/labels", b.repo, b.issue)
-		if t, ok := firstSent[key]; s.status == "202" && (!ok || s.at.Before(t)) {
-			firstSent[key] = s.at
-		}
+	// The first label request of each issue, after its first delivery was sent; and the first
+	// delivery sent of each repository: its installation's token and the repository's look-ups
+	// are fetched for it, which the repository's later events find cached.
+	type first struct {
+		at   time.Time
+		repo string
 	}
-	// The first delivery sent of each repository: its installation's token and the
-	// repository's look-ups are fetched for it, which the repository's later events find cached.
+	firstSent := map[string]first{}
 	firstOfRepo := map[string]time.Time{}
 	for _, s := range res.sent {
 		b := bodies[s.body]
 		if t, ok := firstOfRepo[b.repo]; !ok || s.at.Before(t) {
 			firstOfRepo[b.repo] = s.at
+		}
+		key := fmt.Sprintf("/repos/%s/issues/%d/labels", b.repo, b.issue)
+		if f, ok := firstSent[key]; s.status == "202" && (!ok || s.at.Before(f.at)) {
+			firstSent[key] = first{s.at, b.repo}
 		}
 	}
 	effects := map[string]time.Duration{}
@@ -123,9 +124,9 @@ func runGHFake(ctx context.Context, c config, stdout io.Writer) error {
 	for seen := 0; len(effects) < len(firstSent); {
 		reqs := fake.Requests()
 		for _, r := range reqs[seen:] {
-			if t, ok := firstSent[r.Path]; ok && r.Method == http.MethodPost {
+			if f, ok := firstSent[r.Path]; ok && r.Method == http.MethodPost {
 				if _, dup := effects[r.Path]; !dup {
-					effects[r.Path] = r.Time.Sub(t)
+					effects[r.Path] = r.Time.Sub(f.at)
 				}
 			}
 		}
@@ -140,20 +141,16 @@ func runGHFake(ctx context.Context, c config, stdout io.Writer) error {
 	}
 	lat := make([]time.Duration, 0, len(effects))
 	var cold, warm, started, later []time.Duration
-	var start time.Time
-	for _, t := range firstSent {
-		if start.IsZero() || t.Before(start) {
-			start = t
-		}
-	}
+	start := res.first()
 	for path, d := range effects {
 		lat = append(lat, d)
-		if repo := repoOfLabelPath(path); firstSent[path].Equal(firstOfRepo[repo]) {
+		f := firstSent[path]
+		if f.at.Equal(firstOfRepo[f.repo]) {
 			cold = append(cold, d)
 		} else {
 			warm = append(warm, d)
 		}
-		if firstSent[path].Sub(start) < time.Second {
+		if f.at.Sub(start) < time.Second {
 			started = append(started, d)
 		} else {
 			later = append(later, d)
@@ -263,13 +260,4 @@ func (b *bot) stop() {
 		t.Stop()
 	}
 	os.RemoveAll(b.dir)
-}
-
-// repoOfLabelPath is owner/name of /repos/OWNER/NAME/issues/N/labels.
-func repoOfLabelPath(path string) string {
-	parts := strings.Split(strings.TrimPrefix(path, "/repos/"), "/")
-	if len(parts) < 2 {
-		return ""
-	}
-	return parts[0] + "/" + parts[1]
 }
