@@ -108,11 +108,7 @@ func TestClusterFailoverOfTheStreamLeader(t *testing.T) {
 	leader := cluster.Index(info.Cluster.Leader)
 
 	const issues = 100
-	for i := 1; i <= issues; i++ {
-		if _, err := fake.OpenIssue(repo, fmt.Sprintf("user%d", i), fmt.Sprintf("idea %d", i), "please"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	openIdeas(t, fake, repo, issues)
 	opened := func(cond func(ghfake.Delivery) bool) int {
 		n := 0
 		for _, d := range fake.Deliveries() {
@@ -258,6 +254,16 @@ func effects(fake *ghfake.Server, repo string, n int) (lost, duplicated, rewrite
 		rewrites += max(posts[fmt.Sprintf("/repos/%s/issues/%d/labels", repo, i)]-added[i], 0)
 	}
 	return lost, duplicated, rewrites
+}
+
+// openIdeas opens issues 1..n of repo, each by its own user (user1, user2, …).
+func openIdeas(t *testing.T, fake *ghfake.Server, repo string, n int) {
+	t.Helper()
+	for i := 1; i <= n; i++ {
+		if _, err := fake.OpenIssue(repo, fmt.Sprintf("user%d", i), fmt.Sprintf("idea %d", i), "please"); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // issuesHandled holds once issues 1..n of repo carry one label and `comments` comments.

@@ -113,11 +113,7 @@ func TestCrashAfterAcceptingLosesNothing(t *testing.T) {
 	addr := first.waitLog("listening", msgIs("listening"))["addr"].(string)
 	fake.SetWebhook("http://"+addr+"/webhook", testSecret)
 	const issues = 12
-	for i := 1; i <= issues; i++ {
-		if _, err := fake.OpenIssue(repo, fmt.Sprintf("user%d", i), fmt.Sprintf("idea %d", i), "please"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	openIdeas(t, fake, repo, issues)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := fake.Flush(ctx); err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"strings"
 	"syscall"
@@ -48,11 +47,7 @@ func TestRestartedWorkerTakesOverAKilledWorkersEventsOnExternalNATS(t *testing.T
 
 	// Few issues: GitHub's writes are paced per installation (two per issue here).
 	const issues = 4
-	for i := 1; i <= issues; i++ {
-		if _, err := fake.OpenIssue(repo, fmt.Sprintf("user%d", i), fmt.Sprintf("idea %d", i), "please"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	openIdeas(t, fake, repo, issues)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := fake.Flush(ctx); err != nil {
