@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
 	"github.com/triagebot/triagebot/handlers"
@@ -187,7 +186,7 @@ func BenchmarkSlowGitHub(b *testing.B) {
 						b.Fatal(err)
 					}
 					defer nc.Close()
-					js, err := jetstream.New(nc)
+					js, err := queue.JetStream(nc)
 					if err != nil {
 						b.Fatal(err)
 					}

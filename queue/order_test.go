@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
@@ -25,7 +24,7 @@ func process(t *testing.T, s *queuetest.Server, cfg queue.Config) *queue.Queue {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
+	js, err := queue.JetStream(nc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +203,7 @@ func TestTakeoverRedeliversAKilledPredecessorsEventsAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	js, err := jetstream.New(nc)
+	js, err := queue.JetStream(nc)
 	if err != nil {
 		t.Fatal(err)
 	}

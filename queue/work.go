@@ -83,23 +83,6 @@ func WorkConsumer(name, description, filter string, ackWait time.Duration, repli
 	}
 }
 
-// Bucket creates or updates a key-value bucket that keeps one value per key, file-stored;
-// ttl 0 keeps values until deleted.
-func Bucket(ctx context.Context, js jetstream.JetStream, name, description string, replicas int, ttl time.Duration) (jetstream.KeyValue, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      name,
-		Description: description,
-		Storage:     jetstream.FileStorage,
-		Replicas:    replicas,
-		History:     1,
-		TTL:         ttl,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("create bucket %s: %w", name, err)
-	}
-	return kv, nil
-}
-
 // Pull opens a pull iterator on a durable consumer that buffers up to batch items. Its pull
 // requests expire after 5 s rather than 30 s: when a buffered message outlived AckWait (a full
 // process) and was delivered again, the iterator stalled until its request expired (seen as

@@ -17,7 +17,6 @@ import (
 
 	"github.com/alecthomas/kong"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -460,7 +459,7 @@ func (a *app) connect(ctx context.Context) error {
 				zap.Int64("max_payload", a.nc.MaxPayload()))
 		}
 	}
-	js, err := jetstream.New(a.nc)
+	js, err := queue.JetStream(a.nc)
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func StartWith(t testing.TB, cfg queue.EmbeddedConfig) *Server {
 		e.Shutdown()
 		t.Fatal(err)
 	}
-	js, err := jetstream.New(nc)
+	js, err := queue.JetStream(nc)
 	if err != nil {
 		t.Fatal(err)
 	}
