@@ -161,6 +161,12 @@ func TestClusterFailoverOfTheStreamLeader(t *testing.T) {
 
 	done := issuesHandled(fake, repo, issues, 1)
 	if err := fake.Wait(ctx, done); err != nil {
+		for i := 1; i <= issues; i++ {
+			if is, ok := fake.Issue(repo, i); !ok || len(is.Labels) != 1 || len(is.Comments) != 1 {
+				t.Logf("issue %d: labels %v, %d comments", i, is.Labels, len(is.Comments))
+			}
+		}
+		logQueue(t, js, st, s.Partitions)
 		t.Fatalf("not every issue was handled: %v", err)
 	}
 	// Let the bot see its own events too, so that any duplicate write would have happened.
@@ -168,25 +174,44 @@ func TestClusterFailoverOfTheStreamLeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := pollUntil(ctx, func() bool { return pendingEvents(ctx, st) == 0 }); err != nil {
-		for p := 0; p < s.Partitions; p++ {
-			if c, err := js.Consumer(context.Background(), queue.EventStream, queue.ConsumerName(p)); err == nil {
-				ci, err := c.Info(context.Background())
-				if err == nil {
-					t.Logf("%s: pending %d, ack pending %d, waiting %d, delivered %+v, leader %+v", ci.Name, ci.NumPending, ci.NumAckPending, ci.NumWaiting, ci.Delivered, ci.Cluster)
-				}
-			}
-		}
-		if info, ierr := st.Info(context.Background()); ierr == nil && info.State.Msgs > 0 {
-			if m, gerr := st.GetMsg(context.Background(), info.State.FirstSeq); gerr == nil {
-				t.Logf("first left: %s %s", m.Subject, m.Header.Get(queue.HeaderDelivery))
-			}
-		}
+		logQueue(t, js, st, s.Partitions)
 		t.Fatalf("%d events left in the stream: %v", pendingEvents(context.Background(), st), err)
 	}
 	lost, duplicated, rewrites := effects(fake, repo, issues)
 	t.Logf("lost %d, duplicated %d of %d issues; %d label writes repeated without effect (idempotent: an event handled again after a failed ack, or the backfill of the installation racing the issues' own events)", lost, duplicated, issues, rewrites)
 	if lost+duplicated > 0 {
 		t.Fatalf("lost %d, duplicated %d", lost, duplicated)
+	}
+}
+
+// logQueue logs what the partitions' consumers and the event stream say, when a test failed.
+func logQueue(t *testing.T, js jetstream.JetStream, st jetstream.Stream, partitions int) {
+	t.Helper()
+	ctx := context.Background()
+	for p := 0; p < partitions; p++ {
+		c, err := js.Consumer(ctx, queue.EventStream, queue.ConsumerName(p))
+		if err != nil {
+			t.Logf("%s: %v", queue.ConsumerName(p), err)
+			continue
+		}
+		ci, err := c.Info(ctx)
+		if err != nil {
+			t.Logf("%s: %v", queue.ConsumerName(p), err)
+			continue
+		}
+		t.Logf("%s: pending %d, ack pending %d, redelivered %d, waiting %d, delivered %+v, ack floor %+v, leader %+v",
+			ci.Name, ci.NumPending, ci.NumAckPending, ci.NumRedelivered, ci.NumWaiting, ci.Delivered, ci.AckFloor, ci.Cluster)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Logf("event stream: %v", err)
+		return
+	}
+	t.Logf("event stream: %d messages, first %d, last %d, cluster %+v", info.State.Msgs, info.State.FirstSeq, info.State.LastSeq, info.Cluster)
+	if info.State.Msgs > 0 {
+		if m, err := st.GetMsg(ctx, info.State.FirstSeq); err == nil {
+			t.Logf("first left: %s %s", m.Subject, m.Header.Get(queue.HeaderDelivery))
+		}
 	}
 }
 
