@@ -202,13 +202,8 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 	if skip, err := w.skipPullRequest(ctx, log, m, t, payload); skip || err != nil {
 		return err
 	}
-	cfg, err := w.cfg.Config.Config(ctx, t)
-	if err != nil {
-		return fmt.Errorf("configuration of %s: %w", t.FullName(), err)
-	}
 	in := rules.Input{
 		Event:    rules.Event{Name: m.Event, DeliveryID: m.DeliveryID, Payload: payload},
-		Config:   cfg,
 		BotLogin: bot,
 	}
 	if w.cfg.Lookup != nil && t.RepoID != 0 {
@@ -252,7 +247,18 @@ func (w *Worker) Handle(ctx context.Context, m queue.Message) error {
 			}
 		}
 		in.Repo = claim.onto(in.Repo, author)
+		if author != "" && (claim.FirstIssue == 0 || claim.FirstIssue == t.Number) && w.cfg.Lookup != nil && rules.MayWelcome(payload.(*github.IssuesEvent).GetIssue()) {
+			// The author's first issue here, whom the conduct rule welcomes with the code of
+			// conduct's link: its lookups go alongside the configuration's fetch instead of
+			// after it, a round trip or two less on a new installation's first issues.
+			defer prefetchConduct(ctx, w.cfg.Lookup(t))()
+		}
 	}
+	cfg, err := w.cfg.Config.Config(ctx, t)
+	if err != nil {
+		return fmt.Errorf("configuration of %s: %w", t.FullName(), err)
+	}
+	in.Config = cfg
 	out, err := w.evaluate(ctx, t, in, author)
 	if err != nil {
 		return err
@@ -350,6 +356,20 @@ func (c authorClaim) onto(r rules.RepoMemory, author string) rules.RepoMemory {
 	}
 	out.FirstIssues[author] = c.FirstIssue
 	return out
+}
+
+// prefetchConduct looks up the code of conduct in the background, its answer left in the
+// lookups' shared cache (ghapp.Lookups), where the rule's own lookup of the event finds it or
+// joins the fetch under way. The returned func stops waiting for it: the fetch itself goes on
+// for the cache.
+func prefetchConduct(ctx context.Context, lookup rules.Lookup) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = lookup.CodeOfConductURL(ctx) // an error is the rule's to meet, and report
+	}()
+	return func() { cancel(); <-done }
 }
 
 // openedBy is the author (lower case) of the issue an issues.opened event opened, else "".

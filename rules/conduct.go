@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/google/go-github/v60/github"
 )
 
 // conduct welcomes first-time authors with a link to the code of conduct and answers hostile
@@ -24,7 +26,7 @@ func (e *eval) conduct(ctx context.Context) error {
 		e.skip(RuleCodeOfConduct, "no welcome: @%s has opened issues here before", e.author)
 	case !isNewcomer(e.issue.GetAuthorAssociation()):
 		e.skip(RuleCodeOfConduct, "no welcome: @%s is not new here (author association %s)", e.author, e.issue.GetAuthorAssociation())
-	case e.issue.GetUser().GetType() == "Bot":
+	case isApp(e.issue):
 		e.skip(RuleCodeOfConduct, "no welcome: @%s is an app", e.author)
 	default:
 		url, err := e.codeOfConductURL(ctx)
@@ -121,6 +123,15 @@ func (e *eval) hostile(text string) string {
 	}
 	return ""
 }
+
+// MayWelcome reports whether the author of an opened issue may be welcomed, as far as the
+// issue alone tells: not a pull request, nor one by an app, an owner, a member, a collaborator
+// or a past contributor. The worker looks the code of conduct up early for those.
+func MayWelcome(issue *github.Issue) bool {
+	return !issue.IsPullRequest() && isNewcomer(issue.GetAuthorAssociation()) && !isApp(issue)
+}
+
+func isApp(issue *github.Issue) bool { return issue.GetUser().GetType() == "Bot" }
 
 // isNewcomer reports whether an author association allows a first issue here: owners, members,
 // collaborators and past contributors are not welcomed.
