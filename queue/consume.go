@@ -90,7 +90,15 @@ type ConsumeOptions struct {
 	// Takeover says this process is the only consumer of the store (the embedded server): the
 	// events a killed predecessor held are redelivered at once rather than after AckWait.
 	Takeover bool
+	// SlowAfter is how long an event is held, unsettled, before a warning says so (again each
+	// time as long passes): a handler waiting on something that never answers shows there,
+	// since the event is kept alive meanwhile (default DefaultSlowAfter).
+	SlowAfter time.Duration
 }
+
+// DefaultSlowAfter is when a held event is reported slow unless told otherwise: a minute is
+// many GitHub round trips, and under GitHub's longest usual rate-limit waits.
+const DefaultSlowAfter = time.Minute
 
 // DefaultMaxInFlight is how many events one process holds at once unless told otherwise. A new
 // installation's first event makes about seven GitHub requests in a row (3.5 s at GitHub's
@@ -108,6 +116,7 @@ type Consumer struct {
 	log     *zap.Logger
 	observe func(Outcome)
 	backoff func(attempt int) time.Duration
+	slow    time.Duration // ConsumeOptions.SlowAfter
 
 	slots   chan struct{} // one per held event
 	stopped chan struct{} // closed by Stop: take nothing new
@@ -123,9 +132,15 @@ type Consumer struct {
 
 // Consume starts taking events from the partitions, in order per issue.
 func (q *Queue) Consume(ctx context.Context, h Handler, opts ConsumeOptions) (*Consumer, error) {
-	c := &Consumer{q: q, h: q.Once(h), log: opts.Logger, observe: opts.Observe, backoff: opts.Backoff, stopped: make(chan struct{})}
+	c := &Consumer{q: q, h: q.Once(h), log: opts.Logger, observe: opts.Observe, backoff: opts.Backoff, slow: opts.SlowAfter, stopped: make(chan struct{})}
 	if c.backoff == nil {
 		c.backoff = Backoff
+	}
+	if c.slow == 0 {
+		c.slow = DefaultSlowAfter
+	}
+	if c.slow < 0 {
+		return nil, fmt.Errorf("slow after: %s is negative", c.slow)
 	}
 	if c.log == nil {
 		c.log = zap.NewNop()
@@ -324,11 +339,17 @@ func (c *Consumer) done(o Outcome) {
 // (or a long line before an event) does not make it redeliver the event to another worker:
 // AckWait can then be short (a killed worker's events go to another that soon), as long as
 // this process lives. An event is renewed once a third of AckWait has passed since JetStream
-// last heard of it, so the events handled quickly (most) cost no message.
+// last heard of it, so the events handled quickly (most) cost no message. An event held
+// longer than SlowAfter is reported, so that one kept alive for ever does not go unseen.
 func (c *Consumer) keepAlive() (stop func()) {
 	wait := c.q.cfg.AckWait
-	return KeepAlive(wait/6, func() []jetstream.Msg {
+	return KeepAlive(min(wait, c.slow)/6, func() []jetstream.Msg {
 		now := time.Now()
+		for _, h := range c.order.slow(now, c.slow) {
+			c.log.Warn("event held for long without being settled", zap.String("delivery_id", h.m.DeliveryID),
+				zap.String("event", h.m.Event), zap.String("subject", h.m.Subject), zap.Int("attempt", h.m.Attempt),
+				zap.Duration("held", now.Sub(h.since).Round(time.Second)), zap.Bool("handling", h.running))
+		}
 		return c.order.due(now.Add(-wait/3), now)
 	})
 }

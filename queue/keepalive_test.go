@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/triagebot/triagebot/internal/queuetest"
 	"github.com/triagebot/triagebot/queue"
@@ -70,4 +73,45 @@ func TestSlowEventIsKeptAliveBeyondAckWait(t *testing.T) {
 		}
 	}
 	assertEventsEmpty(t, q)
+}
+
+// An event held for long without being settled (a handler waiting on something that never
+// answers, the event kept alive meanwhile) is reported with its delivery and what it is doing,
+// once per SlowAfter: seen only as a stalled test until then.
+func TestEventHeldForLongIsReported(t *testing.T) {
+	q, _ := queuetest.Queue(t, queue.Config{Partitions: 1})
+	if _, err := q.Consume(ctxT(t), nil, queue.ConsumeOptions{SlowAfter: -time.Second}); err == nil || err.Error() != "slow after: -1s is negative" {
+		t.Errorf("a negative SlowAfter: %v", err)
+	}
+	publishIssues(t, q, "", 1, 1)
+	release := make(chan struct{})
+	stuck := func(ctx context.Context, m queue.Message) error {
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	core, logs := observer.New(zapcore.WarnLevel)
+	col := newCollector()
+	c, err := q.Consume(ctxT(t), stuck, queue.ConsumeOptions{Logger: zap.New(core), Observe: col.observe, SlowAfter: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const msg = "event held for long without being settled"
+	deadline := time.Now().Add(10 * time.Second)
+	for logs.FilterMessage(msg).Len() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("a stuck event was reported %d times in 10 s, want it reported every 100 ms", logs.FilterMessage(msg).Len())
+		}
+		time.Sleep(10 * time.Millisecond) // polling, with a deadline
+	}
+	close(release)
+	col.wait(t, 1)
+	stopConsumer(t, c)
+	f := logs.FilterMessage(msg).All()[0].ContextMap()
+	if f["delivery_id"] != "1-000" || f["handling"] != true || f["event"] != "issue_comment" {
+		t.Errorf("reported as %v, want delivery 1-000, an issue_comment being handled", f)
+	}
 }

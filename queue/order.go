@@ -48,6 +48,8 @@ type held struct {
 	// event does not replace them: it waits in again until this one is released.
 	running bool
 	again   *held
+	// reported is when this process last said the event was slow (ordering.slow).
+	reported time.Time
 }
 
 // line is the events of one issue this process holds, lowest sequence first; a runner
@@ -340,6 +342,21 @@ func (o *ordering) limit(installationID int64, wait time.Duration) {
 			delete(o.limited, id)
 		}
 	}
+}
+
+// slow are copies of the events held at least after, once per after each: what they were
+// when last seen, and whether being handled.
+func (o *ordering) slow(now time.Time, after time.Duration) []held {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []held
+	for _, h := range o.held {
+		if now.Sub(h.since) >= after && now.Sub(h.reported) >= after {
+			h.reported = now
+			out = append(out, held{m: h.m, since: h.since, running: h.running})
+		}
+	}
+	return out
 }
 
 // due are the deliveries of the events held now that JetStream last heard of before
