@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -47,16 +48,25 @@ func (c configAfterConduct) Config(ctx context.Context, _ rules.Target) (rules.C
 // A new author's first issue wants the configuration and the code of conduct (for the welcome),
 // each one GitHub round trip or more on a new installation (hundreds of milliseconds each):
 // they are asked at once, not one after the other. An author the issue shows is not new (the
-// repository's owner here) costs no look-up.
+// repository's owner here) costs no look-up. The look-up is told the repository is private
+// (it then skips the community profile, which private repositories do not have).
 func TestNewcomersConductIsLookedUpAlongsideTheConfiguration(t *testing.T) {
 	q, _ := queuetest.Queue(t, queue.Config{Partitions: 1})
-	newcomer := queue.Message{Event: "issues", DeliveryID: "newcomer", RepoID: 186853002, Number: 1, Attempt: 1,
-		Body: []byte(strings.Replace(string(payload(t, "issues/opened.json")), `"author_association": "OWNER"`, `"author_association": "NONE"`, 1))}
+	body := strings.Replace(string(payload(t, "issues/opened.json")), `"author_association": "OWNER"`, `"author_association": "NONE"`, 1)
+	body = strings.Replace(body, `"private": false`, `"private": true`, 1)
+	newcomer := queue.Message{Event: "issues", DeliveryID: "newcomer", RepoID: 186853002, Number: 1, Attempt: 1, Body: []byte(body)}
 	asked := make(chan struct{})
 	lookup := conductLookup{once: &sync.Once{}, asked: asked}
 	exec := &fakeExecutor{}
+	var mu sync.Mutex
+	var private []bool
 	w, err := handlers.NewWorker(handlers.WorkerConfig{Executor: exec, Config: configAfterConduct{asked}, Store: q, Logger: zap.NewNop(),
-		Lookup: func(rules.Target) rules.Lookup { return lookup }})
+		Lookup: func(t rules.Target) rules.Lookup {
+			mu.Lock()
+			defer mu.Unlock()
+			private = append(private, t.Private)
+			return lookup
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,6 +82,11 @@ func TestNewcomersConductIsLookedUpAlongsideTheConfiguration(t *testing.T) {
 	if !welcomed {
 		t.Errorf("no welcome with the code of conduct's link among %+v", exec.calls)
 	}
+	mu.Lock()
+	if len(private) == 0 || slices.Contains(private, false) {
+		t.Errorf("the look-ups were told private %v, want true each time", private)
+	}
+	mu.Unlock()
 
 	owners := conductLookup{once: &sync.Once{}, asked: make(chan struct{})}
 	w, err = handlers.NewWorker(handlers.WorkerConfig{Executor: &fakeExecutor{}, Config: handlers.StaticConfig(rules.DefaultConfig()), Store: q,

@@ -591,7 +591,7 @@ func describe(m queue.Message, payload any) (t rules.Target, action, sender stri
 		action, sender = ev.GetAction(), ev.GetSender().GetLogin()
 	case *github.PushEvent:
 		r := ev.GetRepo()
-		t.Owner, t.Name, sender = r.GetOwner().GetLogin(), r.GetName(), ev.GetSender().GetLogin()
+		t.Owner, t.Name, t.Private, sender = r.GetOwner().GetLogin(), r.GetName(), r.GetPrivate(), ev.GetSender().GetLogin()
 		if t.Owner == "" {
 			t.Owner = r.GetOwner().GetName()
 		}
@@ -600,7 +600,7 @@ func describe(m queue.Message, payload any) (t rules.Target, action, sender stri
 		}
 	}
 	if repo != nil {
-		t.Owner, t.Name = repo.GetOwner().GetLogin(), repo.GetName()
+		t.Owner, t.Name, t.Private = repo.GetOwner().GetLogin(), repo.GetName(), repo.GetPrivate()
 		if t.RepoID == 0 {
 			t.RepoID = repo.GetID()
 		}

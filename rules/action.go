@@ -64,6 +64,8 @@ type Target struct {
 	Owner          string
 	Name           string
 	Number         int
+	// Private: the event says the repository is private (false when it does not say).
+	Private bool
 }
 
 // FullName is owner/name.

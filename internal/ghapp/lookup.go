@@ -135,9 +135,14 @@ func (x *lookup) CodeOfConductURL(ctx context.Context) (string, error) {
 	if x.cocDone {
 		return x.coc, nil
 	}
-	// The repository's community profile answers for public repositories; then its folders;
-	// then the owner's .github repository.
+	// The repository's community profile answers for public repositories (one request where
+	// its folders take three); then its folders; then the owner's .github repository. A
+	// private repository has no profile: its folders are asked first, a request and a round
+	// trip less, and the profile finds nothing outside them anyway.
 	rounds := [][]place{{{x.t.Name, "community/profile"}}, placesIn(x.t.Name, dirSuffixes())}
+	if x.t.Private {
+		rounds = rounds[1:]
+	}
 	if !strings.EqualFold(x.t.Name, OrgConfigRepo) {
 		rounds = append(rounds, placesIn(OrgConfigRepo, append([]string{"community/profile"}, dirSuffixes()...)))
 	}

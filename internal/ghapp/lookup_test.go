@@ -36,7 +36,8 @@ func TestCodeOfConductURL(t *testing.T) {
 		wantPaths []string // in any order: a round's places are asked at once
 		found     string   // the path that answered (default: the last of wantPaths)
 		// exist are the other paths that answer 200 (revalidated with If-None-Match)
-		exist []string
+		exist   []string
+		private bool // the event says the repository is private
 	}{
 		{
 			name:      "the community profile",
@@ -45,13 +46,22 @@ func TestCodeOfConductURL(t *testing.T) {
 			wantPaths: []string{"/repos/o/r/community/profile"},
 		},
 		{
-			name:  "lower case at the root of a private repository",
+			name:  "lower case at the root, no profile (404: private, not said by the event)",
 			files: map[string]string{"o/r/code_of_conduct.md": "be kind"},
 			want:  "https://github.example/o/r/blob/main/code_of_conduct.md",
 			// The repository's folders are asked at once, and whether the owner has a .github
 			// repository with them.
 			wantPaths: append(lookIn("r"), "/repos/o/.github"),
 			found:     "/repos/o/r/contents/",
+		},
+		{
+			// No profile to ask: the folders and the owner's .github at once, in one round trip.
+			name:      "a private repository",
+			files:     map[string]string{"o/r/docs/CODE_OF_CONDUCT.md": "be kind"},
+			private:   true,
+			want:      "https://github.example/o/r/blob/main/docs/CODE_OF_CONDUCT.md",
+			wantPaths: append(lookIn("r")[1:], "/repos/o/.github"),
+			found:     "/repos/o/r/contents/docs",
 		},
 		{
 			name:      "organisation's docs folder",
@@ -83,6 +93,8 @@ func TestCodeOfConductURL(t *testing.T) {
 			f.register(g)
 			l, clock := newLookups(t, g)
 			ctx := context.Background()
+			target := target
+			target.Private = tt.private
 			look := l.For(target)
 			for range 2 { // asked twice in one event: read once
 				got, err := look.CodeOfConductURL(ctx)
