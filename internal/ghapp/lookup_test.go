@@ -40,10 +40,15 @@ func TestCodeOfConductURL(t *testing.T) {
 		private bool // the event says the repository is private
 	}{
 		{
+			// Asked with the folders, and whether the owner has a .github repository: the
+			// profile's answer comes first.
 			name:      "the community profile",
 			profile:   "https://github.example/o/r/blob/main/CODE_OF_CONDUCT.md",
+			files:     map[string]string{"o/r/docs/code_of_conduct.md": "another"},
 			want:      "https://github.example/o/r/blob/main/CODE_OF_CONDUCT.md",
-			wantPaths: []string{"/repos/o/r/community/profile"},
+			wantPaths: append(lookIn("r"), "/repos/o/.github"),
+			found:     "/repos/o/r/community/profile",
+			exist:     []string{"/repos/o/r/contents/docs"},
 		},
 		{
 			name:  "lower case at the root, no profile (404: private, not said by the event)",

@@ -21,17 +21,13 @@ func TestColdReadsAreAskedAtOnce(t *testing.T) {
 	var mu sync.Mutex
 	inFlight, most := 0, 0
 	// round is how many requests are asked together with r: the two configuration layers; the
-	// repository's profile alone; its three folders and whether the owner has a .github
-	// repository (it has none here, so its profile and folders are not asked).
+	// repository's profile, its three folders and whether the owner has a .github repository
+	// (it has none here, so its profile and folders are not asked).
 	round := func(r *http.Request) int {
-		switch {
-		case strings.HasSuffix(r.URL.Path, "/triagebot.yml"):
+		if strings.HasSuffix(r.URL.Path, "/triagebot.yml") {
 			return 2
-		case strings.HasSuffix(r.URL.Path, "/community/profile"):
-			return 1
-		default:
-			return 4
 		}
+		return 5
 	}
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
@@ -84,8 +80,8 @@ func TestColdReadsAreAskedAtOnce(t *testing.T) {
 			}
 		}),
 	}
-	// The repository's three folders and the owner's .github repository are the largest round.
-	if diff := cmp.Diff(map[string]int{"configuration": 2, "code of conduct": 4}, got); diff != "" {
+	// The repository's profile, its three folders and the owner's .github repository: one round.
+	if diff := cmp.Diff(map[string]int{"configuration": 2, "code of conduct": 5}, got); diff != "" {
 		t.Fatalf("requests in flight at once (-want +got):\n%s", diff)
 	}
 }
