@@ -34,26 +34,11 @@ func TestClusterFailoverOfTheStreamLeader(t *testing.T) {
 		t.Skip("starts a 3-node cluster")
 	}
 	cluster := queuetest.StartCluster(t, 3)
-	fake := ghfake.New(ghfake.WithPrefix("/api/v3/"))
-	defer fake.Close()
-	gh := httptest.NewServer(fake)
-	defer gh.Close()
-	dir := t.TempDir()
-	key := filepath.Join(dir, "app.pem")
-	if err := os.WriteFile(key, fake.PrivateKeyPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s := defaultSettings()
-	s.Listen = "127.0.0.1:0"
+	fake, s := fakeGitHubSettings(t)
 	s.NATSURL = cluster.URLs()
 	s.AdminListen = "" // three processes: no status page
 	s.Replicas = 3
 	s.Partitions = 4
-	s.Secrets = []string{testSecret}
-	s.AppID = fake.AppID()
-	s.PrivateKeyFile = key
-	s.GitHubURL = gh.URL + "/api/v3/"
-	s.ShutdownTimeout = 5 * time.Second
 	s.AckWait = 2 * time.Second
 	core, logs := observer.New(zapcore.WarnLevel)
 	log := zap.New(core)
@@ -182,6 +167,32 @@ func TestClusterFailoverOfTheStreamLeader(t *testing.T) {
 	if lost+duplicated > 0 {
 		t.Fatalf("lost %d, duplicated %d", lost, duplicated)
 	}
+}
+
+// fakeGitHubSettings is an in-memory GitHub served over HTTP (stopped when the test ends) and
+// the settings of a process that is its App: its key, its API URL, a webhook secret, a data
+// directory, addresses of its own.
+func fakeGitHubSettings(t *testing.T) (*ghfake.Server, settings) {
+	t.Helper()
+	fake := ghfake.New(ghfake.WithPrefix("/api/v3/"))
+	t.Cleanup(fake.Close)
+	gh := httptest.NewServer(fake)
+	t.Cleanup(gh.Close)
+	dir := t.TempDir()
+	key := filepath.Join(dir, "app.pem")
+	if err := os.WriteFile(key, fake.PrivateKeyPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := defaultSettings()
+	s.Listen = "127.0.0.1:0"
+	s.AdminListen = ""
+	s.DataDir = filepath.Join(dir, "data")
+	s.Secrets = []string{testSecret}
+	s.AppID = fake.AppID()
+	s.PrivateKeyFile = key
+	s.GitHubURL = gh.URL + "/api/v3/"
+	s.ShutdownTimeout = 5 * time.Second
+	return fake, s
 }
 
 // logQueue logs what the partitions' consumers and the event stream say, when a test failed.

@@ -172,6 +172,19 @@ type app struct {
 	admin      adminServer // the status page
 	ops        *ops.Metrics
 	lastRun    atomic.Pointer[statuspage.ReconcilerRun] // the reconciler's, for the status page
+	// stopBotLogin cancels the start's request for the bot's login and waits for it.
+	stopBotLogin func()
+}
+
+// background runs f in a goroutine; the returned func cancels its context and waits for it.
+func background(ctx context.Context, f func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f(ctx)
+	}()
+	return func() { cancel(); <-done }
 }
 
 func start(ctx context.Context, role string, s settings, log *zap.Logger, opts startOptions) (_ *app, err error) {
@@ -236,6 +249,21 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 		if gh == nil && !s.DryRun && role != "serve" && opts.executor == nil {
 			return nil, withExit(2, errors.New("TRIAGEBOT_APP_ID and TRIAGEBOT_PRIVATE_KEY_FILE: required unless TRIAGEBOT_DRY_RUN=true"))
 		}
+	}
+	if gh != nil {
+		// Every event needs the bot's login (GET /app): asked now, alongside NATS, the first
+		// events do not wait a round trip for it, and a refused App key shows in /readyz before
+		// any event comes.
+		a.stopBotLogin = background(ctx, func(ctx context.Context) {
+			if _, err := gh.BotLogin(ctx); err != nil {
+				log.Info("the bot's login is not known yet: asked again with the first event", zap.Error(err))
+			}
+		})
+		defer func() {
+			if err != nil {
+				a.stopBotLogin()
+			}
+		}()
 	}
 	// Served from now on, so that /healthz answers and /readyz says why not while NATS is awaited.
 	mux := http.NewServeMux()
@@ -566,6 +594,9 @@ func (a *app) shutdown() error {
 	}
 	errs = append(errs, a.admin.stop(httpCtx))
 	a.closeQueue()
+	if a.stopBotLogin != nil {
+		a.stopBotLogin()
+	}
 	if a.github != nil {
 		a.github.Close()
 	}
