@@ -24,14 +24,7 @@ import (
 // key every event is handled, none dead-lettered.
 func TestWrongAppKeyHoldsEventsUntilGitHubAcceptsIt(t *testing.T) {
 	const repo = "octo-org/rocket"
-	wrong, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyFile := filepath.Join(t.TempDir(), "other-key.pem")
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(wrong)}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	wrong, keyFile := wrongKeyFile(t)
 	l, logs := startLocalT(t, localConfig{
 		Fake:     []ghfake.Option{ghfake.WithInstallation(7, "octo-org", repo)},
 		Settings: func(s *settings) { s.PrivateKeyFile = keyFile; s.MaxAttempts = 2 },
@@ -87,4 +80,18 @@ func TestWrongAppKeyHoldsEventsUntilGitHubAcceptsIt(t *testing.T) {
 	if status, body := get(t, "http://"+l.App.addr+"/readyz"); status != http.StatusOK {
 		t.Errorf("/readyz after GitHub accepted the key = %d %q", status, body)
 	}
+}
+
+// wrongKeyFile is a private key GitHub does not know for the App, and a file holding it.
+func wrongKeyFile(t *testing.T) (*rsa.PrivateKey, string) {
+	t.Helper()
+	wrong, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "other-key.pem")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(wrong)}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return wrong, keyFile
 }
