@@ -101,8 +101,11 @@ type ConsumeOptions struct {
 const DefaultSlowAfter = time.Minute
 
 // DefaultMaxInFlight is how many events one process holds at once unless told otherwise. A new
-// installation's first event makes about seven GitHub requests in a row (3.5 s at GitHub's
-// 500 ms): 100 such events a second need 350 in flight, which 256 could not hold (issue 13).
+// installation's first event once made about seven GitHub requests in a row (3.5 s at GitHub's
+// 500 ms): 100 such events a second needed 350 in flight, which 256 could not hold (issue 13).
+// It now waits on two round trips before its label and four or more in all (token;
+// configuration and code of conduct; label; welcome), so the default leaves room for a slower
+// GitHub.
 // More is not better: at 1000 the worker benchmark's burst (spread) ran 4-5 times slower.
 const DefaultMaxInFlight = 512
 
