@@ -217,6 +217,12 @@ func startBot(ctx context.Context, binary string, fake *ghfake.Server, baseURL, 
 	defer t.Stop()
 	select {
 	case b.addr = <-addrs:
+		// Measured from when it says it is ready (its first GitHub round trip, the App's
+		// login, is answered then), not from when it listens.
+		if err := waitReady(ctx, "http://"+b.addr+"/readyz", t.C); err != nil {
+			b.stop()
+			return nil, fmt.Errorf("-serve: %w", err)
+		}
 		return b, nil
 	case <-b.done:
 		b.stop()
@@ -226,6 +232,31 @@ func startBot(ctx context.Context, binary string, fake *ghfake.Server, baseURL, 
 	}
 	b.stop()
 	return nil, errors.New("-serve: triagebot did not start listening within 30s")
+}
+
+// waitReady polls url until it answers 200, or until deadline fires or ctx ends.
+func waitReady(ctx context.Context, url string, deadline <-chan time.Time) error {
+	client := &http.Client{Timeout: 2 * time.Second}
+	last := "no answer"
+	for {
+		if resp, err := client.Get(url); err == nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(body)))
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-time.After(20 * time.Millisecond): // polling, bounded by deadline
+		case <-deadline:
+			return fmt.Errorf("triagebot not ready within 30s: %s", last)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // read takes the address from the bot's "listening" line and passes its warnings and errors

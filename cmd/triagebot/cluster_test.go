@@ -169,14 +169,18 @@ func TestClusterFailoverOfTheStreamLeader(t *testing.T) {
 	}
 }
 
-// fakeGitHubSettings is an in-memory GitHub served over HTTP (stopped when the test ends) and
-// the settings of a process that is its App: its key, its API URL, a webhook secret, a data
-// directory, addresses of its own.
-func fakeGitHubSettings(t *testing.T) (*ghfake.Server, settings) {
+// fakeGitHubSettings is an in-memory GitHub served over HTTP (stopped when the test ends),
+// through wrap when given, and the settings of a process that is its App: its key, its API
+// URL, a webhook secret, a data directory, addresses of its own.
+func fakeGitHubSettings(t *testing.T, wrap ...func(http.Handler) http.Handler) (*ghfake.Server, settings) {
 	t.Helper()
 	fake := ghfake.New(ghfake.WithPrefix("/api/v3/"))
 	t.Cleanup(fake.Close)
-	gh := httptest.NewServer(fake)
+	var h http.Handler = fake
+	for _, w := range wrap {
+		h = w(h)
+	}
+	gh := httptest.NewServer(h)
 	t.Cleanup(gh.Close)
 	dir := t.TempDir()
 	key := filepath.Join(dir, "app.pem")

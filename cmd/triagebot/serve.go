@@ -172,8 +172,10 @@ type app struct {
 	admin      adminServer // the status page
 	ops        *ops.Metrics
 	lastRun    atomic.Pointer[statuspage.ReconcilerRun] // the reconciler's, for the status page
-	// stopBotLogin cancels the start's request for the bot's login and waits for it.
-	stopBotLogin func()
+	// stopBotLogin cancels the start's request for the bot's login and waits for it;
+	// askingBotLogin is true until that request has its answer.
+	stopBotLogin   func()
+	askingBotLogin atomic.Bool
 }
 
 // background runs f in a goroutine; the returned func cancels its context and waits for it.
@@ -250,11 +252,15 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 			return nil, withExit(2, errors.New("TRIAGEBOT_APP_ID and TRIAGEBOT_PRIVATE_KEY_FILE: required unless TRIAGEBOT_DRY_RUN=true"))
 		}
 	}
-	if gh != nil {
+	if gh != nil && !gh.BotLoginKnown() {
 		// Every event needs the bot's login (GET /app): asked now, alongside NATS, the first
 		// events do not wait a round trip for it, and a refused App key shows in /readyz before
 		// any event comes.
+		// Not ready until GitHub has answered (or failed to): events taken before would wait
+		// for that answer too.
+		a.askingBotLogin.Store(true)
 		a.stopBotLogin = background(ctx, func(ctx context.Context) {
+			defer a.askingBotLogin.Store(false)
 			if _, err := gh.BotLogin(ctx); err != nil {
 				log.Info("the bot's login is not known yet: asked again with the first event", zap.Error(err))
 			}
@@ -548,6 +554,9 @@ func (a *app) notReady(ctx context.Context) string {
 	}
 	if a.draining.Load() {
 		return "shutting down"
+	}
+	if a.askingBotLogin.Load() {
+		return "starting: asking GitHub for the App's login (GET /app)"
 	}
 	if err := a.q.Ready(ctx); err != nil {
 		return "JetStream does not answer"

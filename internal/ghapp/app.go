@@ -284,6 +284,14 @@ type installClient struct {
 	grant *grant
 }
 
+// BotLoginKnown reports whether BotLogin answers without asking GitHub (given with
+// WithBotLogin, or asked before). It waits while BotLogin is asking.
+func (a *App) BotLoginKnown() bool {
+	a.botMu.Lock()
+	defer a.botMu.Unlock()
+	return a.botLogin != ""
+}
+
 // BotLogin is the App's bot user, "<slug>[bot]", asked of GitHub (GET /app) once and cached.
 func (a *App) BotLogin(ctx context.Context) (string, error) {
 	a.botMu.Lock()

@@ -278,3 +278,30 @@ func TestTokenEndpointFailuresClassified(t *testing.T) {
 		})
 	}
 }
+
+// The bot's login is known without GitHub when given, else once GitHub has answered GET /app;
+// serve holds /readyz until then.
+func TestBotLoginKnown(t *testing.T) {
+	g := newGHServer(t)
+	g.handle("GET /app", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"slug": "triage-helper"})
+	})
+	given, _ := newTestApp(t, g) // newTestApp gives "triagebot[bot]"
+	if !given.BotLoginKnown() {
+		t.Error("a given login is not known")
+	}
+	a, err := New(Config{AppID: 42, PrivateKeyPEM: testKey(t), BaseURL: g.baseURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	if a.BotLoginKnown() {
+		t.Fatal("known before GitHub was asked")
+	}
+	if login, err := a.BotLogin(context.Background()); err != nil || login != "triage-helper[bot]" {
+		t.Fatalf("BotLogin = %q, %v", login, err)
+	}
+	if !a.BotLoginKnown() {
+		t.Error("not known after GitHub answered")
+	}
+}
