@@ -33,16 +33,7 @@ func TestBotLoginIsAskedAtStart(t *testing.T) {
 		})
 	}
 	fake, s := fakeGitHubSettings(t, hold)
-	// No ghapp.WithBotLogin: the login is GitHub's to give.
-	a, err := start(context.Background(), "serve", s, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), startOptions{reconcileEvery: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := a.shutdown(); err != nil {
-			t.Error(err)
-		}
-	}()
+	a := startServe(t, s) // no ghapp.WithBotLogin: the login is GitHub's to give
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	select {
@@ -67,15 +58,7 @@ func TestBotLoginIsAskedAtStart(t *testing.T) {
 func TestRefusedAppKeyShowsInReadyzBeforeAnyEvent(t *testing.T) {
 	_, s := fakeGitHubSettings(t)
 	_, s.PrivateKeyFile = wrongKeyFile(t)
-	a, err := start(context.Background(), "serve", s, zap.NewNop(), startOptions{reconcileEvery: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := a.shutdown(); err != nil {
-			t.Error(err)
-		}
-	}()
+	a := startServe(t, s)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var status int
@@ -86,4 +69,19 @@ func TestRefusedAppKeyShowsInReadyzBeforeAnyEvent(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("/readyz with a key GitHub refuses, before any event: %d %q, want 503 naming the setting", status, body)
 	}
+}
+
+// startServe starts serve with s (no reconciler runs), shut down when the test ends.
+func startServe(t *testing.T, s settings) *app {
+	t.Helper()
+	a, err := start(context.Background(), "serve", s, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), startOptions{reconcileEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := a.shutdown(); err != nil {
+			t.Error(err)
+		}
+	})
+	return a
 }
