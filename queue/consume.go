@@ -348,12 +348,13 @@ func (c *Consumer) keepAlive() (stop func()) {
 	wait := c.q.cfg.AckWait
 	return KeepAlive(min(wait, c.slow)/6, func() []jetstream.Msg {
 		now := time.Now()
-		for _, h := range c.order.slow(now, c.slow) {
+		due, slow := c.order.due(now.Add(-wait/3), now, c.slow)
+		for _, h := range slow {
 			c.log.Warn("event held for long without being settled", zap.String("delivery_id", h.m.DeliveryID),
 				zap.String("event", h.m.Event), zap.String("subject", h.m.Subject), zap.Int("attempt", h.m.Attempt),
 				zap.Duration("held", now.Sub(h.since).Round(time.Second)), zap.Bool("handling", h.running))
 		}
-		return c.order.due(now.Add(-wait/3), now)
+		return due
 	})
 }
 

@@ -48,7 +48,7 @@ type held struct {
 	// event does not replace them: it waits in again until this one is released.
 	running bool
 	again   *held
-	// reported is when this process last said the event was slow (ordering.slow).
+	// reported is when this process last said the event was slow (ordering.due).
 	reported time.Time
 }
 
@@ -344,32 +344,22 @@ func (o *ordering) limit(installationID int64, wait time.Duration) {
 	}
 }
 
-// slow are copies of the events held at least after, once per after each: what they were
-// when last seen, and whether being handled.
-func (o *ordering) slow(now time.Time, after time.Duration) []held {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	var out []held
-	for _, h := range o.held {
-		if now.Sub(h.since) >= after && now.Sub(h.reported) >= after {
-			h.reported = now
-			out = append(out, held{m: h.m, since: h.since, running: h.running})
-		}
-	}
-	return out
-}
-
 // due are the deliveries of the events held now that JetStream last heard of before
-// before; they count as renewed at now.
-func (o *ordering) due(before, now time.Time) []jetstream.Msg {
+// before; they count as renewed at now. slow are copies of the events held for at least
+// slowAfter, once per slowAfter each: what they were when last seen, and whether being
+// handled. One pass under the lock for both, each keepAlive tick.
+func (o *ordering) due(before, now time.Time, slowAfter time.Duration) (msgs []jetstream.Msg, slow []held) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var msgs []jetstream.Msg
 	for _, h := range o.held {
 		if h.renewed.Before(before) {
 			msgs = append(msgs, h.msg)
 			h.renewed = now
 		}
+		if now.Sub(h.since) >= slowAfter && now.Sub(h.reported) >= slowAfter {
+			h.reported = now
+			slow = append(slow, held{m: h.m, since: h.since, running: h.running})
+		}
 	}
-	return msgs
+	return msgs, slow
 }
