@@ -363,11 +363,18 @@ func (c authorClaim) onto(r rules.RepoMemory, author string) rules.RepoMemory {
 // joins the fetch under way. The returned func stops waiting for it: the fetch itself goes on
 // for the cache.
 func prefetchConduct(ctx context.Context, lookup rules.Lookup) (stop func()) {
+	return Background(ctx, func(ctx context.Context) {
+		_, _ = lookup.CodeOfConductURL(ctx) // an error is the rule's to meet, and report
+	})
+}
+
+// Background runs f in a goroutine; the returned func cancels f's context and waits for f.
+func Background(ctx context.Context, f func(context.Context)) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, _ = lookup.CodeOfConductURL(ctx) // an error is the rule's to meet, and report
+		f(ctx)
 	}()
 	return func() { cancel(); <-done }
 }

@@ -178,17 +178,6 @@ type app struct {
 	askingBotLogin atomic.Bool
 }
 
-// background runs f in a goroutine; the returned func cancels its context and waits for it.
-func background(ctx context.Context, f func(context.Context)) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f(ctx)
-	}()
-	return func() { cancel(); <-done }
-}
-
 func start(ctx context.Context, role string, s settings, log *zap.Logger, opts startOptions) (_ *app, err error) {
 	a := &app{s: s, log: log, served: make(chan error, 1), timersOpts: opts.timers}
 	a.audits, a.stopAudits = context.WithCancel(context.Background())
@@ -255,11 +244,10 @@ func start(ctx context.Context, role string, s settings, log *zap.Logger, opts s
 	if gh != nil && !gh.BotLoginKnown() {
 		// Every event needs the bot's login (GET /app): asked now, alongside NATS, the first
 		// events do not wait a round trip for it, and a refused App key shows in /readyz before
-		// any event comes.
-		// Not ready until GitHub has answered (or failed to): events taken before would wait
-		// for that answer too.
+		// any event comes. Not ready until GitHub has answered (or failed to): events taken
+		// before would wait for that answer too.
 		a.askingBotLogin.Store(true)
-		a.stopBotLogin = background(ctx, func(ctx context.Context) {
+		a.stopBotLogin = handlers.Background(ctx, func(ctx context.Context) {
 			defer a.askingBotLogin.Store(false)
 			if _, err := gh.BotLogin(ctx); err != nil {
 				log.Info("the bot's login is not known yet: asked again with the first event", zap.Error(err))
