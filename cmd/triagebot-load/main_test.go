@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/goleak"
@@ -197,5 +199,25 @@ func TestLoadEffectLatencyAgainstGHFake(t *testing.T) {
 		if !regexp.MustCompile(want).MatchString(out) {
 			t.Errorf("output does not match %q:\n%s", want, out)
 		}
+	}
+}
+
+// -duration stops the sending, not the deliveries already sent: those are answered and counted
+// by their status. Here every request is held until well after the run's 100 ms; a tool that
+// cancelled them at the deadline reported each as "status error", as if the receiver failed.
+func TestDurationLetsTheDeliveriesInFlightFinish(t *testing.T) {
+	release := make(chan struct{})
+	timer := time.AfterFunc(400*time.Millisecond, func() { close(release) })
+	defer timer.Stop()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		<-release
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	out := load(t, "-url", srv.URL, "-secret", "s3cret", "-payload", opened, "-n", "1000", "-c", "4", "-duration", "100ms")
+	if strings.Contains(out, "status error") || !regexp.MustCompile(`sent [1-4] deliveries in `).MatchString(out) ||
+		!regexp.MustCompile(`status 202: [1-4]\n`).MatchString(out) {
+		t.Errorf("want the held deliveries answered 202, none cut off:\n%s", out)
 	}
 }

@@ -110,8 +110,10 @@ type results struct {
 }
 
 // send posts c.n deliveries (or as many as c.duration allows) to url, cycling through bodies.
+// The duration ends the sending; the deliveries already sent are answered (within -timeout),
+// not cut off and counted as failed.
 func send(ctx context.Context, c config, url string, bodies []body) results {
-	ctx, cancel := context.WithTimeout(ctx, c.duration)
+	sending, cancel := context.WithTimeout(ctx, c.duration)
 	defer cancel()
 	client := &http.Client{
 		Timeout:   c.timeout,
@@ -138,16 +140,16 @@ func send(ctx context.Context, c config, url string, bodies []body) results {
 				t := time.NewTimer(wait)
 				select {
 				case <-t.C:
-				case <-ctx.Done():
+				case <-sending.Done():
 				}
 				t.Stop()
 			}
 		}
 		select {
 		case slots <- struct{}{}:
-		case <-ctx.Done():
+		case <-sending.Done():
 		}
-		if ctx.Err() != nil {
+		if sending.Err() != nil {
 			break
 		}
 		done++
