@@ -460,7 +460,12 @@ func (a *app) connect(ctx context.Context) error {
 		nopts := []nats.Option{
 			nats.Name("triagebot"),
 			nats.MaxReconnects(-1),
-			nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { a.log.Warn("NATS disconnected", zap.Error(err)) }),
+			nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+				if nc.IsClosed() {
+					return // closed by this process (shutdown), not lost
+				}
+				a.log.Warn("NATS disconnected", zap.Error(err))
+			}),
 			nats.ReconnectHandler(func(nc *nats.Conn) { a.log.Info("NATS reconnected", zap.String("url", nc.ConnectedUrlRedacted())) }),
 		}
 		if s.NATSCreds != "" {
