@@ -3,6 +3,8 @@ package queue
 import (
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,9 +27,14 @@ type EmbeddedConfig struct {
 	// MaxPayload is the largest message (default 32 MiB: GitHub's 25 MiB plus headers).
 	MaxPayload int32
 	Logger     *zap.Logger
+	// Listen, when set ("127.0.0.1:0" takes a free port), also takes NATS clients of other
+	// processes there (ClientURL): the load tool's `receive` and `work` processes. Empty: none,
+	// in-process connections only, as `serve` runs it.
+	Listen string
 }
 
-// Embedded is an in-process nats-server with JetStream on local disk and no listening port.
+// Embedded is an in-process nats-server with JetStream on local disk and, unless asked, no
+// listening port.
 type Embedded struct {
 	srv    *server.Server
 	unlock func()
@@ -63,6 +70,17 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		MaxPayload:         cfg.MaxPayload,
 		NoSigs:             true,
 	}
+	if cfg.Listen != "" {
+		host, port, err := net.SplitHostPort(cfg.Listen)
+		n, perr := strconv.Atoi(port)
+		if err != nil || perr != nil || n < 0 || n > 65535 {
+			return nil, fmt.Errorf("embedded nats: listen %q: not a host:port", cfg.Listen)
+		}
+		if n == 0 {
+			n = server.RANDOM_PORT
+		}
+		opts.DontListen, opts.Host, opts.Port = false, host, n
+	}
 	unlock, err := lockDir(cfg.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("embedded nats: %w", err)
@@ -80,6 +98,14 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		return nil, errors.New("embedded nats: not ready within 30s")
 	}
 	return &Embedded{srv: srv, unlock: unlock}, nil
+}
+
+// ClientURL is where other processes connect (EmbeddedConfig.Listen), or "" when it takes none.
+func (e *Embedded) ClientURL() string {
+	if e.srv.Addr() == nil {
+		return ""
+	}
+	return e.srv.ClientURL()
 }
 
 // Connect opens an in-process connection to the server.

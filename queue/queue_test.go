@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/nats-io/nats.go"
 	"go.uber.org/goleak"
 
 	"github.com/triagebot/triagebot/internal/queuetest"
@@ -446,4 +448,35 @@ func TestDataDirectoryIsLockedAgainstASecondServer(t *testing.T) {
 		t.Fatalf("after the first stopped: %v", err)
 	}
 	again.Shutdown()
+}
+
+// The embedded server takes no network clients unless asked; asked, other processes (the load
+// tool's `receive` and `work` processes) reach it at ClientURL, and a bad address is refused
+// before anything starts.
+func TestEmbeddedServerListensOnlyWhenAsked(t *testing.T) {
+	s := queuetest.Start(t, "")
+	if url := s.Embedded.ClientURL(); url != "" {
+		t.Errorf("ClientURL %q without Listen, want none", url)
+	}
+	l := queuetest.StartWith(t, queue.EmbeddedConfig{Listen: "127.0.0.1:0"})
+	url := l.Embedded.ClientURL()
+	if !strings.HasPrefix(url, "nats://127.0.0.1:") || strings.HasSuffix(url, ":0") {
+		t.Fatalf("ClientURL %q, want nats://127.0.0.1:<the port taken>", url)
+	}
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := queue.JetStream(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := queue.Setup(context.Background(), js, queue.Config{Partitions: 2}); err != nil {
+		t.Fatalf("a queue over the network connection: %v", err)
+	}
+	_, err = queue.StartEmbedded(queue.EmbeddedConfig{Dir: t.TempDir(), Listen: "localhost"})
+	if err == nil || !strings.Contains(err.Error(), `listen "localhost"`) {
+		t.Fatalf("Listen without a port: %v, want it refused", err)
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/triagebot/triagebot/internal/ghfake"
+	"github.com/triagebot/triagebot/queue"
 )
 
 // runGHFake starts an in-memory GitHub with c.installations installations of one repository
@@ -86,15 +87,15 @@ func runGHFake(ctx context.Context, c config, stdout io.Writer) error {
 	secret := make([]byte, 16)
 	_, _ = rand.Read(secret)
 	c.secret, c.sign, c.event = hex.EncodeToString(secret), "valid", "issues"
-	bot, err := startBot(ctx, c.serve, fake, "http://"+ln.Addr().String(), c.secret)
+	addr, stop, err := startBots(ctx, c, fake, "http://"+ln.Addr().String())
 	if err != nil {
 		return err
 	}
-	defer bot.stop()
+	defer stop()
 
 	fake.ResetRequests()
 	conns := fake.Connections()
-	res := send(ctx, c, "http://"+bot.addr+"/webhook", bodies)
+	res := send(ctx, c, "http://"+addr+"/webhook", bodies)
 	res.print(stdout, c)
 
 	// The first label request of each issue, after its first delivery was sent; and the first
@@ -179,7 +180,83 @@ type bot struct {
 	done chan struct{}
 }
 
-func startBot(ctx context.Context, binary string, fake *ghfake.Server, baseURL, secret string) (*bot, error) {
+// startBots starts what c asks for against fake: one `serve` (the embedded store), or with
+// c.work a NATS server in this process, one `receive` and c.work `work` processes against it
+// (the deployment that scales the roles apart). It returns the receiver's address once every
+// process is ready, and a func that stops them all.
+func startBots(ctx context.Context, c config, fake *ghfake.Server, baseURL string) (addr string, stop func(), err error) {
+	// stopAll, not stop: a failed start returns a nil stop, after stopping what started.
+	var (
+		bots    []*bot
+		nats    *queue.Embedded
+		natsDir string
+	)
+	stopAll := func() {
+		for _, b := range bots {
+			b.stop()
+		}
+		if nats != nil {
+			nats.Shutdown()
+		}
+		if natsDir != "" {
+			os.RemoveAll(natsDir)
+		}
+	}
+	defer func() {
+		if err != nil {
+			stopAll()
+		}
+	}()
+	if c.work == 0 {
+		b, err := startBot(ctx, c.serve, "serve", fake, baseURL, "TRIAGEBOT_WEBHOOK_SECRET="+c.secret)
+		if err != nil {
+			return "", nil, err
+		}
+		bots = append(bots, b)
+		return b.addr, stopAll, nil
+	}
+	if natsDir, err = os.MkdirTemp("", "triagebot-load-nats"); err != nil {
+		return "", nil, err
+	}
+	if nats, err = queue.StartEmbedded(queue.EmbeddedConfig{Dir: natsDir, Listen: "127.0.0.1:0"}); err != nil {
+		return "", nil, err
+	}
+	url := "TRIAGEBOT_NATS_URL=" + nats.ClientURL()
+	// The receiver first: it sets the streams up, which the workers then find.
+	r, err := startBot(ctx, c.serve, "receive", fake, baseURL, url, "TRIAGEBOT_WEBHOOK_SECRET="+c.secret)
+	if err != nil {
+		return "", nil, err
+	}
+	bots = append(bots, r)
+	type started struct {
+		b   *bot
+		err error
+	}
+	ch := make(chan started, c.work)
+	for range c.work {
+		go func() {
+			b, err := startBot(ctx, c.serve, "work", fake, baseURL, url)
+			ch <- started{b, err}
+		}()
+	}
+	var errs []error
+	for range c.work {
+		s := <-ch
+		if s.err != nil {
+			errs = append(errs, s.err)
+			continue
+		}
+		bots = append(bots, s.b)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return "", nil, err
+	}
+	return r.addr, stopAll, nil
+}
+
+// startBot starts `binary role` against fake, in a directory of its own, with env added, and
+// waits until its /readyz answers 200.
+func startBot(ctx context.Context, binary, role string, fake *ghfake.Server, baseURL string, env ...string) (*bot, error) {
 	dir, err := os.MkdirTemp("", "triagebot-load")
 	if err != nil {
 		return nil, err
@@ -189,26 +266,28 @@ func startBot(ctx context.Context, binary string, fake *ghfake.Server, baseURL, 
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	cmd := exec.Command(binary, "serve")
+	cmd := exec.Command(binary, role)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),
 		"TRIAGEBOT_LISTEN=127.0.0.1:0",
 		"TRIAGEBOT_ADMIN_LISTEN=off", // no status page: its fixed default port may be taken
-		"TRIAGEBOT_WEBHOOK_SECRET="+secret,
 		"TRIAGEBOT_DATA_DIR="+filepath.Join(dir, "data"),
 		"TRIAGEBOT_LOG_LEVEL=info",
 		"TRIAGEBOT_LOG_FORMAT=json",
 	)
-	for k, v := range app {
-		cmd.Env = append(cmd.Env, k+"="+v)
+	if role != "receive" {
+		for k, v := range app {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
 	}
+	cmd.Env = append(cmd.Env, env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("-serve %s: %w", binary, err)
+		return nil, fmt.Errorf("%s %s: %w", binary, role, err)
 	}
 	b := &bot{cmd: cmd, dir: dir, done: make(chan struct{})}
 	addrs := make(chan string, 1)
@@ -221,17 +300,17 @@ func startBot(ctx context.Context, binary string, fake *ghfake.Server, baseURL, 
 		// login, is answered then), not from when it listens.
 		if err := waitReady(ctx, "http://"+b.addr+"/readyz", t.C); err != nil {
 			b.stop()
-			return nil, fmt.Errorf("-serve: %w", err)
+			return nil, fmt.Errorf("triagebot %s: %w", role, err)
 		}
 		return b, nil
 	case <-b.done:
 		b.stop()
-		return nil, errors.New("-serve: triagebot exited before listening")
+		return nil, fmt.Errorf("triagebot %s exited before listening", role)
 	case <-t.C:
 	case <-ctx.Done():
 	}
 	b.stop()
-	return nil, errors.New("-serve: triagebot did not start listening within 30s")
+	return nil, fmt.Errorf("triagebot %s did not start listening within 30s", role)
 }
 
 // waitReady polls url until it answers 200, or until deadline fires or ctx ends.

@@ -57,6 +57,7 @@ type config struct {
 
 	ghfake  bool
 	serve   string
+	work    int
 	latency time.Duration
 	settle  time.Duration
 }
@@ -85,6 +86,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.handled, "handled", "", "the triagebot's /metrics URL (e.g. http://127.0.0.1:8080/metrics): after sending, wait (at most -settle) until it has handled every delivery it answered 202, and print how long that took")
 	fs.BoolVar(&c.ghfake, "ghfake", false, "start an in-memory GitHub and a triagebot (-serve) against it, and measure delivery → label latency")
 	fs.StringVar(&c.serve, "serve", "", "with -ghfake: the triagebot binary to start (go build -o /tmp/triagebot ./cmd/triagebot)")
+	fs.IntVar(&c.work, "work", 0, "with -ghfake: 0 starts one triagebot serve (its embedded store); N starts a NATS server in this tool, one triagebot receive and N triagebot work processes against it")
 	fs.DurationVar(&c.latency, "latency", 0, "with -ghfake: how long the in-memory GitHub takes to answer each request")
 	fs.DurationVar(&c.settle, "settle", 30*time.Second, "with -ghfake or -handled: how long to wait for the last labels or handled deliveries after sending")
 	if err := fs.Parse(args); err != nil {
@@ -115,6 +117,8 @@ func parse(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("-handled: not with -ghfake or -baseline")
 	case c.ghfake && c.serve == "":
 		return c, errors.New("-ghfake needs -serve, the triagebot binary to start against it")
+	case c.work < 0 || c.work > 16 || c.work > 0 && !c.ghfake:
+		return c, fmt.Errorf("-work %d: between 0 and 16, with -ghfake", c.work)
 	case c.ghfake && c.installations*c.issues > 100_000:
 		return c, errors.New("-ghfake: at most 100,000 issues (-installations x -issues)")
 	}

@@ -171,6 +171,9 @@ func TestLoadRefusesBadFlags(t *testing.T) {
 		{[]string{"-secret", "x", "-payload", "/nonexistent.json"}, "-payload: open /nonexistent.json"},
 		{[]string{"-ghfake", "-serve", "x", "-handled", "http://127.0.0.1:1/metrics"}, "-handled: not with -ghfake or -baseline"},
 		{[]string{"-secret", "x", "-payload", opened, "-handled", "http://127.0.0.1:1/metrics"}, "-handled: Get"},
+		{[]string{"-secret", "x", "-work", "2"}, "-work 2: between 0 and 16, with -ghfake"},
+		{[]string{"-ghfake", "-serve", "x", "-work", "17"}, "-work 17: between 0 and 16, with -ghfake"},
+		{[]string{"-ghfake", "-serve", "/nonexistent/triagebot", "-work", "1"}, "triagebot receive"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.give, " "), func(t *testing.T) {
@@ -194,10 +197,14 @@ func TestLoadEffectLatencyAgainstGHFake(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "../triagebot").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	out := load(t, "-ghfake", "-serve", bin, "-n", "24", "-c", "8", "-installations", "4", "-issues", "6", "-settle", "60s")
-	for _, want := range []string{`status 202: 24\n`, `delivery → label at GitHub: 24 of 24 issues, p50 [\d.]+ms p90 [\d.]+ms p99 [\d.]+ms max [\d.]+ms`} {
-		if !regexp.MustCompile(want).MatchString(out) {
-			t.Errorf("output does not match %q:\n%s", want, out)
+	// One serve (the embedded store), then the roles apart: a receive and two work processes
+	// against a NATS server of the tool's.
+	for _, work := range []string{"0", "2"} {
+		out := load(t, "-ghfake", "-serve", bin, "-work", work, "-n", "24", "-c", "8", "-installations", "4", "-issues", "6", "-settle", "60s")
+		for _, want := range []string{`status 202: 24\n`, `delivery → label at GitHub: 24 of 24 issues, p50 [\d.]+ms p90 [\d.]+ms p99 [\d.]+ms max [\d.]+ms`} {
+			if !regexp.MustCompile(want).MatchString(out) {
+				t.Errorf("-work %s: output does not match %q:\n%s", work, want, out)
+			}
 		}
 	}
 }
