@@ -84,16 +84,29 @@ func WorkConsumer(name, description, filter string, ackWait time.Duration, repli
 }
 
 // Pull opens a pull iterator on a durable consumer that buffers up to batch items. Its pull
-// requests expire after 5 s rather than 30 s: when a buffered message outlived AckWait (a full
-// process) and was delivered again, the iterator stalled until its request expired (seen as
-// 30 s pauses in the worker benchmark).
+// requests expire after pullExpiry rather than 30 s: when a buffered message outlived AckWait
+// (a full process) and was delivered again, the iterator stalled until its request expired
+// (seen as 30 s pauses in the worker benchmark). They ask for a heartbeat every
+// pullHeartbeat, not half the expiry: see there.
 func Pull(ctx context.Context, js jetstream.JetStream, stream, consumer string, batch int) (jetstream.MessagesContext, error) {
 	cons, err := js.Consumer(ctx, stream, consumer)
 	if err != nil {
 		return nil, err
 	}
-	return cons.Messages(jetstream.PullMaxMessages(batch), jetstream.PullExpiry(5*time.Second))
+	return cons.Messages(jetstream.PullMaxMessages(batch), jetstream.PullExpiry(pullExpiry), jetstream.PullHeartbeat(pullHeartbeat))
 }
+
+const pullExpiry = 5 * time.Second
+
+// pullHeartbeat bounds how long a partition can sit idle with events waiting: an iterator that
+// misses two heartbeats asks again. nats.go (v1.55.0) can end up believing a pull request is
+// outstanding when the server has none: it sends no new request while the previous one is
+// still being published, and checks again only when a message or status arrives; if the
+// previous requests' messages all come in that window, none does. The worker benchmark at
+// 2,000 events in flight paused 4.3-5 s in one run of two with nats.go's default (half the
+// expiry); with 1 s heartbeats at most 1.9 s, with 500 ms at most 0.8 s. A heartbeat missed
+// by a process starved of CPU for a second only asks for a batch more.
+const pullHeartbeat = 500 * time.Millisecond
 
 // Next is the next item of it. A failed fetch is logged and tried again (JetStream's pull
 // requests recover on their own); false means the iterator was stopped or drained.
