@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,11 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -165,7 +168,16 @@ func runGHFake(ctx context.Context, c config, stdout io.Writer) error {
 	// the heap's growth).
 	fmt.Fprintf(stdout, "  sent in the first second: %d, %s\n", len(started), formatPercentiles(percentiles(started)))
 	fmt.Fprintf(stdout, "  sent after it: %d, %s\n", len(later), formatPercentiles(percentiles(later)))
-	fmt.Fprintf(stdout, "GitHub: %d requests on %d new connections while measured\n", len(fake.Requests()), fake.Connections()-conns)
+	stats := fake.RequestStats()
+	fmt.Fprintf(stdout, "GitHub: %d requests on %d new connections while measured\n", stats.Total, fake.Connections()-conns)
+	// By endpoint, most first: where the requests went (tokens, look-ups, writes).
+	endpoints := slices.Collect(maps.Keys(stats.ByEndpoint))
+	slices.SortFunc(endpoints, func(a, b string) int {
+		return cmp.Or(cmp.Compare(stats.ByEndpoint[b], stats.ByEndpoint[a]), cmp.Compare(a, b))
+	})
+	for _, e := range endpoints {
+		fmt.Fprintf(stdout, "  %d %s\n", stats.ByEndpoint[e], e)
+	}
 	if missing := len(firstSent) - len(effects); missing > 0 {
 		fmt.Fprintf(stdout, "missing: %d issues got no label within -settle %s\n", missing, c.settle)
 	}

@@ -201,7 +201,8 @@ func TestLoadEffectLatencyAgainstGHFake(t *testing.T) {
 	// against a NATS server of the tool's.
 	for _, work := range []string{"0", "2"} {
 		out := load(t, "-ghfake", "-serve", bin, "-work", work, "-n", "24", "-c", "8", "-installations", "4", "-issues", "6", "-settle", "60s")
-		for _, want := range []string{`status 202: 24\n`, `delivery → label at GitHub: 24 of 24 issues, p50 [\d.]+ms p90 [\d.]+ms p99 [\d.]+ms max [\d.]+ms`} {
+		for _, want := range []string{`status 202: 24\n`, `delivery → label at GitHub: 24 of 24 issues, p50 [\d.]+ms p90 [\d.]+ms p99 [\d.]+ms max [\d.]+ms`,
+			`\n  24 POST /repos/\{owner\}/\{repo\}/issues/\{issue_number\}/labels\n`, `\n  \d+ POST /app/installations/\{installation_id\}/access_tokens\n`} {
 			if !regexp.MustCompile(want).MatchString(out) {
 				t.Errorf("-work %s: output does not match %q:\n%s", work, want, out)
 			}
