@@ -273,10 +273,12 @@ func startBot(ctx context.Context, binary, role string, fake *ghfake.Server, bas
 	if err != nil {
 		return nil, err
 	}
-	app, err := fake.BotEnv(dir, baseURL)
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
+	var app map[string]string
+	if role != "receive" { // the receiver verifies and stores: it has no App credentials
+		if app, err = fake.BotEnv(dir, baseURL); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
 	}
 	cmd := exec.Command(binary, role)
 	cmd.Dir = dir
@@ -287,10 +289,8 @@ func startBot(ctx context.Context, binary, role string, fake *ghfake.Server, bas
 		"TRIAGEBOT_LOG_LEVEL=info",
 		"TRIAGEBOT_LOG_FORMAT=json",
 	)
-	if role != "receive" {
-		for k, v := range app {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
+	for k, v := range app {
+		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	cmd.Env = append(cmd.Env, env...)
 	stderr, err := cmd.StderrPipe()
